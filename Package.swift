@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "careerlog",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "careerlog", targets: ["careerlog"]),
+        .library(name: "EventLog", targets: ["EventLog"]),
+        .library(name: "CareerEvents", targets: ["CareerEvents"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        // System library shims. pkg-config names the flags; the providers tell
+        // SwiftPM (and the person reading its error) which package to install.
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
+        ),
+
+        // The append-only segmented log: frames, LZ4, CRC32C, index, recovery.
+        .target(name: "EventLog", dependencies: ["CLZ4"]),
+
+        // The event contract: JSON, envelope, schemas and the validator.
+        .target(name: "CareerEvents"),
+
+        // Deterministic, realistic event histories for tests, benchmarks, demos.
+        .target(name: "EventGenerator", dependencies: ["CareerEvents"]),
+
+        // Everything that turns input lines into appended events.
+        .target(
+            name: "Ingest",
+            dependencies: [
+                "EventLog", "CareerEvents",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+
+        .executableTarget(
+            name: "careerlog",
+            dependencies: [
+                "EventLog", "CareerEvents", "EventGenerator", "Ingest",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(name: "EventLogTests", dependencies: ["EventLog"]),
+        .testTarget(name: "CareerEventsTests", dependencies: ["CareerEvents"]),
+        .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "CareerEvents"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "EventLog", "CareerEvents", "EventGenerator"]),
+    ]
+)

@@ -1,0 +1,4 @@
+#ifndef CAREERLOG_CLZ4_SHIM_H
+#define CAREERLOG_CLZ4_SHIM_H
+#include <lz4.h>
+#endif
