@@ -1,0 +1,295 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The append-only, segmented, compressed event log (see FORMAT.md).
+///
+/// One process appends (enforced by a lock file); any number of readers, in
+/// this process or others, read concurrently. In this process readers see an
+/// event only once a `sync()` has made it durable, so nothing derived from
+/// the log (a projection, an acknowledgement) can get ahead of the disk.
+///
+/// `append` and `sync` may be called from any thread; they serialize on an
+/// internal lock. Readers are independent objects, one per thread.
+public final class EventLog: @unchecked Sendable {
+    public enum Mode: Sendable {
+        /// The single appender: takes the lock, repairs a torn tail.
+        case readWrite
+        /// Another process's view: no lock, never modifies a file; reads up to
+        /// the last complete frame. `refresh()` picks up new events.
+        case readOnly
+    }
+
+    public let directory: String
+    public let limits: LogLimits
+    public let mode: Mode
+    /// What recovery did on open (torn tails cut, indexes rebuilt).
+    public let recovery: RecoveryReport
+
+    /// Segments and the durable end, shared with readers. Guarded by `shared`.
+    struct Shared {
+        var segments: [SegmentState]
+        var closed = false
+
+        var lastSeq: UInt64 { segments.last.map { $0.lastSeq } ?? 0 }
+    }
+
+    struct SegmentState {
+        var baseSeq: UInt64
+        var path: String
+        /// Bytes of the file readers may read (durable, complete frames).
+        var length: Int64
+        var entries: [IndexEntry]
+        var lastSeq: UInt64 { entries.last?.lastSeq ?? baseSeq - 1 }
+    }
+
+    let shared: NSCondition
+    var state: Shared
+    private let writerLock = NSLock()
+    private var writer: SegmentWriter?
+    private var lockFD: Int32
+    private let clock: @Sendable () -> Int64
+
+    init(
+        directory: String, limits: LogLimits, mode: Mode, state: Shared, writer: SegmentWriter?,
+        lockFD: Int32, recovery: RecoveryReport, clock: @escaping @Sendable () -> Int64
+    ) {
+        self.directory = directory
+        self.limits = limits
+        self.mode = mode
+        self.state = state
+        self.writer = writer
+        self.lockFD = lockFD
+        self.recovery = recovery
+        self.clock = clock
+        self.shared = NSCondition()
+    }
+
+    deinit {
+        if let writer { writer.closeFile() }
+        if lockFD >= 0 { Glibc.close(lockFD) }
+    }
+
+    /// Microseconds since the Unix epoch, from the system clock.
+    public static let systemClock: @Sendable () -> Int64 = {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+    }
+
+    // MARK: - Appending
+
+    /// Appends `events` in order and returns their seqs. The events are
+    /// written to the file but not yet durable nor visible to readers: call
+    /// `sync()`. Either every event is appended or, for a limit error, none;
+    /// after an I/O error the log refuses further appends (reopen to recover).
+    @discardableResult
+    public func append(_ events: [LogEvent]) throws(LogError) -> ClosedRange<UInt64>? {
+        guard !events.isEmpty else { return nil }
+        for (i, event) in events.enumerated() where event.encodedSize > limits.eventBytesMax {
+            throw LogError(.eventTooLarge, "event \(i) of the batch is \(event.encodedSize) bytes; the limit is \(limits.eventBytesMax)")
+        }
+        writerLock.lock()
+        defer { writerLock.unlock() }
+        guard let writer else { throw LogError(.notWritable, "the log is open read-only or closed", file: directory) }
+        return try writer.append(events, now: clock(), log: self)
+    }
+
+    /// Makes everything appended so far durable (`fdatasync`), then visible
+    /// to readers. Returns the last durable seq.
+    @discardableResult
+    public func sync() throws(LogError) -> UInt64 {
+        writerLock.lock()
+        defer { writerLock.unlock() }
+        guard let writer else { throw LogError(.notWritable, "the log is open read-only or closed", file: directory) }
+        try writer.sync(log: self)
+        return lastSeq
+    }
+
+    /// The next seq `append` will assign.
+    public var nextSeq: UInt64 {
+        writerLock.lock()
+        defer { writerLock.unlock() }
+        return writer?.nextSeq ?? (lastSeq + 1)
+    }
+
+    /// The last durable (and readable) seq; 0 for an empty log.
+    public var lastSeq: UInt64 {
+        shared.lock()
+        defer { shared.unlock() }
+        return state.lastSeq
+    }
+
+    /// Syncs, writes the newest segment's index and releases the lock.
+    public func close() throws(LogError) {
+        writerLock.lock()
+        defer { writerLock.unlock() }
+        if let writer {
+            try writer.sync(log: self)
+            try writer.writeIndex(entries: segmentEntries(baseSeq: writer.baseSeq), directory: directory)
+            writer.closeFile()
+            self.writer = nil
+        }
+        if lockFD >= 0 {
+            Glibc.close(lockFD)
+            lockFD = -1
+        }
+        shared.lock()
+        state.closed = true
+        shared.broadcast()
+        shared.unlock()
+    }
+
+    // MARK: - Shared state, for the writer and readers
+
+    /// Called by the writer after `fdatasync`: makes frames visible.
+    func publish(baseSeq: UInt64, path: String, length: Int64, newEntries: [IndexEntry]) {
+        shared.lock()
+        if let last = state.segments.last, last.baseSeq == baseSeq {
+            state.segments[state.segments.count - 1].length = length
+            state.segments[state.segments.count - 1].entries.append(contentsOf: newEntries)
+        } else {
+            precondition(baseSeq == state.lastSeq + 1, "a new segment must continue the log")
+            state.segments.append(SegmentState(baseSeq: baseSeq, path: path, length: length, entries: newEntries))
+        }
+        shared.broadcast()
+        shared.unlock()
+    }
+
+    /// What a reader needs of segment `i`, read under the lock without
+    /// copying the index (the writer appends to it concurrently).
+    func segmentView(_ i: Int) -> (path: String, length: Int64, hasNext: Bool)? {
+        shared.lock()
+        defer { shared.unlock() }
+        guard i < state.segments.count else { return nil }
+        let segment = state.segments[i]
+        return (segment.path, segment.length, i + 1 < state.segments.count)
+    }
+
+    /// The index entry of the frame starting at `offset` in segment `i`.
+    func frameEntry(_ i: Int, offset: Int64) -> IndexEntry? {
+        shared.lock()
+        defer { shared.unlock() }
+        guard i < state.segments.count else { return nil }
+        let entries = state.segments[i].entries
+        var low = 0, high = entries.count
+        while low < high {
+            let mid = (low + high) / 2
+            if entries[mid].offset < offset { low = mid + 1 } else { high = mid }
+        }
+        return low < entries.count && entries[low].offset == offset ? entries[low] : nil
+    }
+
+    /// Where the frame of `entry` ends: the next frame's start, or the end.
+    func frameEnd(_ i: Int, entry: IndexEntry, segmentLength: Int64) -> Int64 {
+        shared.lock()
+        defer { shared.unlock() }
+        let entries = state.segments[i].entries
+        guard let e = entries.entryIndex(containing: entry.baseSeq), e + 1 < entries.count else { return segmentLength }
+        return entries[e + 1].offset
+    }
+
+    func segmentEntries(baseSeq: UInt64) -> [IndexEntry] {
+        shared.lock()
+        defer { shared.unlock() }
+        return state.segments.last(where: { $0.baseSeq == baseSeq })?.entries ?? []
+    }
+
+    /// Blocks until an event after `seq` is readable, the log is closed, or
+    /// `timeout` passes. Returns whether one is readable.
+    public func waitForEvents(after seq: UInt64, timeout: Duration) -> Bool {
+        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+        shared.lock()
+        defer { shared.unlock() }
+        while state.lastSeq <= seq && !state.closed {
+            if !shared.wait(until: deadline) { break }
+        }
+        return state.lastSeq > seq
+    }
+
+    // MARK: - Facts
+
+    /// Counts and sizes, from the indexes (no payload is read).
+    public func statistics() throws(LogError) -> LogStatistics {
+        shared.lock()
+        let segments = state.segments
+        shared.unlock()
+        var stats = LogStatistics()
+        stats.segments = segments.count
+        for segment in segments {
+            stats.bytesOnDisk += segment.length
+            for entry in segment.entries {
+                stats.events += UInt64(entry.count)
+                stats.rawBytes += Int64(entry.rawLength)
+            }
+        }
+        if let first = segments.first(where: { !$0.entries.isEmpty }), let firstEntry = first.entries.first {
+            stats.firstSeq = firstEntry.baseSeq
+            stats.firstRecorded = firstEntry.firstRecorded
+        }
+        stats.lastSeq = segments.last?.lastSeq ?? 0
+        if stats.events == 0 { stats.lastSeq = 0 }
+        stats.frames = segments.reduce(0) { $0 + $1.entries.count }
+        if let lastFrame = segments.last(where: { !$0.entries.isEmpty })?.entries.last,
+           let segment = segments.last(where: { !$0.entries.isEmpty }) {
+            // The last recorded time is in the frame header, not the index.
+            let file = try SegmentFile(path: segment.path, limits: limits)
+            if case .success(let frame) = try file.readFrame(at: lastFrame.offset, end: segment.length) {
+                stats.lastRecorded = frame.header.lastRecorded
+            }
+        }
+        var minTime = Int64.max, maxTime = Int64.min
+        for segment in segments {
+            for entry in segment.entries {
+                minTime = min(minTime, entry.minEventTime)
+                maxTime = max(maxTime, entry.maxEventTime)
+            }
+        }
+        if stats.events > 0 {
+            stats.minEventTime = minTime
+            stats.maxEventTime = maxTime
+        }
+        return stats
+    }
+}
+
+/// What `EventLog.statistics()` reports.
+public struct LogStatistics: Sendable, Equatable {
+    public var events: UInt64 = 0
+    public var segments = 0
+    public var frames = 0
+    /// Segment files' bytes (headers, frames) as readers see them.
+    public var bytesOnDisk: Int64 = 0
+    /// The records before compression.
+    public var rawBytes: Int64 = 0
+    public var firstSeq: UInt64 = 0
+    public var lastSeq: UInt64 = 0
+    /// Recorded times of the first and last event (µs since the epoch).
+    public var firstRecorded: Int64?
+    public var lastRecorded: Int64?
+    /// Earliest and latest event `time` (µs since the epoch).
+    public var minEventTime: Int64?
+    public var maxEventTime: Int64?
+
+    /// Raw bytes per byte on disk.
+    public var compressionRatio: Double {
+        bytesOnDisk > 0 ? Double(rawBytes) / Double(bytesOnDisk) : 0
+    }
+}
+
+/// What recovery found and did when the log was opened.
+public struct RecoveryReport: Sendable, Equatable {
+    public struct Truncation: Sendable, Equatable {
+        public var file: String
+        public var offset: Int64
+        public var bytes: Int64
+        public var savedAs: String
+        public var reason: String
+    }
+
+    public var truncations: [Truncation] = []
+    public var indexesRebuilt: [String] = []
+    public var segments = 0
+}

@@ -1,0 +1,236 @@
+/// The 32-byte header at the start of every segment (FORMAT.md, "Segment").
+struct SegmentHeader: Equatable {
+    static let size = 32
+    static let magic: UInt64 = 0x474C_5245_4552_4143  // "CAREERLG" little-endian
+    static let version: UInt32 = 1
+
+    var baseSeq: UInt64
+
+    func encoded() -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(SegmentHeader.size)
+        out.appendLE(SegmentHeader.magic)
+        out.appendLE(SegmentHeader.version)
+        out.appendLE(UInt32(SegmentHeader.size))
+        out.appendLE(baseSeq)
+        let crc = out.withUnsafeBytes { CRC32C.checksum($0) }
+        out.appendLE(crc)
+        out.appendLE(UInt32(0))
+        return out
+    }
+
+    /// Decodes and checks a segment header; nil reason means it is valid.
+    static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<SegmentHeader, DecodeFailure> {
+        guard bytes.count >= size else { return .failure(DecodeFailure(reason: "segment header is incomplete", torn: true)) }
+        guard bytes.loadLE(UInt64.self, at: 0) == magic else { return .failure(DecodeFailure(reason: "bad segment magic")) }
+        let crc = bytes.loadLE(UInt32.self, at: 24)
+        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<24])) == crc else {
+            return .failure(DecodeFailure(reason: "segment header checksum mismatch"))
+        }
+        guard bytes.loadLE(UInt32.self, at: 28) == 0 else {
+            return .failure(DecodeFailure(reason: "segment header reserved bytes are not zero"))
+        }
+        guard bytes.loadLE(UInt32.self, at: 8) == version, bytes.loadLE(UInt32.self, at: 12) == UInt32(size) else {
+            return .failure(DecodeFailure(reason: "unsupported segment format version \(bytes.loadLE(UInt32.self, at: 8))"))
+        }
+        return .success(SegmentHeader(baseSeq: bytes.loadLE(UInt64.self, at: 16)))
+    }
+}
+
+/// Why a header or frame did not decode. `torn` marks a frame the file ends
+/// inside of: at the tail of the newest segment that is an interrupted write.
+struct DecodeFailure: Error {
+    var reason: String
+    var torn = false
+}
+
+/// The 64-byte header in front of every batch frame (FORMAT.md, "Batch frame").
+struct FrameHeader: Equatable {
+    static let size = 64
+    static let magic: UInt32 = 0x3146_4C43  // "CLF1" little-endian
+    static let version: UInt8 = 1
+
+    enum Codec: UInt8 {
+        case none = 0
+        case lz4 = 1
+    }
+
+    var codec: Codec
+    var baseSeq: UInt64
+    var count: UInt32
+    var rawLength: UInt32
+    var storedLength: UInt32
+    var crc: UInt32
+    var firstRecorded: Int64
+    var lastRecorded: Int64
+    var minEventTime: Int64
+    var maxEventTime: Int64
+
+    var lastSeq: UInt64 { baseSeq + UInt64(count) - 1 }
+    var frameLength: Int { FrameHeader.size + Int(storedLength) }
+
+    /// Writes the header into `out[0..<64]`, computing the CRC over the
+    /// header (but the CRC field) and `payload`.
+    func write(into out: UnsafeMutableRawBufferPointer, payload: UnsafeRawBufferPointer) {
+        precondition(out.count >= FrameHeader.size)
+        out.storeLE(FrameHeader.magic, at: 0)
+        out.storeLE(FrameHeader.version, at: 4)
+        out.storeLE(codec.rawValue, at: 5)
+        out.storeLE(UInt16(FrameHeader.size), at: 6)
+        out.storeLE(baseSeq, at: 8)
+        out.storeLE(count, at: 16)
+        out.storeLE(rawLength, at: 20)
+        out.storeLE(storedLength, at: 24)
+        out.storeLE(UInt32(0), at: 28)
+        out.storeLE(UInt64(bitPattern: firstRecorded), at: 32)
+        out.storeLE(UInt64(bitPattern: lastRecorded), at: 40)
+        out.storeLE(UInt64(bitPattern: minEventTime), at: 48)
+        out.storeLE(UInt64(bitPattern: maxEventTime), at: 56)
+        let crc = FrameHeader.checksum(header: UnsafeRawBufferPointer(out), payload: payload)
+        out.storeLE(crc, at: 28)
+    }
+
+    static func checksum(header: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer) -> UInt32 {
+        var crc = CRC32C.update(0, UnsafeRawBufferPointer(rebasing: header[0..<28]))
+        crc = CRC32C.update(crc, UnsafeRawBufferPointer(rebasing: header[32..<64]))
+        return CRC32C.update(crc, payload)
+    }
+
+    /// Decodes a header and checks what can be checked without the payload:
+    /// magic, version, and every length against the limits (so a reader never
+    /// allocates what a damaged header claims).
+    static func decode(_ bytes: UnsafeRawBufferPointer, limits: LogLimits) -> Result<FrameHeader, DecodeFailure> {
+        guard bytes.count >= size else { return .failure(DecodeFailure(reason: "frame header is incomplete", torn: true)) }
+        guard bytes.loadLE(UInt32.self, at: 0) == magic else { return .failure(DecodeFailure(reason: "bad frame magic")) }
+        guard bytes[4] == version else { return .failure(DecodeFailure(reason: "unsupported frame version \(bytes[4])")) }
+        guard let codec = Codec(rawValue: bytes[5]) else { return .failure(DecodeFailure(reason: "unknown codec \(bytes[5])")) }
+        guard bytes.loadLE(UInt16.self, at: 6) == UInt16(size) else { return .failure(DecodeFailure(reason: "bad frame header length")) }
+        let header = FrameHeader(
+            codec: codec,
+            baseSeq: bytes.loadLE(UInt64.self, at: 8),
+            count: bytes.loadLE(UInt32.self, at: 16),
+            rawLength: bytes.loadLE(UInt32.self, at: 20),
+            storedLength: bytes.loadLE(UInt32.self, at: 24),
+            crc: bytes.loadLE(UInt32.self, at: 28),
+            firstRecorded: Int64(bitPattern: bytes.loadLE(UInt64.self, at: 32)),
+            lastRecorded: Int64(bitPattern: bytes.loadLE(UInt64.self, at: 40)),
+            minEventTime: Int64(bitPattern: bytes.loadLE(UInt64.self, at: 48)),
+            maxEventTime: Int64(bitPattern: bytes.loadLE(UInt64.self, at: 56)))
+        guard header.count >= 1, Int(header.count) <= limits.frameEventsMax else {
+            return .failure(DecodeFailure(reason: "frame event count \(header.count) outside 1...\(limits.frameEventsMax)"))
+        }
+        guard Int(header.rawLength) <= limits.frameBytesMax,
+              Int(header.storedLength) <= LZ4.compressBound(limits.frameBytesMax),
+              header.rawLength >= header.count * UInt32(RecordCodec.fixedSize)
+        else {
+            return .failure(DecodeFailure(reason: "frame lengths out of range (raw \(header.rawLength), stored \(header.storedLength))"))
+        }
+        guard codec != .none || header.rawLength == header.storedLength else {
+            return .failure(DecodeFailure(reason: "uncompressed frame with raw length \(header.rawLength) != stored length \(header.storedLength)"))
+        }
+        guard header.baseSeq >= 1, header.baseSeq <= UInt64.max - UInt64(header.count) else {
+            return .failure(DecodeFailure(reason: "frame base seq \(header.baseSeq) out of range"))
+        }
+        return .success(header)
+    }
+}
+
+/// Accumulates records and cuts them into compressed frames. The writer's
+/// framing, with no I/O: `finish` returns the frame's bytes.
+struct FrameBuilder {
+    private(set) var raw: [UInt8] = []
+    private(set) var count = 0
+    private var baseSeq: UInt64 = 0
+    private var firstRecorded: Int64 = 0
+    private var lastRecorded: Int64 = 0
+    private var minEventTime: Int64 = .max
+    private var maxEventTime: Int64 = .min
+    private var compressed: [UInt8] = []
+
+    var isEmpty: Bool { count == 0 }
+    var rawCount: Int { raw.count }
+
+    init(capacity: Int) {
+        raw.reserveCapacity(capacity)
+    }
+
+    mutating func add(_ event: LogEvent, seq: UInt64, recorded: Int64) {
+        if count == 0 {
+            baseSeq = seq
+            firstRecorded = recorded
+            minEventTime = .max
+            maxEventTime = .min
+        }
+        precondition(seq == baseSeq + UInt64(count), "records of a frame must have consecutive seqs")
+        RecordCodec.append(event, seq: seq, recorded: recorded, to: &raw)
+        lastRecorded = recorded
+        let t = event.time.microseconds
+        minEventTime = min(minEventTime, t)
+        maxEventTime = max(maxEventTime, t)
+        count += 1
+    }
+
+    /// Compresses the records into one frame appended to `out`, and resets.
+    /// Returns the frame's header (for the index).
+    mutating func finish(into out: inout [UInt8]) -> FrameHeader {
+        precondition(count > 0, "an empty frame is never written")
+        let bound = LZ4.compressBound(raw.count)
+        if compressed.count < bound { compressed = [UInt8](repeating: 0, count: bound) }
+        let compressedCount = raw.withUnsafeBytes { src in
+            compressed.withUnsafeMutableBytes { dst in LZ4.compress(src, into: dst) }
+        }
+        // Incompressible batches are stored as is: never larger than raw.
+        let codec: FrameHeader.Codec = compressedCount < raw.count ? .lz4 : .none
+        let storedCount = codec == .lz4 ? compressedCount : raw.count
+        var header = FrameHeader(
+            codec: codec, baseSeq: baseSeq, count: UInt32(count),
+            rawLength: UInt32(raw.count), storedLength: UInt32(storedCount), crc: 0,
+            firstRecorded: firstRecorded, lastRecorded: lastRecorded,
+            minEventTime: minEventTime, maxEventTime: maxEventTime)
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: FrameHeader.size))
+        if codec == .lz4 {
+            compressed.withUnsafeBytes { out.append(contentsOf: $0[0..<storedCount]) }
+        } else {
+            out.append(contentsOf: raw)
+        }
+        out.withUnsafeMutableBytes { all in
+            let headerBytes = UnsafeMutableRawBufferPointer(rebasing: all[start..<start + FrameHeader.size])
+            let payload = UnsafeRawBufferPointer(rebasing: all[(start + FrameHeader.size)...])
+            header.write(into: headerBytes, payload: payload)
+            header.crc = UnsafeRawBufferPointer(headerBytes).loadLE(UInt32.self, at: 28)
+        }
+        raw.removeAll(keepingCapacity: true)
+        count = 0
+        return header
+    }
+}
+
+/// Checks a frame's payload against its header and yields the raw records.
+/// Shared by readers, recovery and verify, so all three agree on what a good
+/// frame is.
+struct FrameDecoder {
+    private let raw = RawBuffer()
+
+    /// Verifies the CRC and decompresses; the returned bytes stay valid until
+    /// the next call on this decoder.
+    func rawPayload(
+        header: FrameHeader, headerBytes: UnsafeRawBufferPointer, stored: UnsafeRawBufferPointer
+    ) -> Result<UnsafeRawBufferPointer, DecodeFailure> {
+        precondition(stored.count == Int(header.storedLength))
+        guard FrameHeader.checksum(header: headerBytes, payload: stored) == header.crc else {
+            return .failure(DecodeFailure(reason: "frame checksum mismatch"))
+        }
+        switch header.codec {
+        case .none:
+            return .success(stored)
+        case .lz4:
+            let n = Int(header.rawLength)
+            let destination = raw.reserve(n)
+            guard LZ4.decompress(stored, into: destination) else {
+                return .failure(DecodeFailure(reason: "frame payload does not decompress to \(n) bytes"))
+            }
+            return .success(UnsafeRawBufferPointer(destination))
+        }
+    }
+}

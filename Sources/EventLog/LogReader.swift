@@ -1,0 +1,185 @@
+/// Reads events forward from a position, with memory bounded by one frame.
+///
+/// Runs concurrently with the appender: it sees only durable events (in the
+/// appender's process) or complete frames (in another process, after
+/// `EventLog.refresh()`). One reader belongs to one thread at a time.
+///
+///     let reader = try log.reader(fromSeq: 1)
+///     while let record = try reader.next() { ... }          // to the current end
+///     while let record = try reader.next(waitingUpTo: .seconds(1)) { ... }  // tail
+public final class LogReader {
+    public enum Start: Sendable {
+        case seq(UInt64)
+        /// The first event recorded at or after this time (µs since the epoch).
+        case recorded(Int64)
+    }
+
+    private let log: EventLog
+    private var segmentIndex: Int
+    private var file: SegmentFile?
+    private var offset: Int64
+    private var records = UnsafeRawBufferPointer(start: nil, count: 0)
+    private var recordOffset = 0
+    private var recordsLeft = 0
+    /// Records before this seq are skipped (a seek lands on a frame start).
+    private var skipBeforeSeq: UInt64
+    /// Records recorded before this time are skipped (recorded-time seek).
+    private var skipBeforeRecorded: Int64
+    private var typeCache = TypeNameCache()
+    /// True until the first record at or past the seek target is reached.
+    private var seeking = true
+    /// Frames whose event-time range misses [min, max] are skipped unread.
+    public var eventTimeRange: ClosedRange<Int64>?
+
+    /// The seq the next returned event will have at least.
+    public private(set) var position: UInt64
+
+    init(log: EventLog, start: Start) {
+        self.log = log
+        self.offset = Int64(SegmentHeader.size)
+        self.segmentIndex = 0
+        self.skipBeforeSeq = 1
+        self.skipBeforeRecorded = .min
+        self.position = 1
+        log.shared.lock()
+        defer { log.shared.unlock() }
+        let segments = log.state.segments
+        switch start {
+        case .seq(let seq):
+            skipBeforeSeq = max(seq, 1)
+            position = skipBeforeSeq
+            guard let i = segments.lastIndex(where: { $0.baseSeq <= skipBeforeSeq }) else { return }
+            segmentIndex = i
+            if let e = segments[i].entries.entryIndex(containing: skipBeforeSeq) {
+                offset = segments[i].entries[e].offset
+            }
+        case .recorded(let time):
+            skipBeforeRecorded = time
+            // The last segment whose first frame is older than `time`.
+            let i = segments.lastIndex(where: { ($0.entries.first?.firstRecorded ?? .max) < time }) ?? 0
+            guard i < segments.count else { return }
+            segmentIndex = i
+            let entries = segments[i].entries
+            if !entries.isEmpty {
+                let e = entries.entryIndex(recordedAtLeast: time)
+                offset = entries[e].offset
+                position = entries[e].baseSeq
+            }
+        }
+    }
+
+    /// The next event, or nil at the current end of the log.
+    public func next() throws(LogError) -> EventRecord? {
+        while true {
+            if recordsLeft > 0 {
+                recordsLeft -= 1
+                if seeking {
+                    if let record = try skipOrDecode() { return record }
+                    continue
+                }
+                return try decode()
+            }
+            guard try loadNextFrame() else { return nil }
+        }
+    }
+
+    /// The next event, waiting up to `timeout` for one to be appended.
+    /// Returns nil when none arrived in time or the log was closed.
+    public func next(waitingUpTo timeout: Duration) throws(LogError) -> EventRecord? {
+        if let record = try next() { return record }
+        if log.mode == .readOnly {
+            // Another process appends: poll the files.
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                if try log.refresh() >= position, let record = try next() { return record }
+                let step = min(Duration.milliseconds(50), deadline - ContinuousClock.now)
+                if step > .zero { Thread_sleep(step) }
+            }
+            return nil
+        }
+        guard log.waitForEvents(after: position - 1, timeout: timeout) else { return nil }
+        return try next()
+    }
+
+    private func decode() throws(LogError) -> EventRecord {
+        let start = recordOffset
+        do {
+            let record = try RecordCodec.decode(records, at: &recordOffset, typeCache: &typeCache)
+            position = record.seq + 1
+            return record
+        } catch {
+            throw LogError(.corruption, "record at payload offset \(start): \(error.reason)", file: file?.path, offset: offset)
+        }
+    }
+
+    /// Skips records before the seek target cheaply; decodes the rest.
+    private func skipOrDecode() throws(LogError) -> EventRecord? {
+        let length = Int(records.loadLE(UInt32.self, at: recordOffset))
+        let seq = records.loadLE(UInt64.self, at: recordOffset + 4)
+        let recorded = Int64(bitPattern: records.loadLE(UInt64.self, at: recordOffset + 12))
+        if seq < skipBeforeSeq || recorded < skipBeforeRecorded {
+            recordOffset += 4 + length
+            position = max(position, seq + 1)
+            return nil
+        }
+        // Past the target: seqs and recorded times only grow from here.
+        seeking = false
+        return try decode()
+    }
+
+    /// Moves to the next readable frame; false at the current end.
+    private func loadNextFrame() throws(LogError) -> Bool {
+        while true {
+            guard let segment = log.segmentView(segmentIndex) else { return false }
+            if offset < segment.length {
+                if file?.path != segment.path {
+                    file = try SegmentFile(path: segment.path, limits: log.limits)
+                }
+                if let range = eventTimeRange, let entry = log.frameEntry(segmentIndex, offset: offset),
+                   entry.maxEventTime < range.lowerBound || entry.minEventTime > range.upperBound {
+                    // Nothing in this frame is in the time range: skip it unread.
+                    offset = log.frameEnd(segmentIndex, entry: entry, segmentLength: segment.length)
+                    position = entry.lastSeq + 1
+                    continue
+                }
+                switch try file!.readFrame(at: offset, end: segment.length) {
+                case .failure(let failure):
+                    throw LogError(.corruption, failure.reason, file: segment.path, offset: offset)
+                case .success(let frame):
+                    records = frame.records
+                    recordOffset = 0
+                    recordsLeft = Int(frame.header.count)
+                    offset = frame.end
+                    return true
+                }
+            }
+            guard segment.hasNext else { return false }
+            segmentIndex += 1
+            offset = Int64(SegmentHeader.size)
+            file = nil
+        }
+    }
+}
+
+extension EventLog {
+    /// A reader starting at `seq` (1 for the beginning).
+    public func reader(fromSeq seq: UInt64 = 1) -> LogReader {
+        LogReader(log: self, start: .seq(seq))
+    }
+
+    /// A reader starting at the first event recorded at or after `time`
+    /// (µs since the epoch), found through the index.
+    public func reader(fromRecorded time: Int64) -> LogReader {
+        LogReader(log: self, start: .recorded(time))
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+private func Thread_sleep(_ duration: Duration) {
+    let (seconds, attoseconds) = duration.components
+    var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+    nanosleep(&ts, nil)
+}
