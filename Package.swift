@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "careerlog",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "careerlog", targets: ["careerlog"]),
         .library(name: "EventLog", targets: ["EventLog"]),
@@ -29,6 +29,10 @@ let package = Package(
         // The event contract: JSON, envelope, schemas and the validator.
         .target(name: "CareerEvents"),
 
+        // Where the contract meets the storage format: envelope <-> log event,
+        // stored records back to NDJSON.
+        .target(name: "LogCodec", dependencies: ["EventLog", "CareerEvents"]),
+
         // Deterministic, realistic event histories for tests, benchmarks, demos.
         .target(name: "EventGenerator", dependencies: ["CareerEvents"]),
 
@@ -36,7 +40,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "EventLog", "CareerEvents",
+                "EventLog", "CareerEvents", "LogCodec",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -46,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "careerlog",
             dependencies: [
-                "EventLog", "CareerEvents", "EventGenerator", "Ingest",
+                "EventLog", "CareerEvents", "LogCodec", "EventGenerator", "Ingest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -55,6 +59,8 @@ let package = Package(
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"]),
         .testTarget(name: "CareerEventsTests", dependencies: ["CareerEvents"]),
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "CareerEvents"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "EventLog", "CareerEvents", "EventGenerator"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "EventLog", "CareerEvents", "LogCodec", "EventGenerator"]),
+        // Real processes and files: the careerlog binary as a user runs it.
+        .testTarget(name: "IntegrationTests", dependencies: ["careerlog", "EventLog", "CareerEvents"]),
     ]
 )

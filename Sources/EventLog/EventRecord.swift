@@ -12,12 +12,16 @@ public struct EventTime: Sendable, Hashable {
     public var offsetMinutes: Int16
     /// How many digits followed the decimal point (0 ... 9).
     public var fractionDigits: UInt8
+    /// The producer wrote second 60 (a leap second); `seconds` then holds
+    /// 23:59:59 UTC of that day.
+    public var isLeapSecond: Bool
 
-    public init(seconds: Int64, nanoseconds: UInt32 = 0, offsetMinutes: Int16 = 0, fractionDigits: UInt8 = 0) {
+    public init(seconds: Int64, nanoseconds: UInt32 = 0, offsetMinutes: Int16 = 0, fractionDigits: UInt8 = 0, isLeapSecond: Bool = false) {
         self.seconds = seconds
         self.nanoseconds = nanoseconds
         self.offsetMinutes = offsetMinutes
         self.fractionDigits = fractionDigits
+        self.isLeapSecond = isLeapSecond
     }
 
     /// Microseconds since the Unix epoch (the unit of the frame's time range).
@@ -98,7 +102,8 @@ enum RecordCodec {
         out.appendLE(UInt64(bitPattern: event.time.seconds))
         out.appendLE(event.time.nanoseconds)
         out.appendLE(UInt16(bitPattern: event.time.offsetMinutes))
-        out.append(event.time.fractionDigits)
+        // Bit 7 of the digits byte marks a leap second (FORMAT.md).
+        out.append(event.time.fractionDigits | (event.time.isLeapSecond ? 0x80 : 0))
         out.append(event.flags)
         out.appendLE(event.dataVersion)
         out.appendLE(UInt16(event.source.utf8.count))
@@ -133,7 +138,8 @@ enum RecordCodec {
         let seconds = Int64(bitPattern: payload.loadLE(UInt64.self, at: p)); p += 8
         let nanos = payload.loadLE(UInt32.self, at: p); p += 4
         let offsetMinutes = Int16(bitPattern: payload.loadLE(UInt16.self, at: p)); p += 2
-        let fractionDigits = payload[p]; p += 1
+        let digitsByte = payload[p]; p += 1
+        let fractionDigits = digitsByte & 0x7F
         let flags = payload[p]; p += 1
         let dataVersion = payload.loadLE(UInt32.self, at: p); p += 4
         guard nanos < 1_000_000_000, fractionDigits <= 9 else { throw DecodeFailure(reason: "record time out of range") }
@@ -155,7 +161,8 @@ enum RecordCodec {
             seq: seq, recorded: recorded,
             event: LogEvent(
                 id: id, subject: subject,
-                time: EventTime(seconds: seconds, nanoseconds: nanos, offsetMinutes: offsetMinutes, fractionDigits: fractionDigits),
+                time: EventTime(seconds: seconds, nanoseconds: nanos, offsetMinutes: offsetMinutes,
+                                fractionDigits: fractionDigits, isLeapSecond: digitsByte & 0x80 != 0),
                 source: source, type: type, dataVersion: dataVersion, flags: flags, data: data))
     }
 }

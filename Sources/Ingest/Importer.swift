@@ -1,0 +1,127 @@
+import CareerEvents
+import EventLog
+import Foundation
+import LogCodec
+
+/// What one import did.
+public struct ImportSummary: Sendable, Equatable {
+    public var appended = 0
+    public var duplicates = 0
+    public var rejected = 0
+    public var firstSeq: UInt64?
+    public var lastSeq: UInt64?
+
+    public init() {}
+
+    /// `{"appended":N,"duplicates":D,"rejected":R,"first_seq":A,"last_seq":B}`
+    public var json: String {
+        func n(_ v: UInt64?) -> String { v.map(String.init) ?? "null" }
+        return #"{"appended":\#(appended),"duplicates":\#(duplicates),"rejected":\#(rejected),"first_seq":\#(n(firstSeq)),"last_seq":\#(n(lastSeq))}"#
+    }
+}
+
+/// Checks an envelope beyond its structure (the schema registry's job).
+public typealias EnvelopeValidator = @Sendable (Envelope) throws(EventError) -> Void
+
+/// Turns NDJSON lines into appended events: decode, validate, dedupe,
+/// batch, append, sync. Shared by `careerlog log import` and the server so
+/// both accept and reject exactly the same lines.
+public final class Importer {
+    public struct Limits: Sendable {
+        /// Longest line accepted (bytes, without the newline).
+        public var lineBytesMax = 1 << 20
+        /// Deepest JSON nesting accepted.
+        public var depthMax = 64
+        /// Events appended per `append` call (one group of frames).
+        public var batchEventsMax = 1000
+        /// Events between two syncs during a long import: bounds what a crash
+        /// can lose of an import that is still running (re-running it is safe:
+        /// stored ids come back as duplicates).
+        public var syncEventsMax = 100_000
+        public init() {}
+    }
+
+    private let log: EventLog
+    private var window: DedupeWindow
+    private let validate: EnvelopeValidator?
+    private let limits: Limits
+
+    public init(log: EventLog, window: DedupeWindow, validate: EnvelopeValidator?, limits: Limits = Limits()) {
+        self.log = log
+        self.window = window
+        self.validate = validate
+        self.limits = limits
+    }
+
+    /// Decodes and checks one line into a log event (no dedupe, no append).
+    public static func check(
+        line: UnsafeRawBufferPointer, depthMax: Int, eventBytesMax: Int, validate: EnvelopeValidator?
+    ) throws(EventError) -> LogEvent {
+        let envelope = try Envelope.decode(line: line, limits: JSONParseLimits(depthMax: depthMax))
+        try validate?(envelope)
+        let event = LogEvent(envelope)
+        guard event.encodedSize <= eventBytesMax else {
+            throw EventError(code: .tooLarge, reason: "event is \(event.encodedSize) bytes stored; the limit is \(eventBytesMax)",
+                             id: UUIDText.string(envelope.id))
+        }
+        return event
+    }
+
+    /// Imports every line of `fd`; `reject(line, error)` is called for each
+    /// line not stored. Blank lines are skipped.
+    public func run(fd: Int32, reject: (Int, EventError) -> Void) throws -> ImportSummary {
+        var summary = ImportSummary()
+        var reader = LineReader(fd: fd, lineBytesMax: limits.lineBytesMax)
+        defer { reader.close() }
+        var batch: [LogEvent] = []
+        batch.reserveCapacity(limits.batchEventsMax)
+        var sinceSync = 0
+        var nextSeq = log.nextSeq
+
+        func flush() throws {
+            guard !batch.isEmpty else { return }
+            guard let range = try log.append(batch) else { return }
+            precondition(range.lowerBound == nextSeq - UInt64(batch.count), "seqs were predicted for the batch")
+            summary.firstSeq = summary.firstSeq ?? range.lowerBound
+            summary.lastSeq = range.upperBound
+            summary.appended += batch.count
+            sinceSync += batch.count
+            batch.removeAll(keepingCapacity: true)
+            if sinceSync >= limits.syncEventsMax {
+                try log.sync()
+                sinceSync = 0
+            }
+        }
+
+        while let line = try reader.next() {
+            switch line {
+            case .tooLarge(let number, let bytes):
+                summary.rejected += 1
+                reject(number, EventError(code: .tooLarge, reason: "line is \(bytes) bytes; the limit is \(limits.lineBytesMax)"))
+            case .line(let number, let bytes):
+                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                let event: LogEvent
+                do throws(EventError) {
+                    event = try Importer.check(line: bytes, depthMax: limits.depthMax, eventBytesMax: log.limits.eventBytesMax, validate: validate)
+                } catch {
+                    summary.rejected += 1
+                    reject(number, error)
+                    continue
+                }
+                if window.seq(of: event.id) != nil {
+                    summary.duplicates += 1
+                    continue
+                }
+                // The log assigns seqs densely, so the seq is known now; a
+                // repeat later in the same batch is a duplicate too.
+                window.insert(event.id, seq: nextSeq)
+                nextSeq += 1
+                batch.append(event)
+                if batch.count >= limits.batchEventsMax { try flush() }
+            }
+        }
+        try flush()
+        try log.sync()
+        return summary
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import CareerEvents
+import EventGenerator
+import EventLog
+import Foundation
+import LogCodec
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks that print the figures recorded in BENCHMARKS.md.",
+        subcommands: [LogBench.self])
+}
+
+/// Appends generated events with a sync per batch, reads them back decoding
+/// every record, and verifies the log; prints rates and sizes.
+struct LogBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log", abstract: "Append, read and verify rates of the event log on generated events.")
+
+    @Option(help: "How many events.") var events: Int = 1_000_000
+    @Option(help: "Events per append + sync.") var batch: Int = 1000
+    @Option(help: "Generator seed.") var seed: UInt64 = 1
+    @Option(help: "Where to put the benchmark log (removed first).") var directory: String = "./.careerlog-bench/log"
+
+    func run() throws {
+        // 1. Input: generated NDJSON, decoded to log events (not timed).
+        var generator = HistoryGenerator(options: GeneratorOptions(users: max(1, events / 190), seed: seed, months: 12))
+        var line: [UInt8] = []
+        var input: [LogEvent] = []
+        input.reserveCapacity(events)
+        var ndjsonBytes = 0
+        while input.count < events {
+            line.removeAll(keepingCapacity: true)
+            guard generator.nextLine(into: &line) else { break }
+            ndjsonBytes += line.count
+            let event = try Envelope.decode(line: line)
+            input.append(LogEvent(event))
+        }
+        print("input: \(input.count) events, \(ndjsonBytes) bytes of NDJSON (\(ndjsonBytes / max(1, input.count)) bytes/event)")
+
+        try? FileManager.default.removeItem(atPath: directory)
+        // 2. Append, sync per batch.
+        let log = try EventLog.open(directory: directory)
+        let appendStart = ContinuousClock.now
+        var i = 0
+        var syncs = 0
+        while i < input.count {
+            let end = min(i + batch, input.count)
+            try log.append(Array(input[i..<end]))
+            try log.sync()
+            syncs += 1
+            i = end
+        }
+        let appendSeconds = (ContinuousClock.now - appendStart).seconds
+        try log.close()
+        report("append (sync every \(batch))", count: input.count, seconds: appendSeconds)
+        print("  fsyncs: \(syncs), \(Int(Double(syncs) / appendSeconds))/s")
+
+        // 3. Sequential read decoding every record.
+        let reopened = try EventLog.open(directory: directory, mode: .readOnly)
+        let readStart = ContinuousClock.now
+        let reader = reopened.reader()
+        var checksum: UInt64 = 0
+        var read = 0
+        while let record = try reader.next() {
+            checksum &+= record.seq &+ UInt64(record.event.data.count) &+ UInt64(record.event.type.utf8.count)
+            read += 1
+        }
+        let readSeconds = (ContinuousClock.now - readStart).seconds
+        precondition(read == input.count, "read \(read) of \(input.count)")
+        report("read (decode every record)", count: read, seconds: readSeconds)
+
+        // 4. Size on disk.
+        let stats = try reopened.statistics()
+        print(String(format: "size: %d bytes on disk, %.1f bytes/event, %.1f%% of the NDJSON input, compression ratio %.2f (raw records / disk)",
+                     stats.bytesOnDisk, Double(stats.bytesOnDisk) / Double(read),
+                     100 * Double(stats.bytesOnDisk) / Double(ndjsonBytes), stats.compressionRatio))
+
+        // 5. verify.
+        let verifyStart = ContinuousClock.now
+        let summary = try EventLog.verify(directory: directory)
+        let verifySeconds = (ContinuousClock.now - verifyStart).seconds
+        report("verify", count: Int(summary.events), seconds: verifySeconds)
+        print(String(format: "  %.0f MB/s of log", Double(summary.bytes) / verifySeconds / 1e6))
+        _ = checksum
+    }
+
+    private func report(_ what: String, count: Int, seconds: Double) {
+        print(String(format: "%@: %d events in %.3f s = %.0f events/s", what, count, seconds, Double(count) / seconds))
+    }
+}

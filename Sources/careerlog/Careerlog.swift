@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Careerlog: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "careerlog",
+        abstract: "An event-sourced backend for career platforms: an append-only log of career events and the read models built from it.",
+        subcommands: [LogCommand.self, GenerateCommand.self, BenchCommand.self, DebugCommand.self]
+    )
+}

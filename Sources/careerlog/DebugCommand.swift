@@ -1,0 +1,50 @@
+import ArgumentParser
+import EventLog
+import Foundation
+
+/// Hidden commands used by the crash tests: they need a real child process
+/// to SIGKILL.
+struct DebugCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "debug", abstract: "Internal test helpers.", shouldDisplay: false,
+        subcommands: [AppendLoop.self])
+}
+
+/// Appends batches forever and prints `synced <seq>` after each sync, until
+/// killed. The crash test kills it and checks every printed seq survived.
+struct AppendLoop: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "append-loop")
+
+    @Option var directory: String
+    @Option var batch: Int = 200
+    @Option var segmentBytes: Int = 1 << 20
+    @Option var seed: UInt64 = 1
+
+    func run() throws {
+        var limits = LogLimits(segmentBytesMax: segmentBytes)
+        limits.frameTargetBytes = 8 << 10
+        let log = try EventLog.open(directory: directory, limits: limits)
+        var state = seed
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            return z ^ (z >> 31)
+        }
+        while true {
+            let count = 1 + Int(next() % UInt64(batch))
+            let events = (0..<count).map { _ in
+                let a = next(), b = next()
+                let id = UUID(uuid: withUnsafeBytes(of: (a, b)) { $0.load(as: uuid_t.self) })
+                let body = "{\"n\":\(a % 1000),\"pad\":\"" + String(repeating: "x", count: Int(b % 300)) + "\"}"
+                return LogEvent(id: id, subject: id, time: EventTime(seconds: 1_700_000_000 + Int64(a % 1_000_000)),
+                                source: "crash-test", type: "skill.assessed", data: Array(body.utf8))
+            }
+            try log.append(events)
+            let synced = try log.sync()
+            // Unbuffered: a line on stdout is a promise the test holds us to.
+            let line = "synced \(synced)\n"
+            _ = line.utf8CString.withUnsafeBufferPointer { write(1, $0.baseAddress!, $0.count - 1) }
+        }
+    }
+}

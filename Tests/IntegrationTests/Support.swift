@@ -1,0 +1,62 @@
+import Foundation
+import XCTest
+
+/// The `careerlog` executable built next to this test bundle.
+func careerlogBinary() throws -> String {
+    let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var candidates = [bundleDir.appendingPathComponent("careerlog").path]
+    // `swift test` runs the .xctest bundle from the build directory.
+    candidates.append(bundleDir.deletingLastPathComponent().appendingPathComponent("careerlog").path)
+    for path in candidates where FileManager.default.isExecutableFile(atPath: path) { return path }
+    throw XCTSkip("careerlog executable not found next to the test bundle (\(candidates))")
+}
+
+/// The package root (three levels up from this file).
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+func makeTemporaryDirectory(_ name: String = #function) -> String {
+    let clean = name.filter { $0.isLetter || $0.isNumber }
+    let path = FileManager.default.temporaryDirectory.path + "/careerlog-it-\(clean)-\(UUID().uuidString.prefix(8))"
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs careerlog with `arguments`, feeding `input` on stdin.
+@discardableResult
+func runCareerlog(_ arguments: [String], input: Data? = nil, environment: [String: String] = [:]) throws -> CommandResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try careerlogBinary())
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env["CAREERLOG_SCHEMA_DIR"] = packageRoot + "/EventSchemas"
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    let stdinPipe = Pipe(), stdoutPipe = Pipe(), stderrPipe = Pipe()
+    process.standardInput = stdinPipe
+    process.standardOutput = stdoutPipe
+    process.standardError = stderrPipe
+    try process.run()
+    // Drain both outputs concurrently so a full pipe never blocks the child.
+    nonisolated(unsafe) var out = Data(), err = Data()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async { out = stdoutPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    group.enter()
+    DispatchQueue.global().async { err = stderrPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    if let input { stdinPipe.fileHandleForWriting.write(input) }
+    try stdinPipe.fileHandleForWriting.close()
+    process.waitUntilExit()
+    group.wait()
+    return CommandResult(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+}
+
+/// A size parameter from the environment: small in CI, large on demand.
+func sizeParameter(_ name: String, default value: Int) -> Int {
+    ProcessInfo.processInfo.environment[name].flatMap(Int.init) ?? value
+}
