@@ -44,6 +44,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
 
@@ -59,8 +60,13 @@ let package = Package(
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"]),
         .testTarget(name: "CareerEventsTests", dependencies: ["CareerEvents"]),
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "CareerEvents"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "EventLog", "CareerEvents", "LogCodec", "EventGenerator"]),
+        .testTarget(name: "IngestTests", dependencies: [
+            "Ingest", "EventLog", "CareerEvents", "LogCodec", "EventGenerator",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Real processes and files: the careerlog binary as a user runs it.
-        .testTarget(name: "IntegrationTests", dependencies: ["careerlog", "EventLog", "CareerEvents"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["careerlog", "EventLog", "CareerEvents", "EventGenerator", "Ingest"]),
     ]
 )

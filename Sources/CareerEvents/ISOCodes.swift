@@ -5,13 +5,14 @@
 /// so that validation gives the same answer on every machine: Foundation's
 /// `TimeZone(identifier:)` on Linux accepts "GMT+1" and "PST", which are not
 /// IANA names, and depends on the tzdata installed. Update a list by editing it
-/// here; `SchemaCatalogTests` checks a few members of each.
+/// here; `SchemaCodeListTests` checks a few members of each.
 public enum ISOCodes {
     /// ISO 4217 Table A.1, current currency and funds codes (179), as published
     /// by the maintenance agency (SIX) up to 2025: XCG replaced ANG (2025),
     /// ZWG replaced ZWL (2024), SLE replaced SLL, HRK was withdrawn when
-    /// Croatia adopted the euro (2023). Funds, precious-metal and special codes
-    /// (BOV, XAU, XDR, XTS, XXX, ...) are in Table A.1 and so are accepted.
+    /// Croatia adopted the euro (2023); CUC and BGN are still listed. Funds,
+    /// precious-metal and special codes (BOV, XAU, XDR, XTS, XXX, ...) are in
+    /// Table A.1 and so are accepted.
     public static let currencies: [String] = """
         AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN BZD
         CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP

@@ -283,12 +283,13 @@ struct JSONTypeSet: OptionSet, Sendable {
         }
     }
 
-    /// "a string or null"
+    /// "a string or null" (null last, it reads as the exception).
     var phrase: String {
-        let words = Self.names.filter { contains($0.1) }.map { name, _ in
-            (name == "integer" || name == "object" || name == "array" ? "an " : name == "null" ? "" : "a ") + name
+        let names = Self.names.filter { contains($0.1) }.map(\.0)
+        let words = names.filter { $0 != "null" }.map { name in
+            (name == "integer" || name == "object" || name == "array" ? "an " : "a ") + name
         }
-        return words.joined(separator: " or ")
+        return (words + (contains(.null) ? ["null"] : [])).joined(separator: " or ")
     }
 }
 
@@ -364,41 +365,6 @@ final class NumberRules: Sendable {
         self.exclusiveMaximum = exclusiveMaximum
         self.multipleOf = multipleOf
     }
-}
-
-/// The embedded lists `x-code-list` names.
-enum SchemaCodeList: String, Sendable, CaseIterable {
-    case currency = "iso4217"
-    case country = "iso3166-1-alpha-2"
-    case timeZone = "iana-time-zone"
-
-    func contains(_ s: String) -> Bool {
-        switch self {
-        case .currency: return ISOCodes.isCurrency(s)
-        case .country: return ISOCodes.isCountry(s)
-        case .timeZone: return ISOCodes.isTimeZone(s)
-        }
-    }
-
-    var listName: String {
-        switch self {
-        case .currency: return "an ISO 4217 currency code"
-        case .country: return "an ISO 3166-1 alpha-2 country code"
-        case .timeZone: return "an IANA time zone name"
-        }
-    }
-}
-
-/// One `x-ordered` pair: when both members are present, `low` <= `high`
-/// (numbers by value, dates and date-times as instants).
-struct OrderedPair: Sendable {
-    let low: String
-    let high: String
-}
-
-final class OrderedPairs: Sendable {
-    let pairs: [OrderedPair]
-    init(_ pairs: [OrderedPair]) { self.pairs = pairs }
 }
 
 enum AdditionalProperties: Sendable {

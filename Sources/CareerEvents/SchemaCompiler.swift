@@ -289,126 +289,155 @@ struct SchemaCompiler {
         "unevaluatedProperties", "unevaluatedItems",
     ]
 
-    // swiftlint:disable:next function_body_length cyclomatic_complexity
+    /// Reads every keyword of the node's object into the builder. Each group
+    /// of keywords returns false for a key it does not handle.
     private mutating func build(_ b: inout NodeBuilder) throws(SchemaLoadError) {
-        let location = b.location
-        func at(_ keys: String...) -> Location { Location(document: location.document, pointer: location.pointer + keys) }
         for member in b.object.members {
             let key = member.key
-            let value = member.value
-            switch key {
-            case "$ref":
-                guard case .string(let reference) = value else { throw error("$ref must be a string", at: at(key)) }
-                b.ref = try resolveReference(reference, base: b.base, from: at(key))
-            case "const":
-                b.constant = SchemaConstant(value)
-            case "enum":
-                guard case .array(let values) = value else { throw error("enum must be an array", at: at(key)) }
-                b.enumeration = SchemaEnumeration(values: values)
-            case "type":
-                b.type = .type(try typeSet(value, at: at(key)))
-            case "minimum": b.minimum = NumberBound(try number(value, at: at(key)))
-            case "maximum": b.maximum = NumberBound(try number(value, at: at(key)))
-            case "exclusiveMinimum": b.exclusiveMinimum = NumberBound(try number(value, at: at(key)))
-            case "exclusiveMaximum": b.exclusiveMaximum = NumberBound(try number(value, at: at(key)))
-            case "multipleOf":
-                let n = try number(value, at: at(key))
-                guard n.double > 0 else { throw error("multipleOf must be greater than 0", at: at(key)) }
-                b.multipleOf = n
-            case "minLength": b.minLength = try count(value, at: at(key))
-            case "maxLength": b.maxLength = try count(value, at: at(key))
-            case "pattern":
-                b.pattern = try regex(value, at: at(key))
-            case "format":
-                guard case .string(let name) = value else { throw error("format must be a string", at: at(key)) }
-                if let format = SchemaFormat(rawValue: name) {
-                    b.format = format
-                } else if options.rejectUnknownKeywords {
-                    let known = SchemaFormat.allCases.map(\.rawValue).joined(separator: ", ")
-                    throw error("unknown format \"\(name)\" (known: \(known))", at: at(key))
-                }
-            case "properties":
-                guard case .object(let map) = value else { throw error("properties must be an object", at: at(key)) }
-                b.hasObjectRules = true
-                for entry in map.members {
-                    b.properties.append((entry.key, try compile(entry.value, at: at(key, entry.key))))
-                }
-            case "patternProperties":
-                guard case .object(let map) = value else { throw error("patternProperties must be an object", at: at(key)) }
-                b.hasObjectRules = true
-                for entry in map.members {
-                    let regex = try regex(.string(entry.key), at: at(key, entry.key))
-                    b.patternProperties.append((regex, try compile(entry.value, at: at(key, entry.key))))
-                }
-            case "additionalProperties":
-                b.hasObjectRules = true
-                b.additional = value == .bool(false) ? .forbidden : .schema(try compile(value, at: at(key)))
-            case "required":
-                b.hasObjectRules = true
-                b.required = try uniqueStrings(value, at: at(key))
-            case "propertyNames":
-                b.hasObjectRules = true
-                b.propertyNames = try compile(value, at: at(key))
-            case "dependentRequired":
-                guard case .object(let map) = value else { throw error("dependentRequired must be an object", at: at(key)) }
-                b.hasObjectRules = true
-                for entry in map.members {
-                    b.dependentRequired.append((entry.key, try uniqueStrings(entry.value, at: at(key, entry.key))))
-                }
-            case "dependentSchemas":
-                guard case .object(let map) = value else { throw error("dependentSchemas must be an object", at: at(key)) }
-                b.hasObjectRules = true
-                for entry in map.members {
-                    b.dependentSchemas.append((entry.key, try compile(entry.value, at: at(key, entry.key))))
-                }
-            case "minProperties": b.hasObjectRules = true; b.minProperties = try count(value, at: at(key))
-            case "maxProperties": b.hasObjectRules = true; b.maxProperties = try count(value, at: at(key))
-            case "prefixItems":
-                b.hasArrayRules = true
-                b.prefixItems = try schemaArray(value, at: at(key), nonEmpty: true)
-            case "items":
-                b.hasArrayRules = true
-                b.items = try compile(value, at: at(key))
-            case "contains":
-                b.hasArrayRules = true
-                b.contains = try compile(value, at: at(key))
-            case "minContains": b.minContains = try count(value, at: at(key))
-            case "maxContains": b.maxContains = try count(value, at: at(key))
-            case "minItems": b.hasArrayRules = true; b.minItems = try count(value, at: at(key))
-            case "maxItems": b.hasArrayRules = true; b.maxItems = try count(value, at: at(key))
-            case "uniqueItems":
-                guard case .bool(let unique) = value else { throw error("uniqueItems must be a boolean", at: at(key)) }
-                b.hasArrayRules = b.hasArrayRules || unique
-                b.uniqueItems = unique
-            case "allOf": b.allOf = try schemaArray(value, at: at(key), nonEmpty: true)
-            case "anyOf": b.anyOf = try schemaArray(value, at: at(key), nonEmpty: true)
-            case "oneOf": b.oneOf = try schemaArray(value, at: at(key), nonEmpty: true)
-            case "not": b.not = try compile(value, at: at(key))
-            case "if": b.conditionIf = try compile(value, at: at(key))
-            case "then": b.conditionThen = try compile(value, at: at(key))
-            case "else": b.conditionElse = try compile(value, at: at(key))
-            case "x-pii":
-                guard case .bool(let pii) = value else { throw error("x-pii must be a boolean", at: at(key)) }
-                b.isPII = pii
-            case "x-code-list":
-                guard case .string(let name) = value, let list = SchemaCodeList(rawValue: name) else {
-                    let known = SchemaCodeList.allCases.map(\.rawValue).joined(separator: ", ")
-                    throw error("x-code-list must be one of \(known)", at: at(key))
-                }
-                b.codeList = list
-            case "x-ordered":
-                b.ordered = try orderedPairs(value, at: at(key))
-            default:
-                if Self.ignoredKeywords.contains(key) { continue }
-                if key == "definitions" && !options.rejectUnknownKeywords { continue }
-                if Self.unsupportedKeywords.contains(key) {
-                    throw error("keyword \(key) is not supported by this validator", at: at(key))
-                }
-                if options.rejectUnknownKeywords {
-                    throw error("unknown keyword \"\(key)\"", at: at(key))
-                }
+            let at = Location(document: b.location.document, pointer: b.location.pointer + [key])
+            if try buildValueKeyword(key, member.value, at: at, into: &b) { continue }
+            if try buildObjectKeyword(key, member.value, at: at, into: &b) { continue }
+            if try buildArrayOrApplicatorKeyword(key, member.value, at: at, into: &b) { continue }
+            if try buildExtensionKeyword(key, member.value, at: at, into: &b) { continue }
+            if Self.ignoredKeywords.contains(key) { continue }
+            if key == "definitions" && !options.rejectUnknownKeywords { continue }
+            if Self.unsupportedKeywords.contains(key) {
+                throw error("keyword \(key) is not supported by this validator", at: at)
             }
+            if options.rejectUnknownKeywords { throw error("unknown keyword \"\(key)\"", at: at) }
         }
+    }
+
+    /// $ref, const, enum, type, numeric and string keywords, format.
+    private mutating func buildValueKeyword(_ key: String, _ value: JSONValue, at: Location, into b: inout NodeBuilder)
+        throws(SchemaLoadError) -> Bool
+    {
+        switch key {
+        case "$ref":
+            guard case .string(let reference) = value else { throw error("$ref must be a string", at: at) }
+            b.ref = try resolveReference(reference, base: b.base, from: at)
+        case "const":
+            b.constant = SchemaConstant(value)
+        case "enum":
+            guard case .array(let values) = value else { throw error("enum must be an array", at: at) }
+            b.enumeration = SchemaEnumeration(values: values)
+        case "type": b.type = .type(try typeSet(value, at: at))
+        case "minimum": b.minimum = NumberBound(try number(value, at: at))
+        case "maximum": b.maximum = NumberBound(try number(value, at: at))
+        case "exclusiveMinimum": b.exclusiveMinimum = NumberBound(try number(value, at: at))
+        case "exclusiveMaximum": b.exclusiveMaximum = NumberBound(try number(value, at: at))
+        case "multipleOf":
+            let n = try number(value, at: at)
+            guard n.double > 0 else { throw error("multipleOf must be greater than 0", at: at) }
+            b.multipleOf = n
+        case "minLength": b.minLength = try count(value, at: at)
+        case "maxLength": b.maxLength = try count(value, at: at)
+        case "pattern": b.pattern = try regex(value, at: at)
+        case "format":
+            guard case .string(let name) = value else { throw error("format must be a string", at: at) }
+            if let format = SchemaFormat(rawValue: name) {
+                b.format = format
+            } else if options.rejectUnknownKeywords {
+                let known = SchemaFormat.allCases.map(\.rawValue).joined(separator: ", ")
+                throw error("unknown format \"\(name)\" (known: \(known))", at: at)
+            }
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// properties, patternProperties, additionalProperties, required,
+    /// propertyNames, dependentRequired, dependentSchemas, min/maxProperties.
+    private mutating func buildObjectKeyword(_ key: String, _ value: JSONValue, at: Location, into b: inout NodeBuilder)
+        throws(SchemaLoadError) -> Bool
+    {
+        func child(_ name: String) -> Location { Location(document: at.document, pointer: at.pointer + [name]) }
+        switch key {
+        case "properties":
+            guard case .object(let map) = value else { throw error("properties must be an object", at: at) }
+            for entry in map.members { b.properties.append((entry.key, try compile(entry.value, at: child(entry.key)))) }
+        case "patternProperties":
+            guard case .object(let map) = value else { throw error("patternProperties must be an object", at: at) }
+            for entry in map.members {
+                let regex = try regex(.string(entry.key), at: child(entry.key))
+                b.patternProperties.append((regex, try compile(entry.value, at: child(entry.key))))
+            }
+        case "additionalProperties":
+            b.additional = value == .bool(false) ? .forbidden : .schema(try compile(value, at: at))
+        case "required":
+            b.required = try uniqueStrings(value, at: at)
+        case "propertyNames":
+            b.propertyNames = try compile(value, at: at)
+        case "dependentRequired":
+            guard case .object(let map) = value else { throw error("dependentRequired must be an object", at: at) }
+            for entry in map.members {
+                b.dependentRequired.append((entry.key, try uniqueStrings(entry.value, at: child(entry.key))))
+            }
+        case "dependentSchemas":
+            guard case .object(let map) = value else { throw error("dependentSchemas must be an object", at: at) }
+            for entry in map.members {
+                b.dependentSchemas.append((entry.key, try compile(entry.value, at: child(entry.key))))
+            }
+        case "minProperties": b.minProperties = try count(value, at: at)
+        case "maxProperties": b.maxProperties = try count(value, at: at)
+        default:
+            return false
+        }
+        b.hasObjectRules = true
+        return true
+    }
+
+    /// prefixItems, items, contains, min/maxContains, min/maxItems,
+    /// uniqueItems; allOf, anyOf, oneOf, not, if/then/else.
+    private mutating func buildArrayOrApplicatorKeyword(
+        _ key: String, _ value: JSONValue, at: Location, into b: inout NodeBuilder
+    ) throws(SchemaLoadError) -> Bool {
+        switch key {
+        case "prefixItems": b.prefixItems = try schemaArray(value, at: at)
+        case "items": b.items = try compile(value, at: at)
+        case "contains": b.contains = try compile(value, at: at)
+        case "minContains": b.minContains = try count(value, at: at)
+        case "maxContains": b.maxContains = try count(value, at: at)
+        case "minItems": b.minItems = try count(value, at: at)
+        case "maxItems": b.maxItems = try count(value, at: at)
+        case "uniqueItems":
+            guard case .bool(let unique) = value else { throw error("uniqueItems must be a boolean", at: at) }
+            b.uniqueItems = unique
+        case "allOf": b.allOf = try schemaArray(value, at: at); return true
+        case "anyOf": b.anyOf = try schemaArray(value, at: at); return true
+        case "oneOf": b.oneOf = try schemaArray(value, at: at); return true
+        case "not": b.not = try compile(value, at: at); return true
+        case "if": b.conditionIf = try compile(value, at: at); return true
+        case "then": b.conditionThen = try compile(value, at: at); return true
+        case "else": b.conditionElse = try compile(value, at: at); return true
+        default:
+            return false
+        }
+        b.hasArrayRules = true
+        return true
+    }
+
+    /// x-pii, x-code-list, x-ordered (see SemanticRules.swift).
+    private func buildExtensionKeyword(_ key: String, _ value: JSONValue, at: Location, into b: inout NodeBuilder)
+        throws(SchemaLoadError) -> Bool
+    {
+        switch key {
+        case "x-pii":
+            guard case .bool(let pii) = value else { throw error("x-pii must be a boolean", at: at) }
+            b.isPII = pii
+        case "x-code-list":
+            guard case .string(let name) = value, let list = SchemaCodeList(rawValue: name) else {
+                let known = SchemaCodeList.allCases.map(\.rawValue).joined(separator: ", ")
+                throw error("x-code-list must be one of \(known)", at: at)
+            }
+            b.codeList = list
+        case "x-ordered":
+            b.ordered = try orderedPairs(value, at: at)
+        default:
+            return false
+        }
+        return true
     }
 
     /// Resolves a `$ref` against the base URI and compiles its target.
@@ -489,10 +518,9 @@ struct SchemaCompiler {
         return names
     }
 
-    private mutating func schemaArray(_ value: JSONValue, at location: Location, nonEmpty: Bool)
-        throws(SchemaLoadError) -> [Int]
-    {
-        guard case .array(let items) = value, !(nonEmpty && items.isEmpty) else {
+    /// A non-empty array of schemas (allOf, anyOf, oneOf, prefixItems).
+    private mutating func schemaArray(_ value: JSONValue, at location: Location) throws(SchemaLoadError) -> [Int] {
+        guard case .array(let items) = value, !items.isEmpty else {
             throw error("must be a non-empty array of schemas", at: location)
         }
         var result: [Int] = []

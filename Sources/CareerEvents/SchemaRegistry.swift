@@ -55,11 +55,15 @@ public final class SchemaRegistry: Sendable {
         var documents: [(name: String, json: JSONValue, uri: String?)] = []
         for name in names {
             let path = root + "/" + name
+            // Check the size before reading, so a stray huge file cannot be
+            // pulled into memory.
+            let size = (try? fileManager.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+            guard let size, size <= Self.fileBytesMax else {
+                throw SchemaLoadError(file: name, reason: size == nil
+                    ? "cannot read \(path)" : "larger than \(Self.fileBytesMax) bytes")
+            }
             guard let data = fileManager.contents(atPath: path) else {
                 throw SchemaLoadError(file: name, reason: "cannot read \(path)")
-            }
-            guard data.count <= Self.fileBytesMax else {
-                throw SchemaLoadError(file: name, reason: "larger than \(Self.fileBytesMax) bytes")
             }
             let json: JSONValue
             do {
@@ -68,18 +72,19 @@ public final class SchemaRegistry: Sendable {
                 throw SchemaLoadError(file: name, reason: "not valid JSON: \(error)")
             }
             let absolute = path.hasPrefix("/") ? path : fileManager.currentDirectoryPath + "/" + path
-            documents.append((name, json, "file://" + absolute))
+            documents.append((name, json, "file://" + Self.percentEncodedPath(absolute)))
         }
-        try self.init(documents: documents)
+        try self.init(documents: documents, source: directory)
     }
 
     /// Loads schema documents given as (file name, parsed JSON); the names
     /// follow the directory's rules. For tests and embedded use.
     public convenience init(documents: [(name: String, json: JSONValue)]) throws(SchemaLoadError) {
-        try self.init(documents: documents.map { ($0.name, $0.json, nil) })
+        try self.init(documents: documents.map { ($0.name, $0.json, nil) }, source: "(documents)")
     }
 
-    private init(documents: [(name: String, json: JSONValue, uri: String?)]) throws(SchemaLoadError) {
+    /// `source` names the whole set in errors that concern no single file.
+    private init(documents: [(name: String, json: JSONValue, uri: String?)], source: String) throws(SchemaLoadError) {
         var compiler = SchemaCompiler(options: .strict)
         var events: [(type: String, version: Int, document: Int)] = []
         var shared: [Int] = []
@@ -97,7 +102,7 @@ public final class SchemaRegistry: Sendable {
             }
         }
         guard !events.isEmpty else {
-            throw SchemaLoadError(file: documents.first?.name ?? "(none)", reason: "no event schema (<type>.v<version>.json) found")
+            throw SchemaLoadError(file: source, reason: "no event schema (<type>.v<version>.json) found")
         }
         var roots: [(type: String, version: Int, root: Int)] = []
         for event in events {
@@ -206,6 +211,25 @@ public final class SchemaRegistry: Sendable {
     }
 
     // MARK: Loading rules
+
+    /// A file path as a URI path: bytes other than unreserved characters and
+    /// '/' percent-encoded, so '#', '?' or spaces in a directory name cannot
+    /// change how the URI parses.
+    static func percentEncodedPath(_ path: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for b in path.utf8 {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                 UInt8(ascii: "~"), UInt8(ascii: "/"):
+                out.append(b)
+            default:
+                out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 0xF)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 
     /// "skill.assessed.v1.json" -> ("skill.assessed", 1); nil for other names.
     static func eventFileName(_ name: String) -> (type: String, version: Int)? {

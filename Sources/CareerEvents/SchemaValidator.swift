@@ -251,32 +251,6 @@ extension SchemaProgram {
         }
         return nil
     }
-
-    private func checkOrdered(_ object: JSONObject, _ pairs: OrderedPairs) -> SchemaFailure? {
-        for pair in pairs.pairs {
-            guard let low = object[pair.low], let high = object[pair.high] else { continue }
-            if Self.isDescending(low, high) {
-                return SchemaFailure(.ordered(pair, low: low, high: high))
-            }
-        }
-        return nil
-    }
-
-    /// `low` > `high` for numbers, dates, or date-times; false for values
-    /// that do not compare (their own checks report them).
-    static func isDescending(_ low: JSONValue, _ high: JSONValue) -> Bool {
-        switch (low, high) {
-        case (.number(let a), .number(let b)):
-            if let x = Int64(a.text), let y = Int64(b.text) { return x > y }
-            return a.double > b.double
-        case (.string(let a), .string(let b)):
-            if let x = CalendarDate(iso: a), let y = CalendarDate(iso: b) { return x > y }
-            if let x = Timestamp(rfc3339: a), let y = Timestamp(rfc3339: b) { return x > y }
-            return false
-        default:
-            return false
-        }
-    }
 }
 
 /// A violation on its way up: the path is collected in reverse as each level

@@ -3,8 +3,8 @@ import CareerEvents
 /// Where a simulated person writes the event it produces.
 ///
 /// Each event is written once, as a stream of JSON tokens, and the sink
-/// decides what that becomes: `ByteSink` appends compact NDJSON bytes (the
-/// fast path for benchmarks, no allocation per event), `ValueSink` builds a
+/// decides what that becomes: `ByteSink` writes compact JSON bytes (the fast
+/// path for benchmarks, no allocation per event), `ValueSink` builds a
 /// `JSONValue`. Both see the same calls in the same order, so the two outputs
 /// of one seed are the same JSON.
 protocol EventSink {
@@ -32,165 +32,202 @@ protocol EventSink {
     mutating func month(_ millis: Int64)
 }
 
-/// Appends compact JSON to a byte buffer.
+/// Writes compact JSON into a fixed buffer through a raw pointer.
+///
+/// An event is written whole into scratch memory and then appended to the
+/// caller's array in one copy: appending piece by piece costs a uniqueness
+/// and capacity check per piece, which was most of the generator's time.
+/// Every write first claims its worst-case size against `capacity`, so an
+/// event longer than the buffer stops with a precondition failure instead
+/// of writing past it.
 ///
 /// Commas are placed by one flag instead of a container stack: a value or a
 /// closed container sets it, an opened container or a key clears it, so a
 /// comma is written exactly before the second and later members or items.
-///
-/// Fixed-width pieces (UUIDs, timestamps, keys) are first assembled on the
-/// stack and appended in one copy: appending byte by byte costs a
-/// uniqueness and capacity check per byte, which made UUIDs alone a fifth
-/// of the generator's time.
 struct ByteSink: EventSink {
-    var bytes: [UInt8]
+    /// Bound on one event's bytes. The longest generated event, a 40-task
+    /// `roadmap.created`, is about 8 KB; ingest limits lines far above this.
+    static let eventBytesMax = 64 * 1024
+
+    private let base: UnsafeMutablePointer<UInt8>
+    private let capacity: Int
+    private(set) var count = 0
     private var needsComma = false
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(buffer: UnsafeMutableBufferPointer<UInt8>) {
+        self.base = buffer.baseAddress!
+        self.capacity = buffer.count
+    }
 
-    /// Longest piece staged on the stack: a key of `stagedKeyBytesMax`
-    /// plus comma, quotes and colon, or a quoted UUID (38 bytes).
-    private static var stagedBytesMax: Int { 64 }
-    private static var stagedKeyBytesMax: Int { 60 }
+    /// The bytes written so far.
+    var written: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
 
-    /// Lets `fill` write up to `stagedBytesMax` bytes to a stack buffer and
-    /// appends the number of bytes it returns.
+    /// Claims room for `bytes` more and returns where they go; callers add
+    /// what they actually wrote to `count`.
     @inline(__always)
-    private static func appendStaged(_ bytes: inout [UInt8], _ fill: (UnsafeMutablePointer<UInt8>) -> Int) {
-        var storage: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &storage) { raw in
-            let base = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            let count = fill(base)
-            precondition(count <= stagedBytesMax, "staged piece too long")
-            bytes.append(contentsOf: UnsafeBufferPointer(start: base, count: count))
+    private func claim(_ bytes: Int) -> UnsafeMutablePointer<UInt8> {
+        precondition(count + bytes <= capacity, "event longer than ByteSink.eventBytesMax")
+        return base + count
+    }
+
+    @inline(__always)
+    private mutating func byte(_ value: UInt8) {
+        claim(1).pointee = value
+        count += 1
+    }
+
+    /// Claims room for a value of at most `bytes` (plus its comma), writes
+    /// the comma if one is due, and returns where the value goes.
+    @inline(__always)
+    private mutating func beginValue(_ bytes: Int) -> UnsafeMutablePointer<UInt8> {
+        let out = claim(bytes + 1)
+        if needsComma {
+            out.pointee = UInt8(ascii: ",")
+            count += 1
         }
-    }
-
-    /// Claims the separator a value needs: returns whether a comma goes first.
-    @inline(__always)
-    private mutating func takeComma() -> Bool {
-        defer { needsComma = true }
-        return needsComma
-    }
-
-    @inline(__always)
-    private mutating func beginValue() {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
         needsComma = true
+        return base + count
     }
 
     mutating func beginObject() {
-        beginValue()
-        bytes.append(UInt8(ascii: "{"))
+        beginValue(1).pointee = UInt8(ascii: "{")
+        count += 1
         needsComma = false
     }
 
     mutating func endObject() {
-        bytes.append(UInt8(ascii: "}"))
+        byte(UInt8(ascii: "}"))
         needsComma = true
     }
 
     mutating func beginArray() {
-        beginValue()
-        bytes.append(UInt8(ascii: "["))
+        beginValue(1).pointee = UInt8(ascii: "[")
+        count += 1
         needsComma = false
     }
 
     mutating func endArray() {
-        bytes.append(UInt8(ascii: "]"))
+        byte(UInt8(ascii: "]"))
         needsComma = true
     }
 
     mutating func key(_ name: StaticString) {
-        precondition(name.utf8CodeUnitCount <= Self.stagedKeyBytesMax, "key too long to stage")
-        let comma = needsComma
-        Self.appendStaged(&bytes) { base in
-            var count = comma ? 1 : 0
-            base[0] = UInt8(ascii: ",")
-            base[count] = UInt8(ascii: "\"")
-            count += 1
-            (base + count).update(from: name.utf8Start, count: name.utf8CodeUnitCount)
-            count += name.utf8CodeUnitCount
-            base[count] = UInt8(ascii: "\"")
-            base[count + 1] = UInt8(ascii: ":")
-            return count + 2
-        }
+        let length = name.utf8CodeUnitCount
+        let out = beginValue(length + 3)
+        out[0] = UInt8(ascii: "\"")
+        name.withUTF8Buffer { (out + 1).update(from: $0.baseAddress!, count: length) }
+        out[length + 1] = UInt8(ascii: "\"")
+        out[length + 2] = UInt8(ascii: ":")
+        count += length + 3
         needsComma = false
     }
 
     mutating func string(_ value: String) {
-        beginValue()
-        JSONValue.writeString(value, into: &bytes)
+        var value = value
+        value.withUTF8 { utf8 in
+            // Worst case: every byte becomes a six-byte \u00XX escape.
+            let out = beginValue(utf8.count * 6 + 2)
+            count += JSONText.writeEscaped(utf8, to: out)
+        }
     }
 
     mutating func plainString(_ value: StaticString) {
-        beginValue()
-        bytes.append(UInt8(ascii: "\""))
-        value.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
+        let length = value.utf8CodeUnitCount
+        let out = beginValue(length + 2)
+        out[0] = UInt8(ascii: "\"")
+        value.withUTF8Buffer { (out + 1).update(from: $0.baseAddress!, count: length) }
+        out[length + 1] = UInt8(ascii: "\"")
+        count += length + 2
     }
 
     mutating func integer(_ value: Int) {
-        beginValue()
-        DecimalText.writeInteger(value, into: &bytes)
+        count += DecimalText.writeInteger(value, to: beginValue(20))
     }
 
     mutating func quarterHours(_ units: Int) {
-        beginValue()
-        DecimalText.writeQuarters(units, into: &bytes)
+        count += DecimalText.writeQuarters(units, to: beginValue(23))
     }
 
     mutating func cents(_ units: Int) {
-        beginValue()
-        DecimalText.writeCents(units, into: &bytes)
+        count += DecimalText.writeCents(units, to: beginValue(23))
     }
 
     mutating func bool(_ value: Bool) {
-        beginValue()
-        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+        let out = beginValue(5)
+        let text: StaticString = value ? "true" : "false"
+        out.update(from: text.utf8Start, count: text.utf8CodeUnitCount)
+        count += text.utf8CodeUnitCount
     }
 
     mutating func uuid(_ value: UUID128) {
-        let comma = takeComma()
-        Self.appendStaged(&bytes) { base in
-            let start = comma ? 1 : 0
-            base[0] = UInt8(ascii: ",")
-            base[start] = UInt8(ascii: "\"")
-            value.write(to: base + start + 1)
-            base[start + 37] = UInt8(ascii: "\"")
-            return start + 38
-        }
+        let out = beginValue(38)
+        out[0] = UInt8(ascii: "\"")
+        value.write(to: out + 1)
+        out[37] = UInt8(ascii: "\"")
+        count += 38
     }
 
     mutating func timestamp(_ millis: Int64) {
-        let comma = takeComma()
-        Self.appendStaged(&bytes) { base in
-            let start = comma ? 1 : 0
-            base[0] = UInt8(ascii: ",")
-            base[start] = UInt8(ascii: "\"")
-            CivilTime.writeTimestamp(millis, to: base + start + 1)
-            base[start + 25] = UInt8(ascii: "\"")
-            return start + 26
-        }
+        let out = beginValue(26)
+        out[0] = UInt8(ascii: "\"")
+        CivilTime.writeTimestamp(millis, to: out + 1)
+        out[25] = UInt8(ascii: "\"")
+        count += 26
     }
 
     mutating func date(_ epochDay: Int64) {
-        let comma = takeComma()
-        Self.appendStaged(&bytes) { base in
-            let start = comma ? 1 : 0
-            base[0] = UInt8(ascii: ",")
-            base[start] = UInt8(ascii: "\"")
-            CivilTime.writeDate(epochDay, to: base + start + 1)
-            base[start + 11] = UInt8(ascii: "\"")
-            return start + 12
-        }
+        let out = beginValue(12)
+        out[0] = UInt8(ascii: "\"")
+        CivilTime.writeDate(epochDay, to: out + 1)
+        out[11] = UInt8(ascii: "\"")
+        count += 12
     }
 
     mutating func month(_ millis: Int64) {
-        beginValue()
-        bytes.append(UInt8(ascii: "\""))
-        CivilTime.writeMonth(millis, into: &bytes)
-        bytes.append(UInt8(ascii: "\""))
+        let out = beginValue(9)
+        out[0] = UInt8(ascii: "\"")
+        CivilTime.writeMonth(millis, to: out + 1)
+        out[8] = UInt8(ascii: "\"")
+        count += 9
+    }
+
+    mutating func newline() {
+        byte(UInt8(ascii: "\n"))
+    }
+}
+
+/// JSON string escaping, the same as `JSONValue.writeString` (so both sinks
+/// write identical text): quote, backslash and control characters escaped,
+/// everything else, including non-ASCII, as UTF-8.
+enum JSONText {
+    /// Writes `utf8` as a quoted JSON string; returns the bytes written
+    /// (at most `utf8.count * 6 + 2`).
+    @inline(__always)
+    static func writeEscaped(_ utf8: UnsafeBufferPointer<UInt8>, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        var at = 0
+        out[at] = UInt8(ascii: "\""); at += 1
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                out[at] = UInt8(ascii: "\\"); out[at + 1] = byte; at += 2
+            case 0x0A: out[at] = UInt8(ascii: "\\"); out[at + 1] = UInt8(ascii: "n"); at += 2
+            case 0x0D: out[at] = UInt8(ascii: "\\"); out[at + 1] = UInt8(ascii: "r"); at += 2
+            case 0x09: out[at] = UInt8(ascii: "\\"); out[at + 1] = UInt8(ascii: "t"); at += 2
+            case 0x08: out[at] = UInt8(ascii: "\\"); out[at + 1] = UInt8(ascii: "b"); at += 2
+            case 0x0C: out[at] = UInt8(ascii: "\\"); out[at + 1] = UInt8(ascii: "f"); at += 2
+            case 0..<0x20:
+                let hex: StaticString = "0123456789abcdef"
+                out[at] = UInt8(ascii: "\\"); out[at + 1] = UInt8(ascii: "u")
+                out[at + 2] = UInt8(ascii: "0"); out[at + 3] = UInt8(ascii: "0")
+                out[at + 4] = hex.utf8Start[Int(byte >> 4)]
+                out[at + 5] = hex.utf8Start[Int(byte & 0xF)]
+                at += 6
+            default:
+                out[at] = byte; at += 1
+            }
+        }
+        out[at] = UInt8(ascii: "\""); at += 1
+        return at
     }
 }
 

@@ -30,28 +30,40 @@ struct UUID128: Sendable, Hashable, Comparable {
     /// Writes the lower-case canonical 8-4-4-4-12 form: 36 bytes, no quotes.
     @inline(__always)
     func write(to out: UnsafeMutablePointer<UInt8>) {
-        UUID128.writeHex(high >> 32, digits: 8, to: out)
+        UUID128.writeHex8(UInt32(truncatingIfNeeded: high >> 32), to: out)
         out[8] = UInt8(ascii: "-")
-        UUID128.writeHex(high >> 16, digits: 4, to: out + 9)
-        out[13] = UInt8(ascii: "-")
-        UUID128.writeHex(high, digits: 4, to: out + 14)
+        UUID128.writeHex8(UInt32(truncatingIfNeeded: high), to: out + 9)
+        UUID128.insertHyphen(at: out + 13)                          // 9..<13 - 14..<18
         out[18] = UInt8(ascii: "-")
-        UUID128.writeHex(low >> 48, digits: 4, to: out + 19)
-        out[23] = UInt8(ascii: "-")
-        UUID128.writeHex(low, digits: 12, to: out + 24)
+        UUID128.writeHex8(UInt32(truncatingIfNeeded: low >> 32), to: out + 19)
+        UUID128.insertHyphen(at: out + 23)                          // 19..<23 - 24..<28
+        UUID128.writeHex8(UInt32(truncatingIfNeeded: low), to: out + 28)
     }
 
-    /// Writes the low `digits` nibbles of `value`, most significant first.
+    /// Moves the 4 bytes at `at` one to the right and writes `-` at `at`.
     @inline(__always)
-    private static func writeHex(_ value: UInt64, digits: Int, to out: UnsafeMutablePointer<UInt8>) {
-        var rest = value
-        var index = digits - 1
-        while index >= 0 {
-            let nibble = UInt8(truncatingIfNeeded: rest & 0xF)
-            out[index] = nibble < 10 ? UInt8(ascii: "0") &+ nibble : UInt8(ascii: "a") &+ (nibble &- 10)
-            rest >>= 4
-            index -= 1
-        }
+    private static func insertHyphen(at position: UnsafeMutablePointer<UInt8>) {
+        position[4] = position[3]
+        position[3] = position[2]
+        position[2] = position[1]
+        position[1] = position[0]
+        position[0] = UInt8(ascii: "-")
+    }
+
+    /// Writes `value` as 8 lower-case hex digits, most significant first,
+    /// converting all eight nibbles at once in a 64-bit word (SWAR).
+    @inline(__always)
+    static func writeHex8(_ value: UInt32, to out: UnsafeMutablePointer<UInt8>) {
+        var x = UInt64(value)
+        // Spread: byte i of x (from the least significant) = nibble i of value.
+        x = ((x & 0xFFFF_0000) << 16) | (x & 0x0000_FFFF)
+        x = ((x & 0x0000_FF00_0000_FF00) << 8) | (x & 0x0000_00FF_0000_00FF)
+        x = ((x & 0x00F0_00F0_00F0_00F0) << 4) | (x & 0x000F_000F_000F_000F)
+        // '0' + n, plus 39 more where n >= 10 ('a' - '0' - 10 = 39).
+        let letters = ((x &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
+        x = x &+ 0x3030_3030_3030_3030 &+ letters &* 39
+        // Most significant nibble at the lowest address.
+        UnsafeMutableRawPointer(out).storeBytes(of: x.bigEndian, as: UInt64.self)
     }
 
     /// Appends the canonical form (36 bytes, no quotes).
@@ -172,12 +184,19 @@ enum CivilTime {
         }
     }
 
-    /// `2024-03`, the cohort of an enrollment at `millis`.
-    static func writeMonth(_ millis: Int64, into out: inout [UInt8]) {
+    /// `2024-03`, the cohort of an enrollment at `millis`; 7 bytes written to `out`.
+    static func writeMonth(_ millis: Int64, to out: UnsafeMutablePointer<UInt8>) {
         let date = date(epochDay: epochDay(ofMillis: millis))
-        writeDigits(date.year, count: 4, into: &out)
-        out.append(UInt8(ascii: "-"))
-        writeDigits(date.month, count: 2, into: &out)
+        writeDigits(date.year, count: 4, to: out)
+        out[4] = UInt8(ascii: "-")
+        writeDigits(date.month, count: 2, to: out + 5)
+    }
+
+    static func writeMonth(_ millis: Int64, into out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 7) { buffer in
+            writeMonth(millis, to: buffer.baseAddress!)
+            out.append(contentsOf: buffer)
+        }
     }
 
     /// Writes `value` as exactly `count` decimal digits (zero-padded).
@@ -191,66 +210,76 @@ enum CivilTime {
             index -= 1
         }
     }
-
-    static func writeDigits(_ value: Int, count: Int, into out: inout [UInt8]) {
-        var divisor = 1
-        for _ in 1..<count { divisor *= 10 }
-        var rest = value
-        while divisor > 0 {
-            out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest / divisor))
-            rest %= divisor
-            divisor /= 10
-        }
-    }
 }
 
 /// Non-negative decimal numbers as exact text: no `Double` round trip, so
 /// `1.25` hours is written as `1.25`, never `1.2499999`.
 enum DecimalText {
+    /// Writes `value` (any sign) in base 10 to `out`, which has room for 20
+    /// bytes; returns the number written.
+    @inline(__always)
+    static func writeInteger(_ value: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        var magnitude = value.magnitude
+        var count = 0
+        if value < 0 { out[0] = UInt8(ascii: "-"); count = 1 }
+        var digits = 1
+        var probe = magnitude
+        while probe >= 10 { probe /= 10; digits += 1 }
+        var index = count + digits - 1
+        repeat {
+            out[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+            magnitude /= 10
+            index -= 1
+        } while magnitude > 0
+        return count + digits
+    }
+
     /// Writes `value` (any sign) in base 10.
     static func writeInteger(_ value: Int, into out: inout [UInt8]) {
-        if value < 0 {
-            out.append(UInt8(ascii: "-"))
-            writeInteger(0 - value, into: &out)
-            return
-        }
-        if value < 10 {
-            out.append(UInt8(ascii: "0") &+ UInt8(value))
-            return
-        }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 24 digits, never needed beyond 19
-        var count = 0
-        var rest = value
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            while rest > 0 {
-                buffer[count] = UInt8(ascii: "0") &+ UInt8(rest % 10)
-                rest /= 10
-                count += 1
-            }
-            for index in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[index]) }
-        }
+        appendWritten(into: &out) { writeInteger(value, to: $0) }
     }
 
     /// Writes `units / 4` (quarter hours): `3`, `0.25`, `1.5`, `2.75`.
-    static func writeQuarters(_ units: Int, into out: inout [UInt8]) {
+    /// At most 23 bytes; returns the number written.
+    @inline(__always)
+    static func writeQuarters(_ units: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
         precondition(units >= 0)
-        writeInteger(units / 4, into: &out)
+        var count = writeInteger(units / 4, to: out)
         switch units % 4 {
-        case 1: out.append(contentsOf: [UInt8(ascii: "."), UInt8(ascii: "2"), UInt8(ascii: "5")])
-        case 2: out.append(contentsOf: [UInt8(ascii: "."), UInt8(ascii: "5")])
-        case 3: out.append(contentsOf: [UInt8(ascii: "."), UInt8(ascii: "7"), UInt8(ascii: "5")])
+        case 1: out[count] = UInt8(ascii: "."); out[count + 1] = UInt8(ascii: "2"); out[count + 2] = UInt8(ascii: "5"); count += 3
+        case 2: out[count] = UInt8(ascii: "."); out[count + 1] = UInt8(ascii: "5"); count += 2
+        case 3: out[count] = UInt8(ascii: "."); out[count + 1] = UInt8(ascii: "7"); out[count + 2] = UInt8(ascii: "5"); count += 3
         default: break
         }
+        return count
     }
 
     /// Writes `units / 100` (cents): `49.99`, `120.5`, `300`.
-    static func writeCents(_ units: Int, into out: inout [UInt8]) {
+    /// At most 23 bytes; returns the number written.
+    @inline(__always)
+    static func writeCents(_ units: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
         precondition(units >= 0)
-        writeInteger(units / 100, into: &out)
+        var count = writeInteger(units / 100, to: out)
         let cents = units % 100
-        guard cents != 0 else { return }
-        out.append(UInt8(ascii: "."))
-        out.append(UInt8(ascii: "0") &+ UInt8(cents / 10))
-        if cents % 10 != 0 { out.append(UInt8(ascii: "0") &+ UInt8(cents % 10)) }
+        guard cents != 0 else { return count }
+        out[count] = UInt8(ascii: "."); count += 1
+        out[count] = UInt8(ascii: "0") &+ UInt8(cents / 10); count += 1
+        if cents % 10 != 0 { out[count] = UInt8(ascii: "0") &+ UInt8(cents % 10); count += 1 }
+        return count
+    }
+
+    static func writeQuarters(_ units: Int, into out: inout [UInt8]) {
+        appendWritten(into: &out) { writeQuarters(units, to: $0) }
+    }
+
+    static func writeCents(_ units: Int, into out: inout [UInt8]) {
+        appendWritten(into: &out) { writeCents(units, to: $0) }
+    }
+
+    private static func appendWritten(into out: inout [UInt8], _ write: (UnsafeMutablePointer<UInt8>) -> Int) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
+            let count = write(buffer.baseAddress!)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<count]))
+        }
     }
 }

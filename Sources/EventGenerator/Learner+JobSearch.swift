@@ -3,16 +3,23 @@
 extension Learner {
     // MARK: - Program
 
-    mutating func enroll<S: EventSink>(world: World, sink: inout S) {
+    mutating func enroll<S: EventSink>(sink: inout S) {
         enrolledAt = now
-        baselineSalary = salary
-        baselineCurrency = currency
         writeEnrollment(program: track, sink: &sink)
 
         let searchStart = daytime(10, 75)
-        planJobSearch(start: searchStart, anchor: now, placedProbability: 0.68)
+        planJobSearch(start: searchStart, anchor: now, placedProbability: isShowcase ? 1 : 0.68,
+                      delay: isShowcase ? 365 * Millis.day : nil)
         agenda.schedule(.interviewPractice, at: daytime(5, 40))
-        if mentorshipPlan == .duringProgram { agenda.schedule(.mentorshipStart, at: daytime(3, 60)) }
+        switch mentorshipPlan {
+        case .duringProgram:
+            // Some programs assign the mentor at enrollment: same instant.
+            agenda.schedule(.mentorshipStart, at: rng.chance(0.05) ? now : daytime(3, 60))
+        case .atEnrollment:
+            agenda.schedule(.mentorshipStart, at: now)
+        case .none, .beforeEnrollment:
+            break
+        }
         if rng.chance(0.03) { agenda.schedule(.reenroll, at: daytime(60, 300)) }
     }
 
@@ -33,20 +40,12 @@ extension Learner {
     }
 
     /// Plans a job search from `start`: whether and when it ends in a
-    /// placement (delay counted from `anchor`, the enrollment), and which
-    /// application wins it. Delays: ~22% within 3 months, ~70% within a
-    /// year, ~8% later than 365 days (seen only with --months > 12).
-    mutating func planJobSearch(start: Int64, anchor: Int64, placedProbability: Double) {
+    /// placement (`delay` after `anchor`, the enrollment; drawn when nil),
+    /// and which application wins it.
+    mutating func planJobSearch(start: Int64, anchor: Int64, placedProbability: Double, delay: Int64? = nil) {
         var start = start
         if rng.chance(placedProbability) {
-            let delayDays: Double
-            switch rng.weighted([22, 40, 28, 10]) {
-            case 0: delayDays = rng.uniform(20, 90)
-            case 1: delayDays = rng.uniform(90, 200)
-            case 2: delayDays = rng.uniform(200, 360)
-            default: delayDays = rng.uniform(366, 540)
-            }
-            let placeAt = anchor + Int64(delayDays * Double(Millis.day))
+            let placeAt = anchor + (delay ?? drawPlacementDelay())
             start = min(start, placeAt - 14 * Millis.day)
             plannedPlacementAt = placeAt
             searchUntil = placeAt
@@ -59,6 +58,19 @@ extension Learner {
             searchUntil = start + rng.days(120, 420)
         }
         agenda.schedule(.applicationSend, at: max(start, now + Millis.hour))
+    }
+
+    /// Time from enrollment to placement: ~22% within 3 months, ~65%
+    /// within a year, 3% exactly 365 days (the inclusive bound of "placed
+    /// within 12 months"), ~10% later (seen only with --months > 12).
+    mutating func drawPlacementDelay() -> Int64 {
+        switch rng.weighted([22, 38, 27, 3, 10]) {
+        case 0: return rng.days(20, 90)
+        case 1: return rng.days(90, 200)
+        case 2: return rng.days(200, 360)
+        case 3: return 365 * Millis.day
+        default: return rng.days(366, 540)
+        }
     }
 
     mutating func interviewPractice<S: EventSink>(sink: inout S) {
@@ -108,6 +120,8 @@ extension Learner {
         writeApplicationSent(application, sink: &sink)
         if application.stages != 0 { agenda.schedule(.applicationAdvance(application), at: daytime(2, 12)) }
         if rng.chance(0.004) { agenda.schedule(.strayAdvance, at: daytime(3, 30)) }
+        // A sync re-sends the same application (its funnel month is the first send's).
+        if rng.chance(0.005) { agenda.schedule(.applicationResend(application), at: daytime(5, 40)) }
         let next = daytime(applicationGapDays * 0.5, applicationGapDays * 1.5)
         if next < searchUntil, placedAt == nil { agenda.schedule(.applicationSend, at: next) }
     }
@@ -165,7 +179,7 @@ extension Learner {
     /// The planned placement: names the winning application when there is
     /// one. Salary mostly rises over the baseline; ~5% are paid in another
     /// currency (a move abroad), which salary uplift must leave out.
-    mutating func placement<S: EventSink>(world: World, sink: inout S) {
+    mutating func placement<S: EventSink>(sink: inout S) {
         let company = winningApplication.map { Int($0.company) } ?? rng.below(Vocabulary.companies.count)
         let role = winningApplication.map { Int($0.role) } ?? targetRole
         var placedCurrency = currency
@@ -179,7 +193,10 @@ extension Learner {
         } else {
             amount = Salary.market(role: role, years: yearsExperience, currency: placedCurrency, rng: &rng)
         }
-        writePlacement(application: winningApplication?.id, company: company, role: role,
+        // Without a tracked application, a few placements still name one the
+        // log never saw sent (an external ATS id); the funnel ignores them.
+        let application = winningApplication?.id ?? (rng.chance(0.2) ? rng.uuid() : nil)
+        writePlacement(application: application, company: company, role: role,
                        amount: amount, currency: placedCurrency, sink: &sink)
         placedAt = now
         winningApplication = nil

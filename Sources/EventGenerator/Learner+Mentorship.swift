@@ -22,7 +22,28 @@ extension Learner {
         }
         sink.endEvent()
         agenda.schedule(.mentorshipSession, at: daytime(2, 10))
+        if rng.chance(0.02) { agenda.schedule(.mentorshipRestart, at: daytime(0.5, 5)) }
         return true
+    }
+
+    /// The start is sent again after a mentor swap, naming another mentor;
+    /// the mentorship stays with the mentor named first.
+    mutating func mentorshipRestart<S: EventSink>(world: World, sink: inout S) -> Bool {
+        guard let current = mentorship else { return false }
+        beginEvent("mentorship.started", source: .careerforge, sink: &sink)
+        sink.key("mentorship_id"); sink.uuid(current.id)
+        sink.key("mentor_id"); sink.uuid(world.pickMentor(at: now, avoiding: current.mentorId, rng: &rng))
+        sink.endEvent()
+        return true
+    }
+
+    /// A session logged against a mentorship this log never saw start
+    /// (booked on another platform); analytics ignore it.
+    mutating func orphanSession<S: EventSink>(sink: inout S) {
+        beginEvent("mentorship.session_held", source: .careerforge, sink: &sink)
+        sink.key("mentorship_id"); sink.uuid(rng.uuid())
+        sink.key("duration_minutes"); sink.integer(15 * rng.int(2...6))
+        sink.endEvent()
     }
 
     mutating func mentorshipSession<S: EventSink>(sink: inout S) -> Bool {
@@ -37,6 +58,7 @@ extension Learner {
 
         current.sessionsLeft -= 1
         mentorship = current
+        if rng.chance(0.01) { agenda.schedule(.orphanSession, at: daytime(1, 10)) }
         if rng.chance(0.04) {
             agenda.schedule(.mentorshipEnd(cancelled: true), at: daytime(1, 20))
         } else if current.sessionsLeft > 0 {

@@ -29,6 +29,8 @@ struct Learner: Sendable {
     let cadence: LearningCadence
     let registeredAt: Int64
     let erasesAt: Int64?
+    /// See `World.isShowcase`.
+    let isShowcase: Bool
 
     // Career.
     var yearsExperience: Int
@@ -53,8 +55,6 @@ struct Learner: Sendable {
 
     // Program and job search.
     var enrolledAt: Int64?
-    var baselineSalary = 0
-    var baselineCurrency = 0
     var plannedPlacementAt: Int64?
     var searchUntil: Int64 = 0
     var applicationGapDays: Double
@@ -68,7 +68,7 @@ struct Learner: Sendable {
     /// The time of the action being performed (its event's `time`).
     var now: Int64 = 0
 
-    init(index: Int, world: World, eraseThisLearner: Bool) {
+    init(index: Int, world: World) {
         self.index = index
         self.id = world.learnerId(index)
         var rng = SplitMix64(seed: world.seed, domain: Domain.learner, index: index)
@@ -78,9 +78,10 @@ struct Learner: Sendable {
         self.cadence = LearningCadence.draw(&rng)
         let registeredAt = world.learnerRegisteredAt(index)
         self.registeredAt = registeredAt
-        self.erasesAt = eraseThisLearner
+        self.erasesAt = world.isErased(index)
             ? registeredAt + Int64(rng.uniform(0.8, 0.99) * Double(world.endMillis - registeredAt))
             : nil
+        self.isShowcase = world.isShowcase(index)
 
         self.yearsExperience = rng.chance(0.15) ? rng.int(0...1) : rng.int(2...22)
         self.currentRole = rng.chance(0.7) ? rng.pick(Vocabulary.formerRoles) : rng.below(Vocabulary.formerRoles[0])
@@ -96,7 +97,7 @@ struct Learner: Sendable {
 
         var focus: [FocusSkill] = []
         let focusCount = rng.int(4...6)
-        while focus.count < focusCount {
+        for _ in 0..<64 where focus.count < focusCount {  // draws; duplicates are skipped
             let skill = rng.chance(0.8) ? rng.pick(program.skills) : rng.below(Vocabulary.skills.count)
             if focus.contains(where: { $0.skill == skill }) { continue }
             focus.append(FocusSkill(skill: skill, baseScore: rng.int(10...60), growthPerHundredDays: rng.int(2...25)))
@@ -118,7 +119,7 @@ struct Learner: Sendable {
         precondition(item.time >= now, "a learner's actions went back in time")
         now = item.time
         switch item.action {
-        case .register: register(world: world, sink: &sink)
+        case .register: register(sink: &sink)
         case .profileFull: profileFull(sink: &sink)
         case .profilePartial: profilePartial(sink: &sink)
         case .cvParse: cvParse(sink: &sink)
@@ -129,21 +130,24 @@ struct Learner: Sendable {
         case .taskComplete: taskComplete(sink: &sink)
         case .goalSet: goalSet(sink: &sink)
         case .goalAchieve(let goal): goalAchieve(goal, sink: &sink)
-        case .enroll: enroll(world: world, sink: &sink)
+        case .enroll: enroll(sink: &sink)
         case .reenroll: reenroll(sink: &sink)
         case .interviewPractice: interviewPractice(sink: &sink)
         case .applicationSend: applicationSend(sink: &sink)
+        case .applicationResend(let application): writeApplicationSent(application, sink: &sink)
         case .applicationAdvance(let application): return applicationAdvance(application, sink: &sink)
         case .strayAdvance: strayAdvance(sink: &sink)
         case .winningApplication: winningApplicationSend(sink: &sink)
-        case .placement: placement(world: world, sink: &sink)
+        case .placement: placement(sink: &sink)
         case .earlyPlacement: earlyPlacement(sink: &sink)
         case .jobChange: jobChange(sink: &sink)
         case .profileAfterPlacement: profileAfterPlacement(sink: &sink)
         case .employerFeedback: employerFeedback(sink: &sink)
         case .milestone(let milestone): self.milestone(milestone, sink: &sink)
         case .mentorshipStart: return mentorshipStart(world: world, sink: &sink)
+        case .mentorshipRestart: return mentorshipRestart(world: world, sink: &sink)
         case .mentorshipSession: return mentorshipSession(sink: &sink)
+        case .orphanSession: orphanSession(sink: &sink)
         case .mentorshipEnd(let cancelled): return mentorshipEnd(cancelled: cancelled, sink: &sink)
         case .projectAdd: projectAdd(sink: &sink)
         case .projectReview(let project, let remaining): projectReview(project, remaining: remaining, world: world, sink: &sink)
@@ -181,15 +185,15 @@ struct Learner: Sendable {
 
     // MARK: - Registration and profile
 
-    mutating func register<S: EventSink>(world: World, sink: inout S) {
+    mutating func register<S: EventSink>(sink: inout S) {
         beginEvent("user.registered", source: platform.source, sink: &sink)
         identity.writeRegistration(platform: platform, into: &sink)
         sink.endEvent()
-        planHistory(world: world)
+        planHistory()
     }
 
     /// Starts every thread of the learner's life; see the type's diagram.
-    mutating func planHistory(world: World) {
+    mutating func planHistory() {
         if rng.chance(0.92) { agenda.schedule(.profileFull, at: minutesLater(2, 2 * 24 * 60)) }
         if rng.chance(0.7) { agenda.schedule(.cvParse, at: minutesLater(1, 10 * 24 * 60)) }
         agenda.schedule(.skillAssessment, at: daytime(1, 20))
@@ -200,7 +204,10 @@ struct Learner: Sendable {
         if rng.chance(0.55) { agenda.schedule(.projectAdd, at: daytime(20, 150)) }
         if let erasesAt { agenda.schedule(.erase, at: erasesAt) }
 
-        if rng.chance(0.62) {
+        if isShowcase {
+            agenda.schedule(.enroll, at: daytime(2, 20))
+            mentorshipPlan = .atEnrollment
+        } else if rng.chance(0.62) {
             planEnrollment()
         } else {
             if rng.chance(0.3) {
@@ -255,9 +262,11 @@ struct Learner: Sendable {
     /// One to three fields change; the rest stay as they were.
     mutating func profilePartial<S: EventSink>(sink: inout S) {
         beginEvent("profile.updated", source: rng.chance(0.6) ? platform.source : .careerpilot, sink: &sink)
+        // 1 to 3 distinct fields of 6: steps of 1 or 5 are coprime with 6.
         var fields = 0
-        let wanted = rng.int(1...3)
-        while fields.nonzeroBitCount < wanted { fields |= 1 << rng.below(6) }
+        let first = rng.below(6)
+        let step = rng.chance(0.5) ? 1 : 5
+        for offset in 0..<rng.int(1...3) { fields |= 1 << ((first + offset * step) % 6) }
         if fields & 1 != 0 { sink.key("target_role"); sink.plainString(Vocabulary.roles[targetRole]) }
         if fields & 2 != 0 { writeCareerGoals(sink: &sink) }
         if fields & 4 != 0 { writeSalaryExpectation(sink: &sink) }
@@ -393,132 +402,4 @@ struct Learner: Sendable {
         sink.endEvent()
         agenda.removeAll()
     }
-}
-
-/// Everything a learner can do next; see `Learner`.
-enum LearnerAction: Sendable {
-    case register
-    case profileFull, profilePartial
-    case cvParse, skillAssessment
-    case learningSession
-    case certification(UInt8)
-    case roadmapCreate, taskComplete
-    case goalSet, goalAchieve(UUID128)
-    case enroll, reenroll, interviewPractice
-    case applicationSend, applicationAdvance(Application), strayAdvance, winningApplication
-    case placement, earlyPlacement, jobChange, profileAfterPlacement, employerFeedback
-    case milestone(Milestone)
-    case mentorshipStart, mentorshipSession, mentorshipEnd(cancelled: Bool)
-    case projectAdd, projectReview(UUID128, remaining: UInt8)
-    case erase
-}
-
-/// How often a learner studies: some every day (they build streaks), most
-/// every few days, some in bursts weeks apart.
-struct LearningCadence: Sendable {
-    let gapDaysMin: Double
-    let gapDaysMax: Double
-    let sessionQuartersMax: Int
-
-    static func draw(_ rng: inout SplitMix64) -> LearningCadence {
-        switch rng.weighted([30, 45, 25]) {
-        case 0: return LearningCadence(gapDaysMin: 0.6, gapDaysMax: 1.3, sessionQuartersMax: 8)
-        case 1: return LearningCadence(gapDaysMin: 0.8, gapDaysMax: 2.2, sessionQuartersMax: 12)
-        default: return LearningCadence(gapDaysMin: 2, gapDaysMax: 9, sessionQuartersMax: 16)
-        }
-    }
-}
-
-struct FocusSkill: Sendable {
-    let skill: Int
-    let baseScore: Int
-    let growthPerHundredDays: Int
-}
-
-struct Activity: Sendable {
-    let id: UUID128
-    let type: ActivityType
-    /// Index into `Vocabulary.certificates` for certification activities.
-    let certificate: Int
-    let estimatedQuarters: Int
-    var doneQuarters: Int
-    var percent: Int
-}
-
-enum ActivityType: Int, Sendable, CaseIterable {
-    case course, certification, project, mentoring, reading, practice
-
-    var name: StaticString {
-        switch self {
-        case .course: return "course"
-        case .certification: return "certification"
-        case .project: return "project"
-        case .mentoring: return "mentoring"
-        case .reading: return "reading"
-        case .practice: return "practice"
-        }
-    }
-}
-
-/// A roadmap being worked through. Tasks are not stored: task `i` is a pure
-/// function of `seed` and `i` (see `Learner.task(_:of:)`), so `task.completed`
-/// names exactly the ids `roadmap.created` listed.
-struct Roadmap: Sendable {
-    let id: UUID128
-    let seed: UInt64
-    let createdAt: Int64
-    let taskCount: Int
-    let durationWeeks: Int
-    let phases: Int
-    let diligence: Double
-    var nextTask = 0
-}
-
-struct RoadmapTask {
-    let id: UUID128
-    let phase: Int
-    let week: Int
-    let type: Int
-    let estimatedQuarters: Int
-    let verb: Int
-    let skillSlot: Int
-}
-
-/// An application and the stages still to come, packed 3 bits per stage
-/// (codes index `Vocabulary.stages`), lowest bits first.
-struct Application: Sendable {
-    let id: UUID128
-    let company: UInt8
-    let role: UInt8
-    var stages: UInt32
-    let isWinning: Bool
-
-    static func pack(_ stages: [Int]) -> UInt32 {
-        var packed: UInt32 = 0
-        for stage in stages.reversed() { packed = packed << 3 | UInt32(stage) }
-        return packed
-    }
-
-    var remainingStageCount: Int {
-        var count = 0
-        var rest = stages
-        while rest != 0 { count += 1; rest >>= 3 }
-        return count
-    }
-}
-
-enum Milestone: Sendable {
-    case promotion, roleChange
-    case certification(UInt8)
-    case projectCompletion(UInt8)
-}
-
-enum MentorshipPlan: Sendable {
-    case none, beforeEnrollment, duringProgram
-}
-
-struct Mentorship: Sendable {
-    let id: UUID128
-    let mentorId: UUID128
-    var sessionsLeft: Int
 }

@@ -79,7 +79,7 @@ struct Mentor: Sendable {
         sink.endArray()
         sink.key("industry"); sink.plainString(rng.pick(Vocabulary.industries))
         if rng.chance(0.85) { sink.key("years_experience"); sink.integer(yearsExperience) }
-        if rng.chance(0.85) { sink.key("max_mentees"); sink.integer(rng.int(2...20)) }
+        if rng.chance(0.85) { sink.key("max_mentees"); sink.integer(rng.int(4...25)) }
         sink.endEvent()
     }
 }

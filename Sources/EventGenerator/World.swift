@@ -31,10 +31,40 @@ final class World: Sendable {
 
     /// When learner `index` signs up: spread over the first 85% of the
     /// window (so histories average ~58% of it and the event count grows
-    /// with --months). A pure function, so a peer can be checked to exist.
+    /// with --months); showcase learners in the first 5%. A pure function,
+    /// so a peer can be checked to exist.
     func learnerRegisteredAt(_ index: Int) -> Int64 {
         var rng = SplitMix64(seed: seed, domain: Domain.registration, index: index)
-        return startMillis + Int64(rng.unit() * 0.85 * Double(windowMillis))
+        let share = isShowcase(index) ? 0.05 : 0.85
+        return startMillis + Int64(rng.unit() * share * Double(windowMillis))
+    }
+
+    /// One learner in this many is erased (0.5%).
+    static let learnersPerErasure = 200
+    /// One learner in this many is a showcase learner (1%).
+    static let learnersPerShowcase = 100
+
+    /// Whether learner `index` is erased: one per block of 200 indices, so
+    /// any run of 200 or more users has an erasure.
+    func isErased(_ index: Int) -> Bool {
+        World.isDesignated(index, blockSize: World.learnersPerErasure, seed: seed, domain: Domain.erasure)
+    }
+
+    /// Whether learner `index` walks the analytics' inclusive bounds on
+    /// purpose: registers early, enrolls, gets a mentor at the enrollment
+    /// instant and is placed exactly 365 days after enrolling (when the
+    /// window is long enough). One per block of 100 indices, never erased,
+    /// so small test runs contain these cases for certain.
+    func isShowcase(_ index: Int) -> Bool {
+        World.isDesignated(index, blockSize: World.learnersPerShowcase, seed: seed, domain: Domain.showcase)
+            && !isErased(index)
+    }
+
+    /// One index per block of `blockSize`, at a seed-dependent position.
+    static func isDesignated(_ index: Int, blockSize: Int, seed: UInt64, domain: UInt64) -> Bool {
+        let block = index / blockSize
+        let chosen = SplitMix64.derive(seed: seed, domain: domain, index: block) % UInt64(blockSize)
+        return index % blockSize == Int(chosen)
     }
 
     /// A learner other than `index` who registered by `time`, if one is
@@ -79,6 +109,7 @@ enum Domain {
     static let externalMentor: UInt64 = 5
     static let erasure: UInt64 = 6
     static let registration: UInt64 = 7
+    static let showcase: UInt64 = 8
 }
 
 /// The emitting services (EVENT_CATALOG.md `source`), one per platform.

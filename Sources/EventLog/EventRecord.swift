@@ -58,9 +58,10 @@ public struct LogEvent: Sendable, Equatable {
         self.data = data
     }
 
-    /// The size of this event as a record in a frame.
+    /// The most bytes this event takes as a record in a frame (the limits
+    /// are checked against this bound).
     public var encodedSize: Int {
-        RecordCodec.fixedSize + source.utf8.count + type.utf8.count + data.count
+        RecordCodec.overheadMax + source.utf8.count + type.utf8.count + data.count
     }
 }
 
@@ -80,96 +81,277 @@ public struct EventRecord: Sendable, Equatable {
     }
 }
 
-/// Encodes and decodes records inside a frame's raw payload (see FORMAT.md,
-/// "Record"). Pure: no I/O.
+/// What the records of a frame are encoded relative to: the frame's first
+/// seq and recorded time (from its header) and, from the payload's prefix,
+/// a base second for event times and the frame's (source, type) pairs.
+struct FrameBase {
+    var seq: UInt64
+    var recorded: Int64
+    var timeSecond: Int64 = 0
+}
+
+/// Encodes and decodes a frame's raw payload (see FORMAT.md, "Payload"):
+/// a prefix with the time base and the (source, type) pairs, then records.
+/// Pure: no I/O. Integers are LEB128 varints, signed ones zigzagged; seq,
+/// recorded and time are deltas, source and type an index into the prefix:
+/// most records spend a byte or two on each instead of eight or twenty.
 enum RecordCodec {
-    /// Bytes of a record without its variable-length fields:
-    /// length 4, seq 8, recorded 8, id 16, subject 16, time 8+4+2+1,
-    /// flags 1, data version 4, three lengths 2+2+4.
-    static let fixedSize = 4 + 8 + 8 + 16 + 16 + 15 + 1 + 4 + 2 + 2 + 4
+    /// The most bytes a record needs beyond its source, type and data:
+    /// varints of at most 10 bytes, two UUIDs, two single bytes, and the
+    /// worst case of a prefix entry of its own.
+    static let overheadMax = 9 * 10 + 32 + 2 + 2 * 10
+    /// The fewest bytes any record takes (every varint one byte, no data);
+    /// bounds a frame's event count by its length.
+    static let sizeMin = 1 + 2 + 32 + 3 + 2 + 2
 
     /// Flags this version understands.
     static let knownFlags: UInt8 = 0x01
+    /// Bits of the time-digits byte.
+    static let digitsMask: UInt8 = 0x0F
+    static let fractionIsNanosBit: UInt8 = 0x40
+    static let leapSecondBit: UInt8 = 0x80
 
-    static func append(_ event: LogEvent, seq: UInt64, recorded: Int64, to out: inout [UInt8]) {
-        precondition(event.source.utf8.count <= Int(UInt16.max) && event.type.utf8.count <= Int(UInt16.max))
-        let length = event.encodedSize - 4
-        out.appendLE(UInt32(length))
-        out.appendLE(seq)
-        out.appendLE(UInt64(bitPattern: recorded))
+    static let powersOfTen: [UInt32] = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000]
+
+    static func append(_ event: LogEvent, seq: UInt64, recorded: Int64, base: FrameBase, pair: Int, to out: inout [UInt8]) {
+        precondition(seq >= base.seq && recorded >= base.recorded, "records are encoded after their frame base")
+        let seqDelta = seq - base.seq
+        let recordedDelta = UInt64(recorded - base.recorded)
+        let seconds = zigzag(event.time.seconds &- base.timeSecond)
+        // The fraction as written (".694" is 694) when that is exact, which
+        // it is for every parsed time; else all nine digits, flagged.
+        let digits = Int(event.time.fractionDigits)
+        let unit = powersOfTen[9 - digits]
+        let exact = event.time.nanoseconds % unit == 0
+        let fraction = UInt64(exact ? event.time.nanoseconds / unit : event.time.nanoseconds)
+        var digitsByte = event.time.fractionDigits | (event.time.isLeapSecond ? leapSecondBit : 0)
+        if !exact { digitsByte |= fractionIsNanosBit }
+        let offset = zigzag(Int64(event.time.offsetMinutes))
+        let version = UInt64(event.dataVersion)
+        var length = varintSize(seqDelta) + varintSize(recordedDelta) + 32
+        length += varintSize(seconds) + varintSize(fraction) + varintSize(offset) + 2 + varintSize(version)
+        length += varintSize(UInt64(pair)) + event.data.count
+        out.appendVarint(UInt64(length))
+        out.appendVarint(seqDelta)
+        out.appendVarint(recordedDelta)
         withUnsafeBytes(of: event.id.uuid) { out.append(contentsOf: $0) }
         withUnsafeBytes(of: event.subject.uuid) { out.append(contentsOf: $0) }
-        out.appendLE(UInt64(bitPattern: event.time.seconds))
-        out.appendLE(event.time.nanoseconds)
-        out.appendLE(UInt16(bitPattern: event.time.offsetMinutes))
-        // Bit 7 of the digits byte marks a leap second (FORMAT.md).
-        out.append(event.time.fractionDigits | (event.time.isLeapSecond ? 0x80 : 0))
+        out.appendVarint(seconds)
+        out.appendVarint(fraction)
+        out.appendVarint(offset)
+        out.append(digitsByte)
         out.append(event.flags)
-        out.appendLE(event.dataVersion)
-        out.appendLE(UInt16(event.source.utf8.count))
-        out.append(contentsOf: event.source.utf8)
-        out.appendLE(UInt16(event.type.utf8.count))
-        out.append(contentsOf: event.type.utf8)
-        out.appendLE(UInt32(event.data.count))
+        out.appendVarint(version)
+        out.appendVarint(UInt64(pair))
         out.append(contentsOf: event.data)
     }
 
-    /// Why a record could not be decoded (the caller adds file and offset).
+    /// Writes the payload prefix: time base, then the (source, type) pairs.
+    static func appendPrefix(timeSecond: Int64, pairs: [(source: String, type: String)], to out: inout [UInt8]) {
+        out.appendVarint(zigzag(timeSecond))
+        out.appendVarint(UInt64(pairs.count))
+        for pair in pairs {
+            out.appendVarint(UInt64(pair.source.utf8.count))
+            out.append(contentsOf: pair.source.utf8)
+            out.appendVarint(UInt64(pair.type.utf8.count))
+            out.append(contentsOf: pair.type.utf8)
+        }
+    }
+
+    /// Why a payload could not be decoded (the caller adds file and offset).
     struct DecodeFailure: Error {
         var reason: String
     }
 
-    /// Decodes the record at `offset` of `payload`, advancing `offset`.
-    static func decode(
-        _ payload: UnsafeRawBufferPointer, at offset: inout Int, typeCache: inout TypeNameCache
-    ) throws(DecodeFailure) -> EventRecord {
-        let start = offset
-        guard payload.count - start >= fixedSize else { throw DecodeFailure(reason: "record header runs past the frame") }
-        let length = Int(payload.loadLE(UInt32.self, at: start))
-        let end = start + 4 + length
-        guard length >= fixedSize - 4, end <= payload.count else {
+    /// The prefix of a payload: the time base, the byte ranges of each
+    /// pair's source and type, and where the records start.
+    struct Prefix {
+        var timeSecond: Int64
+        var pairs: [(source: Range<Int>, type: Range<Int>)]
+        var recordsStart: Int
+    }
+
+    static func prefix(_ payload: UnsafeRawBufferPointer, eventCount: Int) throws(DecodeFailure) -> Prefix {
+        var c = ByteCursor(payload, from: 0, to: payload.count)
+        let timeSecond = unzigzag(try c.varint("frame time base"))
+        let count = try c.varint("frame pair count")
+        guard count >= 1, count <= UInt64(eventCount) else { throw DecodeFailure(reason: "frame has \(count) source/type pairs for \(eventCount) events") }
+        var pairs: [(source: Range<Int>, type: Range<Int>)] = []
+        pairs.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            let source = try c.fixed(Int(clamping: try c.varint("frame source length")), "frame source")
+            let sourceRange = (c.position - source.count)..<c.position
+            let type = try c.fixed(Int(clamping: try c.varint("frame type length")), "frame type")
+            pairs.append((sourceRange, (c.position - type.count)..<c.position))
+        }
+        return Prefix(timeSecond: timeSecond, pairs: pairs, recordsStart: c.position)
+    }
+
+    /// What decoding a frame's records needs: its base, its (source, type)
+    /// strings (shared through `cache`), and where the records start.
+    static func context(
+        _ payload: UnsafeRawBufferPointer, header: FrameHeader, cache: inout TypeNameCache
+    ) throws(DecodeFailure) -> (base: FrameBase, pairs: [(source: String, type: String)], recordsStart: Int) {
+        let prefix = try prefix(payload, eventCount: Int(header.count))
+        let pairs = prefix.pairs.map { pair in
+            (source: cache.name(UnsafeRawBufferPointer(rebasing: payload[pair.source])),
+             type: cache.name(UnsafeRawBufferPointer(rebasing: payload[pair.type])))
+        }
+        let base = FrameBase(seq: header.baseSeq, recorded: header.firstRecorded, timeSecond: prefix.timeSecond)
+        return (base, pairs, prefix.recordsStart)
+    }
+
+    /// The length and position of the record at `offset`: its body runs from
+    /// `bodyStart` to `end`. Checks the length against the payload.
+    static func bounds(_ payload: UnsafeRawBufferPointer, at offset: Int) throws(DecodeFailure) -> (bodyStart: Int, end: Int) {
+        var cursor = ByteCursor(payload, from: offset, to: payload.count)
+        let length = try cursor.varint("record length")
+        guard length <= UInt64(payload.count - cursor.position), length >= UInt64(sizeMin - 1) else {
             throw DecodeFailure(reason: "record length \(length) runs past the frame")
         }
-        var p = start + 4
-        let seq = payload.loadLE(UInt64.self, at: p); p += 8
-        let recorded = Int64(bitPattern: payload.loadLE(UInt64.self, at: p)); p += 8
-        let id = UUID(uuid: payload.loadUnaligned(fromByteOffset: p, as: uuid_t.self)); p += 16
-        let subject = UUID(uuid: payload.loadUnaligned(fromByteOffset: p, as: uuid_t.self)); p += 16
-        let seconds = Int64(bitPattern: payload.loadLE(UInt64.self, at: p)); p += 8
-        let nanos = payload.loadLE(UInt32.self, at: p); p += 4
-        let offsetMinutes = Int16(bitPattern: payload.loadLE(UInt16.self, at: p)); p += 2
-        let digitsByte = payload[p]; p += 1
-        let fractionDigits = digitsByte & 0x7F
-        let flags = payload[p]; p += 1
-        let dataVersion = payload.loadLE(UInt32.self, at: p); p += 4
-        guard nanos < 1_000_000_000, fractionDigits <= 9 else { throw DecodeFailure(reason: "record time out of range") }
-        guard flags & ~knownFlags == 0 else { throw DecodeFailure(reason: "record has unknown flags \(flags)") }
+        return (cursor.position, cursor.position + Int(length))
+    }
 
-        let sourceCount = Int(payload.loadLE(UInt16.self, at: p)); p += 2
-        guard p + sourceCount + 2 <= end else { throw DecodeFailure(reason: "record source runs past the record") }
-        let source = String(decoding: UnsafeRawBufferPointer(rebasing: payload[p..<p + sourceCount]), as: UTF8.self)
-        p += sourceCount
-        let typeCount = Int(payload.loadLE(UInt16.self, at: p)); p += 2
-        guard p + typeCount + 4 <= end else { throw DecodeFailure(reason: "record type runs past the record") }
-        let type = typeCache.name(UnsafeRawBufferPointer(rebasing: payload[p..<p + typeCount]))
-        p += typeCount
-        let dataCount = Int(payload.loadLE(UInt32.self, at: p)); p += 4
-        guard p + dataCount == end else { throw DecodeFailure(reason: "record data length disagrees with the record length") }
-        let data = [UInt8](UnsafeRawBufferPointer(rebasing: payload[p..<end]))
+    /// The seq and recorded time of the record at `offset` (cheap: for
+    /// skipping records before a seek target) and where the next begins.
+    static func peek(_ payload: UnsafeRawBufferPointer, at offset: Int, base: FrameBase) throws(DecodeFailure) -> (seq: UInt64, recorded: Int64, end: Int) {
+        let (bodyStart, end) = try bounds(payload, at: offset)
+        var cursor = ByteCursor(payload, from: bodyStart, to: end)
+        let seq = base.seq &+ (try cursor.varint("seq"))
+        let recordedDelta = try cursor.varint("recorded")
+        guard recordedDelta <= UInt64(Int64.max) else { throw DecodeFailure(reason: "record recorded time out of range") }
+        return (seq, base.recorded &+ Int64(recordedDelta), end)
+    }
+
+    /// Decodes the record at `offset` of `payload`, advancing `offset`.
+    /// `pairs` are the frame's (source, type) strings.
+    static func decode(
+        _ payload: UnsafeRawBufferPointer, at offset: inout Int, base: FrameBase, pairs: [(source: String, type: String)]
+    ) throws(DecodeFailure) -> EventRecord {
+        let (bodyStart, end) = try bounds(payload, at: offset)
+        var c = ByteCursor(payload, from: bodyStart, to: end)
+        let seq = base.seq &+ (try c.varint("seq"))
+        let recordedDelta = try c.varint("recorded")
+        guard recordedDelta <= UInt64(Int64.max) else { throw DecodeFailure(reason: "record recorded time out of range") }
+        let recorded = base.recorded &+ Int64(recordedDelta)
+        let id = UUID(uuid: try c.fixed(16, "id").loadUnaligned(as: uuid_t.self))
+        let subject = UUID(uuid: try c.fixed(16, "subject").loadUnaligned(as: uuid_t.self))
+        let seconds = base.timeSecond &+ unzigzag(try c.varint("time"))
+        let fraction = try c.varint("time fraction")
+        let offsetMinutes = unzigzag(try c.varint("time offset"))
+        let digitsByte = try c.byte("time digits")
+        let flags = try c.byte("flags")
+        let dataVersion = try c.varint("data version")
+        let pair = try c.varint("source/type index")
+        let digits = digitsByte & digitsMask
+        guard digits <= 9, digitsByte & 0x30 == 0, abs(offsetMinutes) < 1440 else { throw DecodeFailure(reason: "record time out of range") }
+        let nanos = digitsByte & fractionIsNanosBit != 0 ? fraction : fraction &* UInt64(powersOfTen[9 - Int(digits)])
+        guard nanos < 1_000_000_000 else { throw DecodeFailure(reason: "record time fraction out of range") }
+        guard flags & ~knownFlags == 0 else { throw DecodeFailure(reason: "record has unknown flags \(flags)") }
+        guard dataVersion <= UInt64(UInt32.max) else { throw DecodeFailure(reason: "record data version out of range") }
+        guard pair < UInt64(pairs.count) else { throw DecodeFailure(reason: "record source/type index \(pair) past the frame's \(pairs.count)") }
+        let data = [UInt8](UnsafeRawBufferPointer(rebasing: payload[c.position..<end]))
         offset = end
         return EventRecord(
             seq: seq, recorded: recorded,
             event: LogEvent(
                 id: id, subject: subject,
-                time: EventTime(seconds: seconds, nanoseconds: nanos, offsetMinutes: offsetMinutes,
-                                fractionDigits: fractionDigits, isLeapSecond: digitsByte & 0x80 != 0),
-                source: source, type: type, dataVersion: dataVersion, flags: flags, data: data))
+                time: EventTime(seconds: seconds, nanoseconds: UInt32(nanos), offsetMinutes: Int16(offsetMinutes),
+                                fractionDigits: digits, isLeapSecond: digitsByte & leapSecondBit != 0),
+                source: pairs[Int(pair)].source, type: pairs[Int(pair)].type, dataVersion: UInt32(dataVersion), flags: flags, data: data))
+    }
+
+    /// Walks a payload without decoding events: the prefix, every record's
+    /// length, seq, recorded time and pair index against the header. Returns
+    /// a problem, or nil when everything agrees.
+    static func check(_ payload: UnsafeRawBufferPointer, header: FrameHeader) -> String? {
+        do {
+            let prefix = try prefix(payload, eventCount: Int(header.count))
+            var offset = prefix.recordsStart
+            let base = FrameBase(seq: header.baseSeq, recorded: header.firstRecorded, timeSecond: prefix.timeSecond)
+            for i in 0..<UInt64(header.count) {
+                let (bodyStart, end) = try bounds(payload, at: offset)
+                var c = ByteCursor(payload, from: bodyStart, to: end)
+                let seq = base.seq &+ (try c.varint("seq"))
+                guard seq == header.baseSeq + i else { return "record seq \(seq) where \(header.baseSeq + i) was expected" }
+                let recordedDelta = try c.varint("recorded")
+                guard recordedDelta <= UInt64(header.lastRecorded &- header.firstRecorded) else {
+                    return "record \(seq) recorded outside its frame's recorded range"
+                }
+                _ = try c.fixed(32, "ids")
+                for field in ["time", "time fraction", "time offset"] { _ = try c.varint(field) }
+                _ = try c.fixed(2, "time digits and flags")
+                _ = try c.varint("data version")
+                let pair = try c.varint("source/type index")
+                guard pair < UInt64(prefix.pairs.count) else { return "record \(seq) names source/type \(pair) of \(prefix.pairs.count)" }
+                offset = end
+            }
+            guard offset == payload.count else { return "frame has \(payload.count - offset) bytes after its last record" }
+            return nil
+        } catch {
+            return error.reason
+        }
+    }
+
+    static func zigzag(_ v: Int64) -> UInt64 { UInt64(bitPattern: (v << 1) ^ (v >> 63)) }
+    static func unzigzag(_ v: UInt64) -> Int64 { Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1) }
+    static func varintSize(_ v: UInt64) -> Int { v < 0x80 ? 1 : (64 - v.leadingZeroBitCount + 6) / 7 }
+}
+
+/// Reads fields out of a record with every bound checked.
+struct ByteCursor {
+    let bytes: UnsafeRawBufferPointer
+    var position: Int
+    let end: Int
+
+    init(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int) {
+        self.bytes = bytes
+        self.position = from
+        self.end = to
+    }
+
+    mutating func varint(_ field: String) throws(RecordCodec.DecodeFailure) -> UInt64 {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while position < end {
+            let byte = bytes[position]
+            position += 1
+            guard shift < 64, shift < 63 || byte <= 1 else { break }
+            value |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return value }
+            shift += 7
+        }
+        throw RecordCodec.DecodeFailure(reason: "record \(field) is truncated or malformed")
+    }
+
+    mutating func byte(_ field: String) throws(RecordCodec.DecodeFailure) -> UInt8 {
+        guard position < end else { throw RecordCodec.DecodeFailure(reason: "record \(field) runs past the record") }
+        defer { position += 1 }
+        return bytes[position]
+    }
+
+    mutating func fixed(_ count: Int, _ field: String) throws(RecordCodec.DecodeFailure) -> UnsafeRawBufferPointer {
+        guard count >= 0, end - position >= count else { throw RecordCodec.DecodeFailure(reason: "record \(field) runs past the record") }
+        defer { position += count }
+        return UnsafeRawBufferPointer(rebasing: bytes[position..<position + count])
     }
 }
 
-/// Event type names repeat endlessly along the log ("skill.assessed", ...);
-/// a reader hands out one shared `String` per name instead of allocating a
-/// new one per record. Bounded: past `capacity` names it stops caching.
+extension Array where Element == UInt8 {
+    @inline(__always)
+    mutating func appendVarint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        append(UInt8(v))
+    }
+}
+
+/// Sources and type names repeat endlessly along the log ("skill.assessed",
+/// ...); a reader hands out one shared `String` per name instead of
+/// allocating new ones per frame. Bounded: past `capacity` names it stops caching.
 struct TypeNameCache {
     private var names: [UInt64: (bytes: [UInt8], name: String)] = [:]
     private static let capacity = 1024

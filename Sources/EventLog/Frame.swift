@@ -121,7 +121,7 @@ struct FrameHeader: Equatable {
         }
         guard Int(header.rawLength) <= limits.frameBytesMax,
               Int(header.storedLength) <= LZ4.compressBound(limits.frameBytesMax),
-              header.rawLength >= header.count * UInt32(RecordCodec.fixedSize)
+              UInt64(header.rawLength) >= UInt64(header.count) * UInt64(RecordCodec.sizeMin)
         else {
             return .failure(DecodeFailure(reason: "frame lengths out of range (raw \(header.rawLength), stored \(header.storedLength))"))
         }
@@ -138,31 +138,53 @@ struct FrameHeader: Equatable {
 /// Accumulates records and cuts them into compressed frames. The writer's
 /// framing, with no I/O: `finish` returns the frame's bytes.
 struct FrameBuilder {
-    private(set) var raw: [UInt8] = []
+    private struct Pair: Hashable {
+        var source: String
+        var type: String
+    }
+
+    /// Records, encoded as they are added; the prefix goes in front at
+    /// `finish`, when all (source, type) pairs are known.
+    private var records: [UInt8] = []
+    private var raw: [UInt8] = []
+    private var pairIndex: [Pair: Int] = [:]
+    private var pairs: [(source: String, type: String)] = []
     private(set) var count = 0
-    private var baseSeq: UInt64 = 0
-    private var firstRecorded: Int64 = 0
+    private var base = FrameBase(seq: 0, recorded: 0)
     private var lastRecorded: Int64 = 0
     private var minEventTime: Int64 = .max
     private var maxEventTime: Int64 = .min
     private var compressed: [UInt8] = []
 
     var isEmpty: Bool { count == 0 }
-    var rawCount: Int { raw.count }
+    /// Bytes of the frame so far, before compression (near enough: the
+    /// prefix is a few bytes per distinct pair).
+    var rawCount: Int { records.count }
 
     init(capacity: Int) {
+        records.reserveCapacity(capacity)
         raw.reserveCapacity(capacity)
     }
 
     mutating func add(_ event: LogEvent, seq: UInt64, recorded: Int64) {
         if count == 0 {
-            baseSeq = seq
-            firstRecorded = recorded
+            // The first event's second is the frame's time base: events of
+            // one frame are usually close in time, so deltas stay small.
+            base = FrameBase(seq: seq, recorded: recorded, timeSecond: event.time.seconds)
             minEventTime = .max
             maxEventTime = .min
         }
-        precondition(seq == baseSeq + UInt64(count), "records of a frame must have consecutive seqs")
-        RecordCodec.append(event, seq: seq, recorded: recorded, to: &raw)
+        precondition(seq == base.seq + UInt64(count), "records of a frame must have consecutive seqs")
+        let key = Pair(source: event.source, type: event.type)
+        let pair: Int
+        if let known = pairIndex[key] {
+            pair = known
+        } else {
+            pair = pairs.count
+            pairIndex[key] = pair
+            pairs.append((event.source, event.type))
+        }
+        RecordCodec.append(event, seq: seq, recorded: recorded, base: base, pair: pair, to: &records)
         lastRecorded = recorded
         let t = event.time.microseconds
         minEventTime = min(minEventTime, t)
@@ -174,6 +196,9 @@ struct FrameBuilder {
     /// Returns the frame's header (for the index).
     mutating func finish(into out: inout [UInt8]) -> FrameHeader {
         precondition(count > 0, "an empty frame is never written")
+        raw.removeAll(keepingCapacity: true)
+        RecordCodec.appendPrefix(timeSecond: base.timeSecond, pairs: pairs, to: &raw)
+        raw.append(contentsOf: records)
         let bound = LZ4.compressBound(raw.count)
         if compressed.count < bound { compressed = [UInt8](repeating: 0, count: bound) }
         let compressedCount = raw.withUnsafeBytes { src in
@@ -183,9 +208,9 @@ struct FrameBuilder {
         let codec: FrameHeader.Codec = compressedCount < raw.count ? .lz4 : .none
         let storedCount = codec == .lz4 ? compressedCount : raw.count
         var header = FrameHeader(
-            codec: codec, baseSeq: baseSeq, count: UInt32(count),
+            codec: codec, baseSeq: base.seq, count: UInt32(count),
             rawLength: UInt32(raw.count), storedLength: UInt32(storedCount), crc: 0,
-            firstRecorded: firstRecorded, lastRecorded: lastRecorded,
+            firstRecorded: base.recorded, lastRecorded: lastRecorded,
             minEventTime: minEventTime, maxEventTime: maxEventTime)
         let start = out.count
         out.append(contentsOf: repeatElement(0, count: FrameHeader.size))
@@ -200,7 +225,9 @@ struct FrameBuilder {
             header.write(into: headerBytes, payload: payload)
             header.crc = UnsafeRawBufferPointer(headerBytes).loadLE(UInt32.self, at: 28)
         }
-        raw.removeAll(keepingCapacity: true)
+        records.removeAll(keepingCapacity: true)
+        pairIndex.removeAll(keepingCapacity: true)
+        pairs.removeAll(keepingCapacity: true)
         count = 0
         return header
     }

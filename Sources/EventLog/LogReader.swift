@@ -21,6 +21,10 @@ public final class LogReader {
     private var records = UnsafeRawBufferPointer(start: nil, count: 0)
     private var recordOffset = 0
     private var recordsLeft = 0
+    private var frameBase = FrameBase(seq: 0, recorded: 0)
+    private var framePairs: [(source: String, type: String)] = []
+    /// Where the current frame starts (for error reports).
+    private var frameOffset: Int64 = 0
     /// Records before this seq are skipped (a seek lands on a frame start).
     private var skipBeforeSeq: UInt64
     /// Records recorded before this time are skipped (recorded-time seek).
@@ -104,22 +108,25 @@ public final class LogReader {
     private func decode() throws(LogError) -> EventRecord {
         let start = recordOffset
         do {
-            let record = try RecordCodec.decode(records, at: &recordOffset, typeCache: &typeCache)
+            let record = try RecordCodec.decode(records, at: &recordOffset, base: frameBase, pairs: framePairs)
             position = record.seq + 1
             return record
         } catch {
-            throw LogError(.corruption, "record at payload offset \(start): \(error.reason)", file: file?.path, offset: offset)
+            throw LogError(.corruption, "record at payload offset \(start): \(error.reason)", file: file?.path, offset: frameOffset)
         }
     }
 
     /// Skips records before the seek target cheaply; decodes the rest.
     private func skipOrDecode() throws(LogError) -> EventRecord? {
-        let length = Int(records.loadLE(UInt32.self, at: recordOffset))
-        let seq = records.loadLE(UInt64.self, at: recordOffset + 4)
-        let recorded = Int64(bitPattern: records.loadLE(UInt64.self, at: recordOffset + 12))
-        if seq < skipBeforeSeq || recorded < skipBeforeRecorded {
-            recordOffset += 4 + length
-            position = max(position, seq + 1)
+        let peeked: (seq: UInt64, recorded: Int64, end: Int)
+        do {
+            peeked = try RecordCodec.peek(records, at: recordOffset, base: frameBase)
+        } catch {
+            throw LogError(.corruption, "record at payload offset \(recordOffset): \(error.reason)", file: file?.path, offset: frameOffset)
+        }
+        if peeked.seq < skipBeforeSeq || peeked.recorded < skipBeforeRecorded {
+            recordOffset = peeked.end
+            position = max(position, peeked.seq + 1)
             return nil
         }
         // Past the target: seqs and recorded times only grow from here.
@@ -147,7 +154,12 @@ public final class LogReader {
                     throw LogError(.corruption, failure.reason, file: segment.path, offset: offset)
                 case .success(let frame):
                     records = frame.records
-                    recordOffset = 0
+                    frameOffset = frame.offset
+                    do {
+                        (frameBase, framePairs, recordOffset) = try RecordCodec.context(frame.records, header: frame.header, cache: &typeCache)
+                    } catch {
+                        throw LogError(.corruption, error.reason, file: segment.path, offset: frame.offset)
+                    }
                     recordsLeft = Int(frame.header.count)
                     offset = frame.end
                     return true

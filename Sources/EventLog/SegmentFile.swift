@@ -129,25 +129,3 @@ final class SegmentFile {
     }
 }
 
-extension RecordCodec {
-    /// Walks the records of a decompressed frame without decoding them and
-    /// returns a problem, or nil when count, lengths and seqs all agree with
-    /// the header.
-    static func check(_ payload: UnsafeRawBufferPointer, header: FrameHeader) -> String? {
-        var offset = 0
-        var expected = header.baseSeq
-        for _ in 0..<header.count {
-            guard payload.count - offset >= fixedSize else { return "record at payload offset \(offset) is truncated" }
-            let length = Int(payload.loadLE(UInt32.self, at: offset))
-            guard length >= fixedSize - 4, offset + 4 + length <= payload.count else {
-                return "record at payload offset \(offset) has length \(length) past the frame"
-            }
-            let seq = payload.loadLE(UInt64.self, at: offset + 4)
-            guard seq == expected else { return "record seq \(seq) where \(expected) was expected" }
-            expected += 1
-            offset += 4 + length
-        }
-        guard offset == payload.count else { return "frame has \(payload.count - offset) bytes after its last record" }
-        return nil
-    }
-}

@@ -47,12 +47,18 @@ extension EventLog {
                     guard frame.header.baseSeq == next else {
                         throw LogError(.corruption, "frame starts at seq \(frame.header.baseSeq) where seq \(next) was expected", file: file.path, offset: offset)
                     }
-                    var recordOffset = 0
                     var previousRecorded = Int64.min
+                    let context: (base: FrameBase, pairs: [(source: String, type: String)], recordsStart: Int)
+                    do {
+                        context = try RecordCodec.context(frame.records, header: frame.header, cache: &typeCache)
+                    } catch {
+                        throw LogError(.corruption, error.reason, file: file.path, offset: offset)
+                    }
+                    var recordOffset = context.recordsStart
                     for _ in 0..<frame.header.count {
                         let record: EventRecord
                         do {
-                            record = try RecordCodec.decode(frame.records, at: &recordOffset, typeCache: &typeCache)
+                            record = try RecordCodec.decode(frame.records, at: &recordOffset, base: context.base, pairs: context.pairs)
                         } catch {
                             throw LogError(.corruption, "record: \(error.reason)", file: file.path, offset: offset)
                         }

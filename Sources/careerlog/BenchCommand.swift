@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print the figures recorded in BENCHMARKS.md.",
-        subcommands: [LogBench.self])
+        subcommands: [LogBench.self, IngestBench.self])
 }
 
 /// Appends generated events with a sync per batch, reads them back decoding
@@ -21,6 +21,7 @@ struct LogBench: ParsableCommand {
     @Option(help: "How many events.") var events: Int = 1_000_000
     @Option(help: "Events per append + sync.") var batch: Int = 1000
     @Option(help: "Generator seed.") var seed: UInt64 = 1
+    @Option(help: "Frame target size in KiB.") var frameKiB: Int = LogLimits().frameTargetBytes >> 10
     @Option(help: "Where to put the benchmark log (removed first).") var directory: String = "./.careerlog-bench/log"
 
     func run() throws {
@@ -41,7 +42,9 @@ struct LogBench: ParsableCommand {
 
         try? FileManager.default.removeItem(atPath: directory)
         // 2. Append, sync per batch.
-        let log = try EventLog.open(directory: directory)
+        var limits = LogLimits()
+        limits.frameTargetBytes = frameKiB << 10
+        let log = try EventLog.open(directory: directory, limits: limits)
         let appendStart = ContinuousClock.now
         var i = 0
         var syncs = 0

@@ -44,6 +44,39 @@ final class SchemaRegexTests: XCTestCase {
         }
     }
 
+    /// The DFA and the NFA give the same answer on many random ASCII strings
+    /// (a deterministic generator, so a failure reproduces).
+    func testAutomatonAgreesWithNFAOnRandomStrings() throws {
+        let patterns = [
+            "^[0-9]{4}-(0[1-9]|1[0-2])$", "^\\+?\\(?[0-9][0-9 ()./-]*[0-9]$", "^https?://[^\\s/?#]+[^\\s]*$",
+            "^[A-Z]{3}$", "a+b?c*$", "(ab|a)(bc|c)", "^(a|b)*abb$", "x{2,4}y", "^$|^a", "[^a-c]{2}$",
+        ]
+        let alphabet = Array("0123456789-+() ./abcxyAZ:/?#htps\t".utf8)
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(state >> 33)
+        }
+        var disagreements: [String] = []
+        for pattern in patterns {
+            let regex = try SchemaRegex(pattern)
+            XCTAssertTrue(regex.hasASCIIAutomaton, pattern)
+            for _ in 0..<2_000 {
+                let length = next() % 14
+                let text = String(decoding: (0..<length).map { _ in alphabet[next() % alphabet.count] }, as: UTF8.self)
+                if regex.matches(text) != regex.nfaMatches(text) { disagreements.append("/\(pattern)/ \(text.debugDescription)") }
+            }
+            // Strings built from the pattern's own characters hit more edges.
+            let own = Array(pattern.utf8)
+            for _ in 0..<2_000 {
+                let length = next() % 12
+                let text = String(decoding: (0..<length).map { _ in own[next() % own.count] }, as: UTF8.self)
+                if regex.matches(text) != regex.nfaMatches(text) { disagreements.append("/\(pattern)/ \(text.debugDescription)") }
+            }
+        }
+        XCTAssertEqual(disagreements, [])
+    }
+
     func testWordBoundaryPatternsUseTheNFA() throws {
         XCTAssertFalse(try SchemaRegex("\\bfoo").hasASCIIAutomaton)
         XCTAssertTrue(try SchemaRegex("^[A-Z]{3}$").hasASCIIAutomaton)

@@ -111,11 +111,27 @@ final class SchemaRegistryTests: XCTestCase {
     }
 
     func testEmptyAndMissingDirectories() throws {
-        assertLoadFails(file: "(none)", reasonContains: "no event schema")
+        assertLoadFails(file: directory, reasonContains: "no event schema")
         let missing = directory + "/missing"
         XCTAssertThrowsError(try SchemaRegistry(directory: missing)) {
             XCTAssertEqual(($0 as? SchemaLoadError)?.file, missing)
         }
+    }
+
+    func testDirectoryNamesThatLookLikeURISyntax() throws {
+        directory += "/odd #dir?"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try write("defs.json", Self.defs)
+        try write("a.b.v1.json", Self.event("a.b", 1))
+        XCTAssertEqual(try SchemaRegistry(directory: directory).types, ["a.b"])
+        XCTAssertEqual(SchemaRegistry.percentEncodedPath("/a b/c#d?é"), "/a%20b/c%23d%3F%C3%A9")
+    }
+
+    func testOversizedFileIsRejectedBeforeReading() throws {
+        try write("defs.json", Self.defs)
+        try write("a.b.v1.json", Self.event("a.b", 1))
+        try write("big.json", String(repeating: " ", count: SchemaRegistry.fileBytesMax + 1))
+        assertLoadFails(file: "big.json", reasonContains: "larger than 1048576 bytes")
     }
 
     func testEventFileNames() {

@@ -89,8 +89,8 @@ final class FormattingTests: XCTestCase {
                        ["0", "0.25", "0.5", "0.75", "1", "1.25", "2.75"])
         XCTAssertEqual([0, 1, 10, 99, 100, 4999, 12050].map { units in text { DecimalText.writeCents(units, into: &$0) } },
                        ["0", "0.01", "0.1", "0.99", "1", "49.99", "120.5"])
-        XCTAssertEqual([0, 7, 10, -42, 1_234_567_890, Int.max].map { value in text { DecimalText.writeInteger(value, into: &$0) } },
-                       ["0", "7", "10", "-42", "1234567890", String(Int.max)])
+        XCTAssertEqual([0, 7, 10, -42, 1_234_567_890, Int.max, Int.min].map { value in text { DecimalText.writeInteger(value, into: &$0) } },
+                       ["0", "7", "10", "-42", "1234567890", String(Int.max), String(Int.min)])
     }
 
     func testSinksAgreeOnAnEvent() {
@@ -106,11 +106,14 @@ final class FormattingTests: XCTestCase {
             sink.key("ok"); sink.bool(false)
             sink.endEvent()
         }
-        var bytes = ByteSink(bytes: [])
-        write(&bytes)
+        var scratch = [UInt8](repeating: 0, count: 1024)
+        let text = scratch.withUnsafeMutableBufferPointer { buffer in
+            var bytes = ByteSink(buffer: buffer)
+            write(&bytes)
+            return String(decoding: bytes.written, as: UTF8.self)
+        }
         var values = ValueSink()
         write(&values)
-        let text = String(decoding: bytes.bytes, as: UTF8.self)
         XCTAssertEqual(values.result?.compactString, text)
         XCTAssertTrue(text.hasPrefix(#"{"id":""#))
         XCTAssertTrue(text.contains(#","dataversion":1,"data":{"activity_id":""#))

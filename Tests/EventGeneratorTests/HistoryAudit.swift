@@ -37,6 +37,10 @@ struct HistoryAudit: Sendable {
     private var projects: [String: String] = [:]
     private var applications: [String: String] = [:]         // application_id -> subject
     private(set) var advancesOfUnsentApplications = 0
+    private(set) var applicationsSentAgain = 0
+    private(set) var placementsNamingUnsentApplication = 0
+    private(set) var mentorshipsStartedAgain = 0
+    private(set) var sessionsOfUnknownMentorships = 0
     private(set) var advanceCount = 0
     private(set) var placementsNamingApplication = 0
     private(set) var placementsWithoutApplication = 0
@@ -163,7 +167,12 @@ struct HistoryAudit: Sendable {
         case "program.enrolled":
             consumeEnrollment(subject: subject, millis: millis, time: time, data: data)
         case "application.sent":
-            applications[data["application_id"]?.stringValue ?? ""] = subject
+            let application = data["application_id"]?.stringValue ?? ""
+            if let owner = applications[application] {
+                if owner != subject { violation("application \(application) sent by two subjects") }
+                applicationsSentAgain += 1
+            }
+            applications[application] = subject
         case "application.advanced":
             advanceCount += 1
             let application = data["application_id"]?.stringValue ?? ""
@@ -177,7 +186,10 @@ struct HistoryAudit: Sendable {
         case "mentorship.started":
             let mentorship = data["mentorship_id"]?.stringValue ?? ""
             let mentor = data["mentor_id"]?.stringValue ?? ""
-            if mentorships[mentorship] != nil { violation("mentorship \(mentorship) started twice") }
+            if let mentee = mentorships[mentorship] {
+                if mentee != subject { violation("mentorship \(mentorship) started by two mentees") }
+                mentorshipsStartedAgain += 1
+            }
             mentorships[mentorship] = subject
             mentorsNamed.insert(mentor)
             if let registeredAt = mentorRegisteredAt[mentor], registeredAt > millis { violation("mentor named before registering") }
@@ -185,7 +197,11 @@ struct HistoryAudit: Sendable {
             mentorshipStarts[subject, default: []].append(millis)
         case "mentorship.session_held":
             let mentorship = data["mentorship_id"]?.stringValue ?? ""
-            if mentorships[mentorship] != subject { violation("session of a mentorship the mentee never started") }
+            if mentorships[mentorship] == nil {
+                sessionsOfUnknownMentorships += 1
+            } else if mentorships[mentorship] != subject {
+                violation("session of another mentee's mentorship")
+            }
             if endedMentorships.contains(mentorship) { violation("session after mentorship.ended") }
             if let minutes = data["duration_minutes"]?.numberValue?.int64, !(1...600).contains(minutes) { violation("duration_minutes \(minutes)") }
             if data["mentee_rating"] != nil { sessionsWithRating += 1 } else { sessionsWithoutRating += 1 }
@@ -229,7 +245,11 @@ struct HistoryAudit: Sendable {
     private mutating func consumePlacement(subject: String, millis: Int64, data: JSONObject) {
         if let application = data["application_id"]?.stringValue {
             placementsNamingApplication += 1
-            if applications[application] != subject { violation("placement names application \(application) the subject never sent") }
+            if applications[application] == nil {
+                placementsNamingUnsentApplication += 1
+            } else if applications[application] != subject {
+                violation("placement names another subject's application \(application)")
+            }
         } else {
             placementsWithoutApplication += 1
         }
@@ -246,10 +266,12 @@ struct HistoryAudit: Sendable {
         var baselineZero = 0
         var placementsBeforeEnrollment = 0
         var placedWithin365Days = 0
+        var placedExactly365Days = 0
         var placedAfter365Days = 0
         var neverPlaced = 0
         var placementCurrencyDiffers = 0
         var mentoredBeforeEnrollment = 0
+        var mentoredAtEnrollmentInstant = 0
         var mentoredAfterPlacement = 0
         var windowsOpenAtEnd = 0
         var mentorsNamedNeverRegistered = 0
@@ -269,12 +291,14 @@ struct HistoryAudit: Sendable {
             let placement = own.first(where: { $0.millis >= first.millis })
             if let placement {
                 if placement.millis - first.millis <= year { cases.placedWithin365Days += 1 } else { cases.placedAfter365Days += 1 }
+                if placement.millis - first.millis == year { cases.placedExactly365Days += 1 }
                 if placement.currency != first.currency { cases.placementCurrencyDiffers += 1 }
             } else {
                 cases.neverPlaced += 1
             }
             for start in mentorshipStarts[subject] ?? [] {
                 if start < first.millis { cases.mentoredBeforeEnrollment += 1 }
+                if start == first.millis { cases.mentoredAtEnrollmentInstant += 1 }
                 if let placement, start > placement.millis { cases.mentoredAfterPlacement += 1 }
             }
         }

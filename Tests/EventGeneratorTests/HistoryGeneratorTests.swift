@@ -64,8 +64,8 @@ final class HistoryGeneratorTests: XCTestCase {
         let run = Self.ndjson(GeneratorOptions(users: 40, seed: 42))
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a 64
         for byte in run.bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        XCTAssertEqual(run.events, 8_075)
-        XCTAssertEqual(String(hash, radix: 16), "0")
+        XCTAssertEqual(run.events, 7_849)
+        XCTAssertEqual(String(hash, radix: 16), "7198945df6f863f7")
     }
 
     func testNextAndNextLineProduceTheSameJSON() {
@@ -154,7 +154,17 @@ final class HistoryGeneratorTests: XCTestCase {
         XCTAssertEqual(Self.audited.typeCounts["user.erased"], Self.audited.erasedCount)
         // That nothing follows an erasure is part of the audit.
         XCTAssertEqual(Self.audited.violationCount, 0)
-        XCTAssertEqual((0..<10_000).filter { HistoryGenerator.isErased($0, seed: 5) }.count, 50)
+    }
+
+    func testErasedAndShowcaseLearnersAreOnePerBlock() {
+        let world = World(seed: 5, startMillis: 0, endMillis: Millis.day, learnerCount: 10_000,
+                          mentorIds: [], mentorRegisteredAt: [], externalMentorIds: [])
+        let erased = (0..<10_000).filter { world.isErased($0) }
+        XCTAssertEqual(erased.count, 50)
+        XCTAssertEqual(Set(erased.map { $0 / 200 }).count, 50, "one per block of 200")
+        let showcase = (0..<10_000).filter { world.isShowcase($0) }
+        XCTAssertTrue((95...100).contains(showcase.count), "\(showcase.count)")
+        XCTAssertFalse(showcase.contains { world.isErased($0) })
     }
 
     // MARK: - References and edge cases
@@ -166,9 +176,25 @@ final class HistoryGeneratorTests: XCTestCase {
         XCTAssertGreaterThan(audit.placementsNamingApplication, 2 * audit.placementsWithoutApplication,
                              "placements mostly name an application")
         XCTAssertGreaterThan(audit.placementsWithoutApplication, 0)
-        // Stage updates for applications never sent exist but are rare.
+        // Stage updates and placements naming applications never sent, and
+        // re-sent applications, exist but are rare.
         XCTAssertGreaterThan(audit.advancesOfUnsentApplications, 0)
         XCTAssertLessThan(Double(audit.advancesOfUnsentApplications), 0.01 * Double(audit.advanceCount))
+        XCTAssertGreaterThan(audit.placementsNamingUnsentApplication, 0)
+        XCTAssertLessThan(audit.placementsNamingUnsentApplication * 10, audit.placementsNamingApplication)
+        let sent = audit.typeCounts["application.sent"] ?? 0
+        XCTAssertGreaterThan(audit.applicationsSentAgain, 0)
+        XCTAssertLessThan(audit.applicationsSentAgain * 100, sent)
+    }
+
+    func testMentorshipsRestartedAndSessionsOfUnknownMentorshipsAreRare() {
+        let audit = Self.audited
+        let started = audit.typeCounts["mentorship.started"] ?? 0
+        let sessions = audit.typeCounts["mentorship.session_held"] ?? 0
+        XCTAssertGreaterThan(audit.mentorshipsStartedAgain, 0)
+        XCTAssertLessThan(audit.mentorshipsStartedAgain * 20, started)
+        XCTAssertGreaterThan(audit.sessionsOfUnknownMentorships, 0)
+        XCTAssertLessThan(audit.sessionsOfUnknownMentorships * 50, sessions)
     }
 
     func testAnalyticsEdgeCasesAllOccur() {
@@ -179,9 +205,11 @@ final class HistoryGeneratorTests: XCTestCase {
         XCTAssertGreaterThan(cases.placementsBeforeEnrollment, 0)
         XCTAssertGreaterThan(cases.placedWithin365Days, cases.enrollees / 4)
         XCTAssertGreaterThan(cases.placedAfter365Days, 0)
+        XCTAssertGreaterThan(cases.placedExactly365Days, 0, "the inclusive bound of placed within 12 months")
         XCTAssertGreaterThan(cases.neverPlaced, 0)
         XCTAssertGreaterThan(cases.placementCurrencyDiffers, 0)
         XCTAssertGreaterThan(cases.mentoredBeforeEnrollment, 0)
+        XCTAssertGreaterThan(cases.mentoredAtEnrollmentInstant, 0, "the inclusive bound of mentored")
         XCTAssertGreaterThan(cases.mentoredAfterPlacement, 0)
         XCTAssertGreaterThan(cases.windowsOpenAtEnd, 0)
         XCTAssertGreaterThan(cases.mentorsNamedNeverRegistered, 0)

@@ -1,0 +1,267 @@
+import CareerEvents
+import EventLog
+import struct EventLog.LogEvent
+import Logging
+import NIOCore
+
+/// Sent down every connection's pipeline when the server stops: read no
+/// more, answer every line read, then close.
+struct IngestDrainEvent: Sendable {}
+
+/// How the appender finds a connection again: its event loop and handler.
+final class ConnectionWaiter: AppendWaiter {
+    let eventLoop: any EventLoop
+    let handler: NIOLoopBound<IngestConnectionHandler>
+
+    init(eventLoop: any EventLoop, handler: NIOLoopBound<IngestConnectionHandler>) {
+        self.eventLoop = eventLoop
+        self.handler = handler
+    }
+}
+
+/// One ingest connection's I/O: decodes and validates each line on the
+/// event loop, hands valid events to the appender, writes answers in line
+/// order, and holds reads while too much is unanswered (backpressure).
+/// The decisions are `IngestConnectionState`'s; this class carries them out.
+///
+/// Pipeline: `ByteToMessageHandler(LineFrameDecoder)` -> this handler.
+///
+/// Validation runs here, on the event loop, not on a thread pool: it costs
+/// a few microseconds per event (~6 µs for catalog events), one socket read
+/// (<= 64 KiB, a few hundred events) is about a millisecond of work, and on
+/// this server's small core counts a pool would add two thread hops per
+/// batch without adding a core. It never runs on the appender thread.
+final class IngestConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = LineFrame
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var state: IngestConnectionState
+    private let appender: GroupCommitAppender
+    private let validate: EnvelopeValidator?
+    private let eventBytesMax: Int
+    private var logger: Logger
+    private var context: ChannelHandlerContext?
+    private var waiter: ConnectionWaiter?
+    private var lastReadAt = NIODeadline.now()
+    private var idleTimer: Scheduled<Void>?
+    private var slowClientTimer: Scheduled<Void>?
+
+    init(limits: IngestLimits, appender: GroupCommitAppender, validate: EnvelopeValidator?, eventBytesMax: Int, logger: Logger) {
+        self.state = IngestConnectionState(limits: limits)
+        self.appender = appender
+        self.validate = validate
+        self.eventBytesMax = eventBytesMax
+        self.logger = logger
+    }
+
+    private var limits: IngestLimits { state.limits }
+
+    // MARK: - Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        waiter = ConnectionWaiter(eventLoop: context.eventLoop, handler: NIOLoopBound(self, eventLoop: context.eventLoop))
+        logger[metadataKey: "connection.peer"] = "\(context.channel.remoteAddress.map { "\($0)" } ?? "unix")"
+        scheduleIdleCheck(context: context, at: lastReadAt + .milliseconds(Int64(limits.idleTimeoutMs)))
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        finish()
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        logger.debug("connection opened")
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        logger.debug("connection closed", metadata: ["connection.lines": "\(state.lineNumber)"])
+        finish()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastReadAt = .now()
+        switch unwrapInboundIn(data) {
+        case .line(let line): state.lineReceived(check(line))
+        case .tooLarge(let bytes): state.lineReceived(.tooLarge(bytes: bytes))
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        runActions(context)
+    }
+
+    /// The channel asks for more bytes; held while reading is paused.
+    func read(context: ChannelHandlerContext) {
+        if state.readRequested() { context.read() }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        let writable = context.channel.isWritable
+        state.writabilityChanged(writable)
+        if writable {
+            slowClientTimer?.cancel()
+            slowClientTimer = nil
+        } else if slowClientTimer == nil {
+            slowClientTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(limits.slowClientTimeoutMs))) {
+                [self] in slowClientCheck()
+            }
+        }
+        runActions(context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            state.inputClosed()
+            runActions(context)
+        } else if event is IngestDrainEvent {
+            state.drain()
+            runActions(context)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        logger.info("closing connection after an error", metadata: ["error": "\(error)"])
+        state.channelClosed()
+        context.close(promise: nil)
+    }
+
+    /// Outcomes from the appender, delivered on this event loop.
+    func appended(_ outcomes: [AppendOutcome]) {
+        guard let context, !state.isClosed else { return }
+        state.appended(outcomes)
+        runActions(context)
+    }
+
+    // MARK: - Carrying out the state machine's actions
+
+    private func runActions(_ context: ChannelHandlerContext) {
+        var wrote = false
+        while let action = state.nextAction() {
+            switch action {
+            case .submit(let events):
+                state.submitted(submit(events), count: events.count)
+            case .writeResponses:
+                var buffer = context.channel.allocator.buffer(capacity: min(state.unansweredLines, 4096) * 72)
+                _ = state.takeResponses(into: &buffer)
+                context.write(wrapOutboundOut(buffer), promise: nil)
+                wrote = true
+            case .read:
+                context.read()
+            case .close(let reason, let finalLine):
+                close(context, reason: reason, finalLine: finalLine)
+                return
+            }
+        }
+        if wrote { context.flush() }
+    }
+
+    private func submit(_ events: [LogEvent]) -> IngestConnectionState.SubmitResult {
+        guard let waiter else { return .refused(.unavailable, message: "the connection is closing") }
+        switch appender.submit(events, waiter: waiter) {
+        case .accepted:
+            return .accepted
+        case .overloaded:
+            return .refused(.overloaded, message: "the server is busy (its append queue is full); the event was not stored, send it again later")
+        case .unavailable:
+            return .refused(.unavailable, message: "the event log cannot be written; the event was not stored, send it again later")
+        }
+    }
+
+    /// Graceful closes write everything first; timeouts close at once.
+    private func close(_ context: ChannelHandlerContext, reason: IngestConnectionState.CloseReason, finalLine: IngestRejection?) {
+        switch reason {
+        case .finished, .drained:
+            logger.debug("closing connection", metadata: ["connection.close_reason": "\(reason)", "connection.lines": "\(state.lineNumber)"])
+        case .rejectedLines, .idle, .slowClient:
+            logger.info("closing connection", metadata: ["connection.close_reason": "\(reason)", "connection.lines": "\(state.lineNumber)"])
+        }
+        switch reason {
+        case .finished, .drained, .rejectedLines:
+            var buffer = context.channel.allocator.buffer(capacity: 256)
+            if let finalLine { AckEncoder.writeRejection(finalLine, into: &buffer) }
+            // Completes once everything before it is written too.
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+        case .idle, .slowClient:
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: - Lines
+
+    private func check(_ line: ByteBuffer) -> IngestConnectionState.LineCheck {
+        line.withUnsafeReadableBytes { raw -> IngestConnectionState.LineCheck in
+            if raw.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return .blank }
+            do throws(EventError) {
+                return .event(try Importer.check(line: raw, depthMax: limits.jsonDepthMax, eventBytesMax: eventBytesMax, validate: validate))
+            } catch {
+                return .rejected(error)
+            }
+        }
+    }
+
+    // MARK: - Timers
+
+    private func scheduleIdleCheck(context: ChannelHandlerContext, at deadline: NIODeadline) {
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in idleCheck() }
+    }
+
+    private func idleCheck() {
+        guard let context else { return }
+        let timeout = TimeAmount.milliseconds(Int64(limits.idleTimeoutMs))
+        let due = lastReadAt + timeout
+        if due > .now() {
+            scheduleIdleCheck(context: context, at: due)
+        } else if case .close(let reason, let finalLine) = state.idleTimeout() {
+            close(context, reason: reason, finalLine: finalLine)
+        } else {
+            scheduleIdleCheck(context: context, at: .now() + timeout)
+        }
+    }
+
+    private func slowClientCheck() {
+        slowClientTimer = nil
+        guard let context else { return }
+        if case .close(let reason, let finalLine) = state.slowClientTimeout() {
+            close(context, reason: reason, finalLine: finalLine)
+        }
+    }
+
+    private func finish() {
+        state.channelClosed()
+        idleTimer?.cancel()
+        idleTimer = nil
+        slowClientTimer?.cancel()
+        slowClientTimer = nil
+        context = nil
+        waiter = nil
+    }
+}
+
+/// Installed instead of the ingest handlers on a connection past the
+/// connection limit: one `overloaded` line, then close.
+final class ConnectionRefusalHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let rejection: IngestRejection
+
+    init(rejection: IngestRejection) {
+        self.rejection = rejection
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: 160)
+        AckEncoder.writeRejection(rejection, into: &buffer)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+}

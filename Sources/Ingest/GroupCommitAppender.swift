@@ -1,0 +1,281 @@
+import EventLog
+import struct EventLog.LogEvent
+import Foundation
+import Logging
+import Synchronization
+
+/// What the appender decided for one submitted event.
+public enum AppendOutcome: Sendable, Equatable {
+    /// Appended and durable at `seq`.
+    case stored(seq: UInt64)
+    /// The id was already stored (durably) at `seq`; not appended again.
+    case duplicate(seq: UInt64)
+    /// The log could not be written; the event was not stored.
+    case unavailable
+}
+
+/// Whoever waits for outcomes (a connection). Outcomes of one waiter's
+/// submissions in one group are delivered together, in submission order.
+public protocol AppendWaiter: AnyObject, Sendable {}
+
+/// The outcomes of one waiter's events in one group commit.
+public struct AppendCompletion: Sendable {
+    public let waiter: any AppendWaiter
+    public var outcomes: [AppendOutcome]
+}
+
+/// The single writer of the log for the server: takes everything the
+/// connections validated, decides duplicates, appends, syncs once per group,
+/// then releases the outcomes of the whole group.
+///
+///     connections --submit--> [ bounded queue ] --> appender thread:
+///         take the whole queue (a group) -> dedupe -> append -> fdatasync
+///         -> deliver outcomes (the next group queues up meanwhile)
+///
+/// It runs on its own thread so that `fdatasync` (milliseconds) never
+/// blocks an event loop, and so that every duplicate decision is made in one
+/// place: two copies of an id arriving at once on different connections get
+/// one seq; the second is a duplicate of the first, answered only after the
+/// group holding the first is durable (all outcomes of a group are released
+/// after its sync, and earlier groups were synced before it began).
+///
+/// There is no delay timer: a group is whatever arrived while the previous
+/// one was being written, so under light load an event waits for at most one
+/// sync in progress plus its own.
+public final class GroupCommitAppender: @unchecked Sendable {
+    public enum SubmitResult: Sendable, Equatable {
+        case accepted
+        /// The queue is full; nothing of the submission was taken.
+        case overloaded
+        /// The log failed or the appender stopped; nothing was taken.
+        case unavailable
+    }
+
+    public struct Statistics: Sendable, Equatable {
+        /// `fdatasync` calls made (one per group that stored something).
+        public var syncs: UInt64 = 0
+        /// Groups committed.
+        public var groups: UInt64 = 0
+        public var eventsStored: UInt64 = 0
+        public var duplicates: UInt64 = 0
+    }
+
+    private struct Submission {
+        var events: [LogEvent]
+        var waiter: any AppendWaiter
+    }
+
+    private let log: EventLog
+    private let limits: IngestLimits
+    private let logger: Logger
+    private let deliver: @Sendable ([AppendCompletion]) -> Void
+
+    // Owned by the appender thread.
+    private var window: DedupeWindow
+    private var nextSeq: UInt64
+    private var groupEvents: [LogEvent] = []
+
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var queue: [Submission] = []
+    private var queuedEvents = 0
+    private var queuedBytes = 0
+    private var stopping = false
+    private var finished = false
+    private var failed = false
+    private var suspended = false
+
+    private let syncCount = Atomic<UInt64>(0)
+    private let groupCount = Atomic<UInt64>(0)
+    private let storedCount = Atomic<UInt64>(0)
+    private let duplicateCount = Atomic<UInt64>(0)
+
+    /// `deliver` is called on the appender thread after each group with the
+    /// outcomes of every submission of the group; it must hand them on
+    /// quickly (to the connections' event loops), not process them.
+    public init(
+        log: EventLog, window: DedupeWindow, limits: IngestLimits, logger: Logger,
+        deliver: @escaping @Sendable ([AppendCompletion]) -> Void
+    ) {
+        self.log = log
+        self.window = window
+        self.limits = limits
+        self.logger = logger
+        self.deliver = deliver
+        self.nextSeq = log.nextSeq
+    }
+
+    /// Starts the appender thread.
+    public func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "careerlog-appender"
+        thread.start()
+    }
+
+    /// Queues `events` (in order) for the next group; their outcomes come
+    /// back through `deliver` with `waiter`. Never blocks on I/O.
+    public func submit(_ events: [LogEvent], waiter: any AppendWaiter) -> SubmitResult {
+        var bytes = 0
+        for event in events { bytes += event.encodedSize }
+        condition.lock()
+        defer { condition.unlock() }
+        if failed || stopping { return .unavailable }
+        guard queuedEvents + events.count <= limits.appenderQueueEventsMax,
+              queuedBytes + bytes <= limits.appenderQueueBytesMax
+        else { return .overloaded }
+        queue.append(Submission(events: events, waiter: waiter))
+        queuedEvents += events.count
+        queuedBytes += bytes
+        condition.signal()
+        return .accepted
+    }
+
+    /// Commits what is queued, then ends the thread; later submissions are
+    /// answered `.unavailable`. Returns once the last group is delivered.
+    public func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+
+    public var statistics: Statistics {
+        Statistics(syncs: syncCount.load(ordering: .relaxed), groups: groupCount.load(ordering: .relaxed),
+                   eventsStored: storedCount.load(ordering: .relaxed), duplicates: duplicateCount.load(ordering: .relaxed))
+    }
+
+    /// Whether the log failed (every event is answered `unavailable` since).
+    public var hasFailed: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return failed
+    }
+
+    /// Events waiting for the next group.
+    public var queuedEventCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return queuedEvents
+    }
+
+    /// Tests: hold groups in the queue (to make "arrived while a sync ran"
+    /// deterministic) until `resumeForTesting()`.
+    func suspendForTesting() {
+        condition.lock()
+        suspended = true
+        condition.unlock()
+    }
+
+    func resumeForTesting() {
+        condition.lock()
+        suspended = false
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    // MARK: - The appender thread
+
+    private func run() {
+        var group: [Submission] = []
+        while true {
+            condition.lock()
+            while (queue.isEmpty || suspended) && !stopping { condition.wait() }
+            if queue.isEmpty {
+                finished = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            swap(&queue, &group)
+            queuedEvents = 0
+            queuedBytes = 0
+            let alreadyFailed = failed
+            condition.unlock()
+
+            commit(group, logFailed: alreadyFailed)
+            group.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private func commit(_ group: [Submission], logFailed: Bool) {
+        var outcomes: [[AppendOutcome]] = []
+        outcomes.reserveCapacity(group.count)
+        if logFailed {
+            for submission in group { outcomes.append(Array(repeating: .unavailable, count: submission.events.count)) }
+        } else {
+            outcomes = decide(group)
+            if !groupEvents.isEmpty, !write() {
+                outcomes = group.map { Array(repeating: .unavailable, count: $0.events.count) }
+            }
+            groupEvents.removeAll(keepingCapacity: true)
+        }
+        groupCount.add(1, ordering: .relaxed)
+        deliver(merge(group, outcomes))
+    }
+
+    /// Dedupe: an id in the window is a duplicate; a new id gets the next
+    /// seq (the log assigns seqs densely) and joins `groupEvents`.
+    private func decide(_ group: [Submission]) -> [[AppendOutcome]] {
+        var outcomes: [[AppendOutcome]] = []
+        outcomes.reserveCapacity(group.count)
+        var duplicates: UInt64 = 0
+        for submission in group {
+            var answers: [AppendOutcome] = []
+            answers.reserveCapacity(submission.events.count)
+            for event in submission.events {
+                if let seq = window.seq(of: event.id) {
+                    answers.append(.duplicate(seq: seq))
+                    duplicates += 1
+                } else {
+                    window.insert(event.id, seq: nextSeq)
+                    answers.append(.stored(seq: nextSeq))
+                    nextSeq += 1
+                    groupEvents.append(event)
+                }
+            }
+            outcomes.append(answers)
+        }
+        duplicateCount.add(duplicates, ordering: .relaxed)
+        return outcomes
+    }
+
+    /// Appends and syncs `groupEvents`; false (and the appender failed for
+    /// good) on a log error.
+    private func write() -> Bool {
+        let firstSeq = nextSeq - UInt64(groupEvents.count)
+        do {
+            let range = try log.append(groupEvents)
+            precondition(range?.lowerBound == firstSeq, "the log assigned other seqs than the appender predicted")
+            try log.sync()
+            syncCount.add(1, ordering: .relaxed)
+            storedCount.add(UInt64(groupEvents.count), ordering: .relaxed)
+            return true
+        } catch {
+            logger.error("event log write failed; answering unavailable until restart", metadata: [
+                "log.directory": "\(log.directory)", "error": "\(error)",
+                "group.events": "\(groupEvents.count)",
+            ])
+            condition.lock()
+            failed = true
+            condition.unlock()
+            return false
+        }
+    }
+
+    /// One completion per waiter, outcomes in submission order.
+    private func merge(_ group: [Submission], _ outcomes: [[AppendOutcome]]) -> [AppendCompletion] {
+        var completions: [AppendCompletion] = []
+        var position: [ObjectIdentifier: Int] = [:]
+        for (submission, answers) in zip(group, outcomes) {
+            let key = ObjectIdentifier(submission.waiter)
+            if let i = position[key] {
+                completions[i].outcomes.append(contentsOf: answers)
+            } else {
+                position[key] = completions.count
+                completions.append(AppendCompletion(waiter: submission.waiter, outcomes: answers))
+            }
+        }
+        return completions
+    }
+}

@@ -1,0 +1,243 @@
+import CareerEvents
+import EventLog
+import struct EventLog.LogEvent
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The ingest server: NDJSON events in over TCP and/or a Unix socket, one
+/// answer line per line out, each acknowledgement sent only once its event
+/// is durable. See README.md ("Sending events") for the protocol.
+///
+/// Threads: `eventLoopThreads` SwiftNIO event loops frame, decode and
+/// validate lines and write answers; one appender thread
+/// (`GroupCommitAppender`) dedupes, appends and syncs. The caller owns the
+/// log: it opens it before `start` and closes it after `shutdown`.
+public final class IngestServer: Sendable {
+    public struct Configuration: Sendable {
+        /// TCP host and port; port 0 picks a free port (see `tcpPort`).
+        public var tcpHost: String? = "127.0.0.1"
+        public var tcpPort = 7400
+        /// The Unix socket's path; nil for none.
+        public var unixSocketPath: String?
+        /// Permissions of the socket file: owner and group may connect.
+        public var unixSocketMode: mode_t = 0o660
+        public var limits = IngestLimits()
+        /// Event loops; one per core by default.
+        public var eventLoopThreads = System.coreCount
+
+        public init() {}
+    }
+
+    private struct Registry {
+        var channels: [ObjectIdentifier: any Channel] = [:]
+        var draining = false
+    }
+
+    public let configuration: Configuration
+    /// The TCP port actually bound (differs from the configured one for 0).
+    public let tcpPort: Int?
+    private let group: MultiThreadedEventLoopGroup
+    private let appender: GroupCommitAppender
+    private let listeners: [any Channel]
+    private let registry: NIOLockedValueBox<Registry>
+    private let stopped = NIOLockedValueBox(false)
+    private let logger: Logger
+
+    private init(
+        configuration: Configuration, tcpPort: Int?, group: MultiThreadedEventLoopGroup, appender: GroupCommitAppender,
+        listeners: [any Channel], registry: NIOLockedValueBox<Registry>, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.tcpPort = tcpPort
+        self.group = group
+        self.appender = appender
+        self.listeners = listeners
+        self.registry = registry
+        self.logger = logger
+    }
+
+    /// Starts the appender and the listeners. `window` must have been loaded
+    /// from `log` (`DedupeWindow.load`), so duplicates are found across
+    /// restarts. `validate` is the same check `careerlog log import` uses.
+    public static func start(
+        log: EventLog, window: DedupeWindow, validate: EnvelopeValidator?, configuration: Configuration, logger: Logger
+    ) throws -> IngestServer {
+        try configuration.limits.validate()
+        guard configuration.tcpHost != nil || configuration.unixSocketPath != nil else {
+            throw IngestConfigurationError(message: "nothing to listen on: enable TCP or the Unix socket")
+        }
+        guard configuration.eventLoopThreads >= 1 else {
+            throw IngestConfigurationError(message: "at least one event loop thread is needed")
+        }
+        let appender = GroupCommitAppender(
+            log: log, window: window, limits: configuration.limits, logger: logger, deliver: deliverToEventLoops)
+        appender.start()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
+        let registry = NIOLockedValueBox(Registry())
+        let bootstrap = makeBootstrap(
+            group: group, registry: registry, appender: appender, validate: validate,
+            limits: configuration.limits, eventBytesMax: log.limits.eventBytesMax, logger: logger)
+
+        var listeners: [any Channel] = []
+        var tcpPort: Int?
+        do {
+            if let host = configuration.tcpHost {
+                let channel = try bootstrap.bind(host: host, port: configuration.tcpPort).wait()
+                listeners.append(channel)
+                tcpPort = channel.localAddress?.port
+            }
+            if let path = configuration.unixSocketPath {
+                try removeStaleSocket(path)
+                let channel = try bootstrap.bind(unixDomainSocketPath: path).wait()
+                listeners.append(channel)
+                guard chmod(path, configuration.unixSocketMode) == 0 else {
+                    throw IngestConfigurationError(message: "cannot set the mode of \(path): \(String(cString: strerror(errno)))")
+                }
+            }
+        } catch {
+            for listener in listeners { try? listener.close().wait() }
+            appender.stop()
+            try? group.syncShutdownGracefully()
+            throw error
+        }
+        let server = IngestServer(configuration: configuration, tcpPort: tcpPort, group: group, appender: appender,
+                                  listeners: listeners, registry: registry, logger: logger)
+        logger.info("ingest server listening", metadata: [
+            "listen.tcp": "\(configuration.tcpHost.map { "\($0):\(tcpPort ?? 0)" } ?? "off")",
+            "listen.socket": "\(configuration.unixSocketPath ?? "off")",
+            "log.last_seq": "\(log.lastSeq)", "dedupe.window": "\(window.capacity)", "dedupe.loaded": "\(window.count)",
+            "event_loops": "\(configuration.eventLoopThreads)",
+        ])
+        return server
+    }
+
+    /// Open connections.
+    public var connectionCount: Int { registry.withLockedValue { $0.channels.count } }
+
+    /// Syncs, groups and events so far (the benchmark reads fsyncs/s here).
+    public var appenderStatistics: GroupCommitAppender.Statistics { appender.statistics }
+
+    /// The appender, for tests that need to hold groups back.
+    var appenderForTesting: GroupCommitAppender { appender }
+
+    /// Stops accepting, lets every connection receive the answers to the
+    /// lines it sent (up to `drainTimeoutMs`), commits what is queued, and
+    /// stops the threads. The log stays open: the caller closes it.
+    /// Idempotent; blocks until done.
+    public func shutdown() {
+        let alreadyStopped = stopped.withLockedValue { stopped in
+            defer { stopped = true }
+            return stopped
+        }
+        guard !alreadyStopped else { return }
+        logger.info("ingest server stopping", metadata: ["connections": "\(connectionCount)"])
+        for listener in listeners { try? listener.close().wait() }
+        if let path = configuration.unixSocketPath { unlink(path) }
+
+        let channels = registry.withLockedValue { registry in
+            registry.draining = true
+            return Array(registry.channels.values)
+        }
+        for channel in channels { channel.pipeline.fireUserInboundEventTriggered(IngestDrainEvent()) }
+        let deadline = NIODeadline.now() + .milliseconds(Int64(configuration.limits.drainTimeoutMs))
+        for channel in channels {
+            let closed = channel.closeFuture
+            let remaining = deadline - .now()
+            if remaining > .zero {
+                let timeout = channel.eventLoop.scheduleTask(in: remaining) { channel.close(promise: nil) }
+                try? closed.wait()
+                timeout.cancel()
+            } else {
+                channel.close(promise: nil)
+                try? closed.wait()
+            }
+        }
+        appender.stop()
+        try? group.syncShutdownGracefully()
+        let stats = appender.statistics
+        logger.info("ingest server stopped", metadata: [
+            "events.stored": "\(stats.eventsStored)", "events.duplicates": "\(stats.duplicates)", "appender.syncs": "\(stats.syncs)",
+        ])
+    }
+
+    // MARK: - Wiring
+
+    private static func makeBootstrap(
+        group: MultiThreadedEventLoopGroup, registry: NIOLockedValueBox<Registry>, appender: GroupCommitAppender,
+        validate: EnvelopeValidator?, limits: IngestLimits, eventBytesMax: Int, logger: Logger
+    ) -> ServerBootstrap {
+        ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: limits.writeBufferLowBytes, high: limits.writeBufferHighBytes))
+            .childChannelInitializer { channel in
+                let id = ObjectIdentifier(channel)
+                let admitted = registry.withLockedValue { registry -> Bool in
+                    guard !registry.draining, registry.channels.count < limits.connectionsMax else { return false }
+                    registry.channels[id] = channel
+                    return true
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    guard admitted else {
+                        logger.warning("connection refused: too many connections", metadata: ["connections.max": "\(limits.connectionsMax)"])
+                        try pipeline.addHandler(ConnectionRefusalHandler(rejection: IngestRejection(
+                            id: nil, line: 0, code: .overloaded,
+                            message: "too many connections (the limit is \(limits.connectionsMax)); try again later")))
+                        return
+                    }
+                    channel.closeFuture.whenComplete { _ in
+                        registry.withLockedValue { _ = $0.channels.removeValue(forKey: id) }
+                    }
+                    try pipeline.addHandler(ByteToMessageHandler(LineFrameDecoder(lineBytesMax: limits.lineBytesMax)))
+                    try pipeline.addHandler(IngestConnectionHandler(
+                        limits: limits, appender: appender, validate: validate, eventBytesMax: eventBytesMax, logger: logger))
+                }
+            }
+    }
+
+    /// Hands each group's outcomes to the connections' event loops: one task
+    /// per event loop per group, not one per connection.
+    private static func deliverToEventLoops(_ completions: [AppendCompletion]) {
+        var perLoop: [(loop: any EventLoop, items: [(NIOLoopBound<IngestConnectionHandler>, [AppendOutcome])])] = []
+        for completion in completions {
+            let waiter = completion.waiter as! ConnectionWaiter
+            let item = (waiter.handler, completion.outcomes)
+            if let i = perLoop.firstIndex(where: { $0.loop === waiter.eventLoop }) {
+                perLoop[i].items.append(item)
+            } else {
+                perLoop.append((waiter.eventLoop, [item]))
+            }
+        }
+        for (loop, items) in perLoop {
+            loop.execute {
+                for (handler, outcomes) in items { handler.value.appended(outcomes) }
+            }
+        }
+    }
+
+    /// A socket file left by a server that died is removed; a live one (a
+    /// server answers) or a file that is not a socket stops start-up.
+    private static func removeStaleSocket(_ path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard info.st_mode & S_IFMT == S_IFSOCK else {
+            throw IngestConfigurationError(message: "\(path) exists and is not a socket; remove it or choose another --socket path")
+        }
+        if let probe = try? IngestSocket(endpoint: .unix(path: path)) {
+            probe.close()
+            throw IngestConfigurationError(message: "another server is listening on \(path)")
+        }
+        guard unlink(path) == 0 || errno == ENOENT else {
+            throw IngestConfigurationError(message: "cannot remove the stale socket \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}

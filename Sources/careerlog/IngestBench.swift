@@ -1,0 +1,283 @@
+import ArgumentParser
+import CareerEvents
+import EventGenerator
+import EventLog
+import Foundation
+import Ingest
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starts an ingest server in this process on a fresh log (so the run is
+/// self-contained and the appender's fsync counter can be read), then drives
+/// it over real sockets from one client thread: N connections sending
+/// generated events as fast as the in-flight window and acks allow, or at
+/// `--rate`. Client and server share the machine's cores, as they would in
+/// two processes.
+struct IngestBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Throughput and acknowledgement latency of the ingest server on generated events (durable acks).",
+        discussion: """
+            Run once without --rate for the maximum, then with --rate at half of it for latency under load. \
+            Latency is measured per event from the moment its line is handed to the socket to the moment \
+            its ack is read.
+            """)
+
+    @Option(help: "Client connections.") var connections: Int = 8
+    @Option(help: "Events to send in total.") var events: Int = 500_000
+    @Option(help: ArgumentHelp("Events per second in total (default: as fast as acks allow).", valueName: "events/s"))
+    var rate: Int?
+    @Option(help: ArgumentHelp("Lines in flight per connection.", valueName: "lines")) var window: Int = 1024
+    @Option(help: "Generator seed.") var seed: UInt64 = 1
+    @Flag(help: "Connect through the Unix socket instead of TCP.") var unixSocket = false
+    @Option(help: "Where to put the benchmark's data directory (removed first).") var directory: String = "./.careerlog-bench/ingest"
+    @Option(help: ArgumentHelp("Server event loop threads (default one per core).", valueName: "count"))
+    var eventLoops: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var schemas: SchemaOptions
+
+    func validate() throws {
+        guard connections >= 1, connections <= 1000 else { throw ValidationError("--connections must be between 1 and 1000") }
+        guard events >= connections else { throw ValidationError("--events must be at least --connections") }
+        guard window >= 1, window <= IngestLimits().unacknowledgedLinesMax else {
+            throw ValidationError("--window must be between 1 and \(IngestLimits().unacknowledgedLinesMax)")
+        }
+        if let rate, rate < 1 { throw ValidationError("--rate must be at least 1") }
+    }
+
+    func run() throws {
+        // 1. Input, not timed: generated NDJSON, dealt round-robin.
+        var generator = HistoryGenerator(options: GeneratorOptions(users: max(1, events / 190), seed: seed, months: 12))
+        var loads = (0..<connections).map { _ in ConnectionLoad() }
+        var line: [UInt8] = []
+        var generated = 0
+        var ndjsonBytes = 0
+        while generated < events {
+            line.removeAll(keepingCapacity: true)
+            guard generator.nextLine(into: &line) else { break }
+            if line.last != UInt8(ascii: "\n") { line.append(UInt8(ascii: "\n")) }
+            loads[generated % connections].add(line)
+            ndjsonBytes += line.count
+            generated += 1
+        }
+
+        // 2. The server, on a fresh log.
+        let registry = try schemas.registry()
+        try? FileManager.default.removeItem(atPath: directory)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let log = try EventLog.open(directory: directory + "/log")
+        var configuration = IngestServer.Configuration()
+        configuration.tcpHost = unixSocket ? nil : "127.0.0.1"
+        configuration.tcpPort = 0
+        configuration.unixSocketPath = unixSocket ? directory + "/ingest.sock" : nil
+        configuration.eventLoopThreads = eventLoops
+        var logger = Logger(label: "careerlog.bench", factory: { StreamLogHandler.standardError(label: $0) })
+        logger.logLevel = .warning
+        let server = try IngestServer.start(
+            log: log, window: DedupeWindow(capacity: 10_000_000),
+            validate: { envelope throws(EventError) in try registry.validate(envelope) },
+            configuration: configuration, logger: logger)
+        let endpoint: IngestEndpoint = unixSocket ? .unix(path: directory + "/ingest.sock") : .tcp(host: "127.0.0.1", port: server.tcpPort!)
+
+        // 3. The load.
+        print(String(format: "ingest bench: %d connections (%@), %d events, %.1f MB of NDJSON (%d bytes/event), window %d lines/connection, rate %@",
+                     connections, unixSocket ? "unix socket" : "tcp", generated, Double(ndjsonBytes) / 1e6, ndjsonBytes / max(1, generated),
+                     window, rate.map { "\($0) events/s" } ?? "as fast as acks allow"))
+        let syncsBefore = server.appenderStatistics.syncs
+        var driver = try LoadDriver(endpoint: endpoint, loads: loads, window: window, ratePerSecond: rate)
+        loads = []
+        let result = try driver.run()
+        let stats = server.appenderStatistics
+        server.shutdown()
+        let lastSeq = log.lastSeq
+        try log.close()
+
+        // 4. The figures.
+        let seconds = result.seconds
+        print(String(format: "throughput: %.0f events/s, %.1f MB/s of NDJSON (%d events in %.2f s)",
+                     Double(result.acknowledged) / seconds, Double(ndjsonBytes) / seconds / 1e6, result.acknowledged, seconds))
+        let latencies = result.latenciesMicroseconds.sorted()
+        func percentile(_ p: Double) -> Double {
+            guard !latencies.isEmpty else { return 0 }
+            return Double(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) / 1000
+        }
+        print(String(format: "ack latency: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms",
+                     percentile(0.50), percentile(0.90), percentile(0.99), percentile(0.999), Double(latencies.last ?? 0) / 1000))
+        let syncs = stats.syncs - syncsBefore
+        print(String(format: "fsyncs: %d (%.0f/s), %.0f events per fsync",
+                     syncs, Double(syncs) / seconds, Double(stats.eventsStored) / Double(max(1, syncs))))
+        guard result.rejected == 0, result.acknowledged == generated, lastSeq == UInt64(generated) else {
+            printError("bench: \(result.rejected) rejected (first: \(result.firstRejection ?? "-")), \(result.acknowledged) acknowledged of \(generated), log last seq \(lastSeq)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// One connection's share of the input: the bytes and where each line ends.
+private struct ConnectionLoad {
+    var bytes: [UInt8] = []
+    var lineEnds: [Int] = []
+
+    mutating func add(_ line: [UInt8]) {
+        bytes.append(contentsOf: line)
+        lineEnds.append(bytes.count)
+    }
+}
+
+/// Drives all connections from one thread with `poll`: writes while the
+/// window (and the rate) allows, reads acks, and times each event.
+private struct LoadDriver {
+    struct Result {
+        var seconds: Double
+        var acknowledged: Int
+        var rejected: Int
+        var firstRejection: String?
+        var latenciesMicroseconds: [UInt32]
+    }
+
+    private final class Connection {
+        let socket: IngestSocket
+        let load: ConnectionLoad
+        var linesWritten = 0
+        var bytesWritten = 0
+        var acknowledged = 0
+        /// When each line's last byte went to the socket (ns, monotonic).
+        var sentAt: [UInt64]
+        var partial: [UInt8] = []
+
+        init(socket: IngestSocket, load: ConnectionLoad) {
+            self.socket = socket
+            self.load = load
+            self.sentAt = Array(repeating: 0, count: load.lineEnds.count)
+        }
+
+        var done: Bool { acknowledged == load.lineEnds.count }
+    }
+
+    private let connections: [Connection]
+    private let window: Int
+    private let ratePerConnection: Double?
+
+    init(endpoint: IngestEndpoint, loads: [ConnectionLoad], window: Int, ratePerSecond: Int?) throws {
+        connections = try loads.map { Connection(socket: try IngestSocket(endpoint: endpoint), load: $0) }
+        for connection in connections {
+            _ = fcntl(connection.socket.fd, F_SETFL, fcntl(connection.socket.fd, F_GETFL) | O_NONBLOCK)
+        }
+        self.window = window
+        self.ratePerConnection = ratePerSecond.map { Double($0) / Double(loads.count) }
+    }
+
+    mutating func run() throws -> Result {
+        var result = Result(seconds: 0, acknowledged: 0, rejected: 0, latenciesMicroseconds: [])
+        result.latenciesMicroseconds.reserveCapacity(connections.reduce(0) { $0 + $1.load.lineEnds.count })
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
+        defer { chunk.deallocate() }
+        var pollSet = connections.map { pollfd(fd: $0.socket.fd, events: 0, revents: 0) }
+        let start = Self.nowNanoseconds()
+        while !connections.allSatisfy(\.done) {
+            let now = Self.nowNanoseconds()
+            for (i, connection) in connections.enumerated() {
+                let allowed = allowedLines(connection, elapsed: now - start)
+                pollSet[i].events = Int16(POLLIN) | (allowed > connection.linesWritten || partiallyWritten(connection) ? Int16(POLLOUT) : 0)
+            }
+            let ready = poll(&pollSet, nfds_t(pollSet.count), ratePerConnection == nil ? 1000 : 1)
+            if ready < 0 && errno != EINTR { throw ValidationError("poll failed: \(String(cString: strerror(errno)))") }
+            for (i, connection) in connections.enumerated() {
+                if pollSet[i].revents & Int16(POLLOUT) != 0 {
+                    try write(connection, upTo: allowedLines(connection, elapsed: Self.nowNanoseconds() - start))
+                }
+                if pollSet[i].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+                    try read(connection, chunk: chunk, result: &result)
+                }
+            }
+        }
+        result.seconds = Double(Self.nowNanoseconds() - start) / 1e9
+        return result
+    }
+
+    /// Lines the window and the rate let this connection have written.
+    private func allowedLines(_ connection: Connection, elapsed: UInt64) -> Int {
+        var allowed = min(connection.load.lineEnds.count, connection.acknowledged + window)
+        if let ratePerConnection {
+            allowed = min(allowed, Int(ratePerConnection * Double(elapsed) / 1e9) + 1)
+        }
+        return allowed
+    }
+
+    private func partiallyWritten(_ connection: Connection) -> Bool {
+        connection.linesWritten > 0 && connection.bytesWritten < connection.load.lineEnds[connection.linesWritten - 1]
+    }
+
+    private func write(_ connection: Connection, upTo allowed: Int) throws {
+        let target = max(allowed, connection.linesWritten)
+        guard target > 0 else { return }
+        let end = connection.load.lineEnds[target - 1]
+        guard end > connection.bytesWritten else { return }
+        let n = connection.load.bytes.withUnsafeBytes { raw in
+            send(connection.socket.fd, raw.baseAddress! + connection.bytesWritten, end - connection.bytesWritten, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+        }
+        if n < 0 {
+            if errno == EAGAIN || errno == EINTR { return }
+            throw ValidationError("send failed: \(String(cString: strerror(errno)))")
+        }
+        connection.bytesWritten += n
+        let now = Self.nowNanoseconds()
+        // A line counts as sent once its last byte is out.
+        while connection.linesWritten < target, connection.load.lineEnds[connection.linesWritten] <= connection.bytesWritten {
+            connection.sentAt[connection.linesWritten] = now
+            connection.linesWritten += 1
+        }
+    }
+
+    private func read(_ connection: Connection, chunk: UnsafeMutableRawBufferPointer, result: inout Result) throws {
+        let n = recv(connection.socket.fd, chunk.baseAddress, chunk.count, Int32(MSG_DONTWAIT))
+        if n < 0 {
+            if errno == EAGAIN || errno == EINTR { return }
+            throw ValidationError("receive failed: \(String(cString: strerror(errno)))")
+        }
+        if n == 0 {
+            throw ValidationError("the server closed a connection with \(connection.load.lineEnds.count - connection.acknowledged) events unacknowledged")
+        }
+        let now = Self.nowNanoseconds()
+        var bytes = UnsafeRawBufferPointer(rebasing: chunk[0..<n])
+        if !connection.partial.isEmpty {
+            // Finish the line split across reads.
+            guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) else {
+                connection.partial.append(contentsOf: bytes)
+                return
+            }
+            connection.partial.append(contentsOf: bytes[..<newline])
+            let line = connection.partial
+            connection.partial.removeAll(keepingCapacity: true)
+            line.withUnsafeBytes { acknowledge(connection, line: $0, now: now, result: &result) }
+            bytes = UnsafeRawBufferPointer(rebasing: bytes[(newline + 1)...])
+        }
+        while let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) {
+            acknowledge(connection, line: UnsafeRawBufferPointer(rebasing: bytes[..<newline]), now: now, result: &result)
+            bytes = UnsafeRawBufferPointer(rebasing: bytes[(newline + 1)...])
+        }
+        connection.partial.append(contentsOf: bytes)
+    }
+
+    private static let okPrefix = Array(#"{"ok":true,"#.utf8)
+
+    private func acknowledge(_ connection: Connection, line: UnsafeRawBufferPointer, now: UInt64, result: inout Result) {
+        if !line.starts(with: Self.okPrefix) {
+            result.rejected += 1
+            if result.firstRejection == nil { result.firstRejection = String(decoding: line, as: UTF8.self) }
+        }
+        guard connection.acknowledged < connection.sentAt.count else { return }  // a connection-level message
+        let sent = connection.sentAt[connection.acknowledged]
+        result.latenciesMicroseconds.append(UInt32(clamping: (now &- sent) / 1000))
+        connection.acknowledged += 1
+        result.acknowledged += 1
+    }
+
+    private static func nowNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}
