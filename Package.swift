@@ -22,9 +22,10 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
         ),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // The append-only segmented log: frames, LZ4, CRC32C, index, recovery.
-        .target(name: "EventLog", dependencies: ["CLZ4"]),
+        .target(name: "EventLog", dependencies: ["CLZ4"], exclude: ["FORMAT.md"]),
 
         // The event contract: JSON, envelope, schemas and the validator.
         .target(name: "CareerEvents"),
@@ -48,10 +49,23 @@ let package = Package(
             ]
         ),
 
+        // A small libpq layer (connect, parameters, transactions, COPY, SQLSTATE
+        // errors, reconnect) and the private cluster of the embedded default.
+        .target(name: "Postgres", dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")]),
+
+        // Tails the log into PostgreSQL read models; rebuilds and as-of builds.
+        .target(
+            name: "Projector",
+            dependencies: [
+                "EventLog", "CareerEvents", "LogCodec", "Postgres",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         .executableTarget(
             name: "careerlog",
             dependencies: [
-                "EventLog", "CareerEvents", "LogCodec", "EventGenerator", "Ingest",
+                "EventLog", "CareerEvents", "LogCodec", "EventGenerator", "Ingest", "Projector", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -64,6 +78,12 @@ let package = Package(
             "Ingest", "EventLog", "CareerEvents", "LogCodec", "EventGenerator",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // A real private PostgreSQL cluster per test process (no mocks).
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ProjectorTests", dependencies: [
+            "Projector", "Postgres", "EventLog", "CareerEvents", "LogCodec", "EventGenerator",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Real processes and files: the careerlog binary as a user runs it.

@@ -37,6 +37,9 @@ public final class LogReader {
 
     /// The seq the next returned event will have at least.
     public private(set) var position: UInt64
+    /// Frames read and decompressed so far (frames skipped by
+    /// `eventTimeRange` are not counted): shows what a time filter saved.
+    public private(set) var framesRead = 0
 
     init(log: EventLog, start: Start) {
         self.log = log
@@ -162,6 +165,7 @@ public final class LogReader {
                     }
                     recordsLeft = Int(frame.header.count)
                     offset = frame.end
+                    framesRead += 1
                     return true
                 }
             }

@@ -177,6 +177,8 @@ public final class IngestServer: Sendable {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
+            // Acks are small writes; never hold one back for Nagle (ignored on Unix sockets).
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: limits.writeBufferLowBytes, high: limits.writeBufferHighBytes))
             .childChannelInitializer { channel in
                 let id = ObjectIdentifier(channel)

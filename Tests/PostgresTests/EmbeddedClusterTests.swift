@@ -46,7 +46,9 @@ final class EmbeddedClusterTests: XCTestCase {
     func testURLIsUsableByPsql() throws {
         let cluster = try TestCluster.cluster()
         let installation = try PostgresInstallation.find(majorVersion: cluster.createdByMajorVersion())
-        let psql = ChildProcess(label: "psql", executable: installation.binDirectory + "/psql",
+        // psql sits beside the real pg_ctl (PATH may hold only symlinks to initdb and pg_ctl).
+        let binDirectory = URL(fileURLWithPath: installation.pgCtl).resolvingSymlinksInPath().deletingLastPathComponent().path
+        let psql = ChildProcess(label: "psql", executable: binDirectory + "/psql",
                                 arguments: [cluster.url, "-XtAc", "SELECT current_user || '@' || current_database()"], directory: "/")
         let outcome = try psql.run(timeoutSeconds: 30)
         XCTAssertEqual(outcome.status, 0, outcome.output)

@@ -1,0 +1,75 @@
+-- learning: learning activities with status and progress, their progress
+-- reports and completions, and certifications. Fed by learning.started,
+-- learning.progressed, learning.completed, certification.earned.
+-- See Projections/README.md.
+
+-- One row per started activity (the latest learning.started of it, by seq),
+-- with its current state folded in from learning_progress and
+-- learning_completions, whatever order those arrived in.
+CREATE TABLE {{schema}}.learning_activities (
+    activity_id            uuid PRIMARY KEY,
+    user_id                uuid NOT NULL,
+    activity_type          text NOT NULL,  -- course | certification | project | mentoring | reading | practice
+    title                  text NOT NULL,
+    provider               text,
+    skills_targeted        text[],
+    cost_amount            numeric,
+    cost_currency          text,
+    started_at             timestamptz NOT NULL,
+    status                 text NOT NULL,  -- in_progress | completed (any learning.completed)
+    completion_percentage  numeric NOT NULL, -- 100 once completed, else the latest reported (0 if none)
+    last_progress_at       timestamptz,    -- time of the latest learning.progressed
+    completed_at           timestamptz,    -- time of the latest learning.completed
+    rating                 integer,        -- 1..5, from the latest learning.completed
+    seq                    bigint NOT NULL
+);
+CREATE INDEX learning_activities_user ON {{schema}}.learning_activities (user_id);
+
+-- Every learning.progressed (also those of activities not started yet).
+-- Keyed by (activity_id, seq): seq alone is unique; the one index also finds
+-- an activity's latest report.
+CREATE TABLE {{schema}}.learning_progress (
+    seq                    bigint NOT NULL,
+    activity_id            uuid NOT NULL,
+    user_id                uuid NOT NULL,
+    completion_percentage  numeric NOT NULL,
+    hours                  numeric NOT NULL,  -- hours since the previous report
+    reported_at            timestamptz NOT NULL,
+    PRIMARY KEY (activity_id, seq)
+);
+
+-- Every learning.completed.
+CREATE TABLE {{schema}}.learning_completions (
+    seq           bigint NOT NULL,
+    activity_id   uuid NOT NULL,
+    user_id       uuid NOT NULL,
+    hours         numeric,
+    rating        integer,
+    completed_at  timestamptz NOT NULL,
+    PRIMARY KEY (activity_id, seq)
+);
+
+-- Every certification.earned.
+CREATE TABLE {{schema}}.certifications (
+    seq            bigint PRIMARY KEY,
+    user_id        uuid NOT NULL,
+    name           text NOT NULL,
+    issuer         text NOT NULL,
+    credential_id  text,
+    issued_on      date NOT NULL,
+    expires_on     date,
+    earned_at      timestamptz NOT NULL
+);
+CREATE INDEX certifications_user ON {{schema}}.certifications (user_id);
+
+-- Hours logged per activity (progress reports + completions), for every
+-- activity any of those events named.
+CREATE VIEW {{schema}}.learning_activity_hours AS
+SELECT activity_id,
+       sum(hours) AS hours_logged,
+       count(*) FILTER (WHERE kind = 'progress') AS progress_reports,
+       count(*) FILTER (WHERE kind = 'completion') AS completions
+FROM (SELECT activity_id, hours, 'progress' AS kind FROM {{schema}}.learning_progress
+      UNION ALL
+      SELECT activity_id, COALESCE(hours, 0), 'completion' FROM {{schema}}.learning_completions) x
+GROUP BY activity_id;

@@ -1,0 +1,128 @@
+import CareerEvents
+import EventLog
+import Foundation
+import LogCodec
+import Postgres
+
+/// Loads a batch of log events into a temporary table and applies it to
+/// target schemas, each in its own transaction with its checkpoint.
+///
+/// Every projection's `apply.sql` reads `batch_events`: a temporary view over
+/// the loaded batch restricted to what that target has not applied yet, so
+/// one load serves every target whatever its checkpoint.
+final class BatchApplier {
+    let connection: PostgresConnection
+    /// The loaded batch's seq range (nil when empty).
+    private(set) var loaded: ClosedRange<UInt64>?
+    private var lastRecorded: [UInt64: Int64] = [:]
+
+    init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    /// The session's temporary table; created again after a reconnect.
+    private func prepareSession() throws {
+        try connection.execute("""
+            CREATE TEMP TABLE IF NOT EXISTS batch_events_all (
+                seq bigint PRIMARY KEY, recorded timestamptz NOT NULL, id uuid NOT NULL, type text NOT NULL,
+                subject uuid NOT NULL, time timestamptz NOT NULL, dataversion int NOT NULL, data jsonb NOT NULL);
+            CREATE INDEX IF NOT EXISTS batch_events_all_type ON batch_events_all (type, seq);
+            TRUNCATE batch_events_all;
+            """)
+    }
+
+    /// Replaces the loaded batch with `records` (COPY, then ANALYZE so the
+    /// planner knows its size).
+    func load(_ records: [EventRecord]) throws {
+        try prepareSession()
+        loaded = nil
+        guard let first = records.first, let last = records.last else { return }
+        lastRecorded = [last.seq: last.recorded]
+        try connection.copyIn("COPY batch_events_all (seq, recorded, id, type, subject, time, dataversion, data) FROM STDIN") { writer in
+            for record in records {
+                let event = record.event
+                writer.append(record.seq)
+                writer.append(Timestamp(recordedMicroseconds: record.recorded).rfc3339)
+                writer.append(UUIDText.string(event.id))
+                writer.append(event.type)
+                writer.append(UUIDText.string(event.subject))
+                writer.append(Timestamp(event.time).rfc3339)
+                writer.append(event.dataVersion)
+                writer.append(String(decoding: event.data, as: UTF8.self))
+                try writer.endRow()
+            }
+        }
+        try connection.execute("ANALYZE batch_events_all")
+        loaded = first.seq...last.seq
+    }
+
+    enum Outcome: Equatable {
+        /// Applied events up to this seq.
+        case applied(UInt64, events: Int)
+        /// Nothing to do (already applied, or the target is not active).
+        case skipped
+        /// The target failed at this seq; it stays there until rebuilt.
+        case failed(UInt64, reason: String)
+    }
+
+    /// Applies the loaded batch to `schema` in one transaction, with the
+    /// checkpoint. A failure that is not a lost connection finds the exact
+    /// event (applying one event at a time) and marks the target failed.
+    func apply(to schema: String, definition: ProjectionDefinition, eventsPerSecond: Double?) throws -> Outcome {
+        guard let loaded else { return .skipped }
+        do {
+            return try connection.transaction { c in
+                try applyLocked(c, schema: schema, definition: definition, upTo: loaded.upperBound, only: nil, eventsPerSecond: eventsPerSecond)
+            }
+        } catch let error as PostgresError where !error.isConnectionFailure {
+            return try findFailure(schema: schema, definition: definition, range: loaded)
+        }
+    }
+
+    /// Inside a transaction: locks the target row, applies what it lacks up
+    /// to `upTo` (or only the event `only`), moves the checkpoint.
+    func applyLocked(
+        _ c: PostgresConnection, schema: String, definition: ProjectionDefinition, upTo: UInt64, only: UInt64?, eventsPerSecond: Double?
+    ) throws -> Outcome {
+        guard let target = try ProjectionStore.lock(c, schema: schema),
+              target.state != .failed, target.fingerprint == definition.fingerprint else { return .skipped }
+        var last = upTo
+        if let until = target.untilSeq { last = min(last, until) }
+        let from = target.checkpoint
+        guard last > from else { return .skipped }
+        var condition = "seq > \(from) AND seq <= \(last)"
+        if let only { condition = "seq = \(only)" }
+        if let untilTime = target.untilTime {
+            condition += " AND time <= '\(untilTime.replacingOccurrences(of: "'", with: "''"))'::timestamptz"
+        }
+        try c.execute("CREATE OR REPLACE TEMP VIEW batch_events AS SELECT * FROM batch_events_all WHERE \(condition)")
+        try c.execute(definition.applySQL(in: schema))
+        let recorded = try c.query("SELECT recorded FROM batch_events_all WHERE seq = $1", [String(last)]).first?[0]
+        _ = try c.query("""
+            UPDATE careerlog.projection_targets SET checkpoint = $2, checkpoint_recorded = $3, events_per_second = COALESCE($4::double precision, events_per_second), updated_at = now()
+            WHERE schema_name = $1
+            """, [schema, String(last), recorded, eventsPerSecond.map { String($0) }])
+        return .applied(last, events: Int(last - from))
+    }
+
+    /// Applies the batch one event at a time until one fails; records it.
+    private func findFailure(schema: String, definition: ProjectionDefinition, range: ClosedRange<UInt64>) throws -> Outcome {
+        for seq in range {
+            do {
+                _ = try connection.transaction { c in
+                    try applyLocked(c, schema: schema, definition: definition, upTo: seq, only: seq, eventsPerSecond: nil)
+                }
+            } catch let error as PostgresError where !error.isConnectionFailure {
+                let reason = error.description
+                _ = try connection.query("""
+                    UPDATE careerlog.projection_targets SET state = 'failed', failed_seq = $2, failed_reason = $3, updated_at = now()
+                    WHERE schema_name = $1
+                    """, [schema, String(seq), reason])
+                return .failed(seq, reason: reason)
+            }
+        }
+        // Applied one by one without error: the batch-wide failure was
+        // transient (a serialization or lock problem); nothing is lost.
+        return .applied(range.upperBound, events: range.count)
+    }
+}

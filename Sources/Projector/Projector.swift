@@ -1,0 +1,146 @@
+import EventLog
+import Foundation
+import Logging
+import Postgres
+
+/// Keeps the live read models current: tails the log from the checkpoints
+/// and applies batches to every live projection, each batch with its
+/// checkpoint in one transaction, so a crash at any moment neither loses
+/// nor doubles an event's effect.
+///
+/// PostgreSQL going away only pauses it: it waits, reconnects and resumes
+/// from the checkpoints; the log (and ingest) is unaffected.
+///
+/// Used by one thread at a time (it is `Sendable` only so that it can be
+/// handed to the thread that runs it).
+public final class Projector: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// Events per batch when catching up: large batches amortize the
+        /// per-statement cost of the set-based SQL.
+        public var batchEventsMax = 20_000
+        /// How long to wait for new events before looking again.
+        public var pollInterval: Duration = .milliseconds(200)
+        /// Rebuild stale projections (changed SQL or version) on start
+        /// instead of only reporting them.
+        public var rebuildStale = false
+        public init() {}
+    }
+
+    let url: String
+    let log: EventLog
+    let catalog: ProjectionCatalog
+    let logger: Logger
+    let options: Options
+    private var connection: PostgresConnection?
+    private var applier: BatchApplier?
+    private var reader: LogReader?
+    private var rates: [String: Double] = [:]
+
+    public init(url: String, log: EventLog, catalog: ProjectionCatalog, logger: Logger, options: Options = Options()) {
+        self.url = url
+        self.log = log
+        self.catalog = catalog
+        self.logger = logger
+        self.options = options
+    }
+
+    private func connect() throws -> (PostgresConnection, BatchApplier) {
+        if let connection, connection.isConnected, let applier { return (connection, applier) }
+        let c = try PostgresConnection(url: url)
+        try ProjectionStore.prepare(c)
+        connection = c
+        let a = BatchApplier(connection: c)
+        applier = a
+        return (c, a)
+    }
+
+    /// Creates the live schema of every projection that has none yet, and
+    /// reports (or rebuilds) those whose definition changed.
+    public func ensureLiveTargets() throws {
+        let (c, _) = try connect()
+        let targets = try ProjectionStore.targets(c).filter { $0.role == .live }
+        for definition in catalog.definitions {
+            guard let target = targets.first(where: { $0.projection == definition.name }) else {
+                logger.info("creating projection", metadata: ["projection": "\(definition.name)", "projection.version": "\(definition.version)"])
+                try ProjectionStore.create(c, schema: definition.name, definition: definition, role: .live, state: .live)
+                continue
+            }
+            if target.fingerprint != definition.fingerprint {
+                logger.warning("projection is stale: its SQL or version changed; run `careerlog projections rebuild \(definition.name)`",
+                               metadata: ["projection": "\(definition.name)", "projection.version": "\(target.version)"])
+            }
+        }
+    }
+
+    /// Applies at most one batch to every live projection. Returns the
+    /// number of events read (0 when every projection is at the log's end).
+    @discardableResult
+    public func step() throws -> Int {
+        let (c, applier) = try connect()
+        let live = try ProjectionStore.targets(c).filter { $0.role == .live && $0.state != .failed }
+        let active = live.compactMap { target in catalog.definition(named: target.projection).map { (target, $0) } }
+            .filter { $0.0.fingerprint == $0.1.fingerprint }
+        guard let from = active.map(\.0.checkpoint).min() else { return 0 }
+        if reader == nil || reader!.position != from + 1 { reader = log.reader(fromSeq: from + 1) }
+        var batch: [EventRecord] = []
+        batch.reserveCapacity(min(options.batchEventsMax, 4096))
+        while batch.count < options.batchEventsMax, let record = try reader!.next() { batch.append(record) }
+        guard !batch.isEmpty else { return 0 }
+        let start = ContinuousClock.now
+        try applier.load(batch)
+        for (target, definition) in active {
+            let outcome = try applier.apply(to: target.schema, definition: definition, eventsPerSecond: rates[target.schema])
+            if case .failed(let seq, let reason) = outcome {
+                logger.error("projection stopped: an event could not be applied", metadata: [
+                    "projection": "\(definition.name)", "event.seq": "\(seq)", "error": "\(reason)"])
+            }
+        }
+        let seconds = max((ContinuousClock.now - start).seconds, 1e-6)
+        for (target, _) in active { rates[target.schema] = Double(batch.count) / seconds }
+        return batch.count
+    }
+
+    /// Runs until `shouldStop` returns true: applies batches as events
+    /// arrive, waits when caught up, reconnects when PostgreSQL is away.
+    public func run(shouldStop: @Sendable () -> Bool) {
+        var failures = 0
+        var random = SystemRandomNumberGenerator()
+        let policy = ReconnectPolicy()
+        while !shouldStop() {
+            do {
+                if failures > 0 || connection == nil { try ensureLiveTargets() }
+                if failures > 0 { logger.info("projector resumed", metadata: ["postgres.failures": "\(failures)"]) }
+                failures = 0
+                if try step() == 0 { wait() }
+            } catch let error as PostgresError where error.isConnectionFailure {
+                failures += 1
+                connection = nil
+                applier = nil
+                let delay = policy.delayMs(afterFailures: failures, using: &random)
+                logger.warning("PostgreSQL unavailable; the projector waits and resumes from its checkpoints",
+                               metadata: ["postgres.failures": "\(failures)", "postgres.retry_ms": "\(delay)", "error": "\(error)"])
+                usleep(useconds_t(delay) * 1000)
+            } catch {
+                failures += 1
+                connection = nil
+                applier = nil
+                logger.error("projector error; retrying", metadata: ["error": "\(error)"])
+                usleep(useconds_t(min(5000, 200 * failures)) * 1000)
+            }
+        }
+    }
+
+    private func wait() {
+        let after = reader.map { $0.position - 1 } ?? log.lastSeq
+        if log.mode == .readOnly {
+            usleep(useconds_t(options.pollInterval.seconds * 1e6))
+            _ = try? log.refresh()
+        } else {
+            _ = log.waitForEvents(after: after, timeout: options.pollInterval)
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,173 @@
+import EventLog
+import Foundation
+import Logging
+import Postgres
+
+/// Progress of a build, for the command line.
+public struct BuildProgress: Sendable {
+    public var schema: String
+    public var checkpoint: UInt64
+    public var head: UInt64
+    public var eventsPerSecond: Double
+    /// Seconds left at the current rate, when it can be estimated.
+    public var etaSeconds: Double? {
+        guard eventsPerSecond > 0, head >= checkpoint else { return nil }
+        return Double(head - checkpoint) / eventsPerSecond
+    }
+}
+
+/// Builds a projection into a schema of its own from seq 1 at bulk speed:
+/// a rebuild (then swapped in for the live schema, atomically) or a read
+/// model as of a past moment (kept beside the live one).
+///
+/// Runs beside a live projector (another process, usually `careerlog
+/// serve`): both lock the live target's row, so the swap happens between
+/// two of its batches, and the live projector carries on from the rebuilt
+/// schema's checkpoint.
+public final class ProjectionBuilder {
+    public struct Options: Sendable {
+        /// Larger than the live projector's: bulk speed matters here.
+        public var batchEventsMax = 50_000
+        public init() {}
+    }
+
+    let url: String
+    let log: EventLog
+    let catalog: ProjectionCatalog
+    let logger: Logger
+    let options: Options
+
+    public init(url: String, log: EventLog, catalog: ProjectionCatalog, logger: Logger, options: Options = Options()) {
+        self.url = url
+        self.log = log
+        self.catalog = catalog
+        self.logger = logger
+        self.options = options
+    }
+
+    public static func shadowSchema(for name: String) -> String { name + "__rebuild" }
+
+    /// Rebuilds projection `name` into its shadow schema and swaps it in.
+    public func rebuild(_ name: String, progress: (BuildProgress) -> Void) throws {
+        guard let definition = catalog.definition(named: name) else {
+            throw ProjectionLoadError(path: name, reason: "no such projection; known: \(catalog.definitions.map(\.name).joined(separator: ", "))")
+        }
+        let connection = try PostgresConnection(url: url)
+        try ProjectionStore.prepare(connection)
+        let shadow = Self.shadowSchema(for: name)
+        try ProjectionStore.create(connection, schema: shadow, definition: definition, role: .shadow, state: .rebuilding)
+        logger.info("rebuild started", metadata: ["projection": "\(name)", "schema": "\(shadow)"])
+        let applier = BatchApplier(connection: connection)
+        let reader = log.reader(fromSeq: 1)
+        try fill(applier, reader: reader, schema: shadow, definition: definition, stopAt: nil, progress: progress)
+        try swap(connection, applier: applier, reader: reader, definition: definition, shadow: shadow)
+        logger.info("rebuild swapped in", metadata: ["projection": "\(name)"])
+    }
+
+    /// Builds every projection as of a moment into schemas named
+    /// `<into>_<projection>`: events with seq <= `untilSeq`, or with event
+    /// time <= `untilTime` (RFC 3339). Live schemas are not touched.
+    public func buildAsOf(into prefix: String, untilSeq: UInt64?, untilTime: String?, progress: (BuildProgress) -> Void) throws -> [String] {
+        let connection = try PostgresConnection(url: url)
+        try ProjectionStore.prepare(connection)
+        var schemas: [String] = []
+        for definition in catalog.definitions {
+            let schema = "\(prefix)_\(definition.name)"
+            try ProjectionStore.create(connection, schema: schema, definition: definition, role: .asOf, state: .building,
+                                       untilSeq: untilSeq, untilTime: untilTime)
+            schemas.append(schema)
+        }
+        let applier = BatchApplier(connection: connection)
+        let reader = log.reader(fromSeq: 1)
+        var batch: [EventRecord] = []
+        while true {
+            batch.removeAll(keepingCapacity: true)
+            while batch.count < options.batchEventsMax, let record = try reader.next() {
+                if let untilSeq, record.seq > untilSeq { break }
+                batch.append(record)
+            }
+            guard !batch.isEmpty else { break }
+            try applier.load(batch)
+            for definition in catalog.definitions {
+                _ = try applier.apply(to: "\(prefix)_\(definition.name)", definition: definition, eventsPerSecond: nil)
+            }
+            progress(BuildProgress(schema: prefix, checkpoint: batch.last!.seq, head: untilSeq ?? log.lastSeq, eventsPerSecond: 0))
+            if let untilSeq, batch.last!.seq >= untilSeq { break }
+        }
+        _ = try connection.query("UPDATE careerlog.projection_targets SET state = 'live', updated_at = now() WHERE schema_name = ANY($1::text[])",
+                                 ["{" + schemas.joined(separator: ",") + "}"])
+        return schemas
+    }
+
+    /// Applies batches to `schema` until the reader reaches the log's end.
+    private func fill(
+        _ applier: BatchApplier, reader: LogReader, schema: String, definition: ProjectionDefinition, stopAt: UInt64?,
+        progress: (BuildProgress) -> Void
+    ) throws {
+        var batch: [EventRecord] = []
+        batch.reserveCapacity(options.batchEventsMax)
+        let start = ContinuousClock.now
+        var applied = 0
+        while true {
+            if log.mode == .readOnly { try log.refresh() }
+            batch.removeAll(keepingCapacity: true)
+            while batch.count < options.batchEventsMax, let record = try reader.next() { batch.append(record) }
+            guard let last = batch.last else { return }
+            try applier.load(batch)
+            applied += batch.count
+            let rate = Double(applied) / max((ContinuousClock.now - start).seconds, 1e-6)
+            if case .failed(let seq, let reason) = try applier.apply(to: schema, definition: definition, eventsPerSecond: rate) {
+                throw ProjectionLoadError(path: definition.name, reason: "the rebuild stopped at seq \(seq): \(reason)")
+            }
+            progress(BuildProgress(schema: schema, checkpoint: last.seq, head: log.lastSeq, eventsPerSecond: rate))
+        }
+    }
+
+    /// Swaps the caught-up shadow schema in for the live one, in one
+    /// transaction that holds the live target's row: the live projector's
+    /// next batch waits for it and then continues from the new checkpoint.
+    /// Readers see the old tables until the commit and the new ones after;
+    /// never an empty or half-built table.
+    private func swap(_ c: PostgresConnection, applier: BatchApplier, reader: LogReader, definition: ProjectionDefinition, shadow: String) throws {
+        let live = definition.name
+        let old = live + "__old"
+        try c.execute("DROP SCHEMA IF EXISTS \(quoteIdentifier(old)) CASCADE")
+        if log.mode == .readOnly { try log.refresh() }
+        // Events appended since the last batch, applied under the lock.
+        var tail: [EventRecord] = []
+        while let record = try reader.next() { tail.append(record) }
+        try c.transaction { c in
+            _ = try ProjectionStore.lock(c, schema: live)
+            if !tail.isEmpty {
+                try applier.load(tail)
+                _ = try applier.applyLocked(c, schema: shadow, definition: definition, upTo: tail.last!.seq, only: nil, eventsPerSecond: nil)
+            }
+            let exists = try c.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [live]).count > 0
+            if exists { try c.execute("ALTER SCHEMA \(quoteIdentifier(live)) RENAME TO \(quoteIdentifier(old))") }
+            try c.execute("ALTER SCHEMA \(quoteIdentifier(shadow)) RENAME TO \(quoteIdentifier(live))")
+            _ = try c.query("DELETE FROM careerlog.projection_targets WHERE schema_name = $1", [live])
+            _ = try c.query("""
+                UPDATE careerlog.projection_targets SET schema_name = $1, role = 'live', state = 'live', updated_at = now()
+                WHERE schema_name = $2
+                """, [live, shadow])
+        }
+        // Dropped after the commit, so the swap never waits on readers of the old tables.
+        try c.execute("DROP SCHEMA IF EXISTS \(quoteIdentifier(old)) CASCADE")
+    }
+
+    /// Drops an as-of (or abandoned shadow) schema and its row.
+    public static func drop(url: String, schema: String) throws {
+        let c = try PostgresConnection(url: url)
+        try ProjectionStore.prepare(c)
+        try c.transaction { c in
+            guard let target = try ProjectionStore.lock(c, schema: schema) else {
+                throw ProjectionLoadError(path: schema, reason: "no such schema among the projector's targets")
+            }
+            guard target.role != .live else {
+                throw ProjectionLoadError(path: schema, reason: "is a live projection; only as-of and shadow schemas can be dropped")
+            }
+            try c.execute("DROP SCHEMA IF EXISTS \(quoteIdentifier(schema)) CASCADE")
+            _ = try c.query("DELETE FROM careerlog.projection_targets WHERE schema_name = $1", [schema])
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import EventLog
+import Foundation
+import Postgres
+import XCTest
+
+@testable import Projector
+
+final class ProjectorTests: XCTestCase {
+    private func setUp(_ definitions: [ProjectionDefinition], batch: Int = 1000) throws -> (EventLog, Projector, PostgresConnection, String) {
+        let url = try ProjectorTestDatabase.makeDatabase()
+        let log = try EventLog.open(directory: makeTemporaryDirectory() + "/log")
+        var options = Projector.Options()
+        options.batchEventsMax = batch
+        let projector = Projector(url: url, log: log, catalog: ProjectionCatalog(definitions: definitions), logger: testLogger, options: options)
+        try projector.ensureLiveTargets()
+        return (log, projector, try PostgresConnection(url: url), url)
+    }
+
+    private func drain(_ projector: Projector) throws {
+        while try projector.step() > 0 {}
+    }
+
+    func testBatchesApplyEveryEventExactlyOnceWithTheirCheckpoint() throws {
+        let (log, projector, c, _) = try setUp([countingProjection], batch: 7)
+        try appendCountingEvents(log, count: 100)
+        try drain(projector)
+        let rows = try c.query("SELECT type, events, n_sum, seq FROM counts.type_counts ORDER BY type").map { $0.values.map { $0 ?? "NULL" } }
+        // n = 0...99; types cycle a, b, c.
+        XCTAssertEqual(rows, [["a.x", "34", "1683", "100"], ["b.y", "33", "1617", "98"], ["c.z", "33", "1650", "99"]])
+        let target = try ProjectionStore.targets(c).first!
+        XCTAssertEqual(target.checkpoint, 100)
+        XCTAssertEqual(try c.query("SELECT count(*) FROM counts.seen").first?[0], "100")
+        // Nothing new: a step reads nothing and changes nothing.
+        XCTAssertEqual(try projector.step(), 0)
+        try appendCountingEvents(log, count: 5, start: 100)
+        try drain(projector)
+        XCTAssertEqual(try ProjectionStore.targets(c).first!.checkpoint, 105)
+        XCTAssertEqual(try c.query("SELECT sum(events) FROM counts.type_counts").first?[0], "105")
+    }
+
+    func testAFailingEventStopsOnlyItsProjectionAtThatSeq() throws {
+        let (log, projector, c, url) = try setUp([countingProjection, strictProjection], batch: 50)
+        try appendCountingEvents(log, count: 120, poisonAt: 77)
+        try drain(projector)
+        let targets = Dictionary(uniqueKeysWithValues: try ProjectionStore.targets(c).map { ($0.projection, $0) })
+        XCTAssertEqual(targets["counts"]?.checkpoint, 120)
+        XCTAssertEqual(targets["counts"]?.state, .live)
+        XCTAssertEqual(targets["strict"]?.state, .failed)
+        XCTAssertEqual(targets["strict"]?.failedSeq, 78)  // seq = index + 1
+        XCTAssertEqual(targets["strict"]?.checkpoint, 77)
+        XCTAssertTrue(targets["strict"]?.failedReason?.contains("23514") == true, targets["strict"]?.failedReason ?? "")
+        XCTAssertEqual(try c.query("SELECT count(*) FROM strict.items").first?[0], "77")
+        let status = try ProjectionStatusReport.rows(url: url, log: log, catalog: ProjectionCatalog(definitions: [countingProjection, strictProjection]))
+        XCTAssertEqual(status.first { $0.projection == "strict" }?.state, "failed")
+        XCTAssertEqual(status.first { $0.projection == "strict" }?.lagEvents, 43)
+        XCTAssertEqual(status.first { $0.projection == "counts" }?.lagEvents, 0)
+    }
+
+    func testRebuildSwapsInWhileReadersNeverSeeAnEmptyOrPartialTable() throws {
+        let (log, projector, c, url) = try setUp([countingProjection], batch: 500)
+        try appendCountingEvents(log, count: 3000)
+        try drain(projector)
+        // Readers poll the live table during the rebuild: always all types,
+        // and a total that never goes down.
+        let stop = ManagedAtomicFlag()
+        nonisolated(unsafe) var observations: [Int] = []
+        nonisolated(unsafe) var readerError: Error?
+        let reader = Thread {
+            do {
+                let rc = try PostgresConnection(url: url)
+                while !stop.isSet {
+                    let row = try rc.query("SELECT count(*), coalesce(sum(events), 0) FROM counts.type_counts").first!
+                    XCTAssertEqual(row[0], "3", "a reader saw a partial table")
+                    observations.append(Int(row[1]!)!)
+                }
+            } catch { readerError = error }
+        }
+        reader.start()
+        // The live projector keeps running and events keep arriving while
+        // the rebuild runs and swaps.
+        let live = Thread { projector.run(shouldStop: { stop.isSet }) }
+        live.start()
+        let writer = Thread {
+            for i in 0..<30 {
+                try! appendCountingEvents(log, count: 1, start: 3000 + i)
+                usleep(5_000)
+            }
+        }
+        writer.start()
+        let builder = ProjectionBuilder(url: url, log: log, catalog: ProjectionCatalog(definitions: [countingProjection]), logger: testLogger,
+                                        options: { var o = ProjectionBuilder.Options(); o.batchEventsMax = 400; return o }())
+        var progressed = 0
+        try builder.rebuild("counts") { _ in progressed += 1 }
+        while !writer.isFinished { usleep(1000) }
+        try waitUntil { try ProjectionStore.targets(c).first?.checkpoint == 3030 }
+        stop.set()
+        while !reader.isFinished || !live.isFinished { usleep(1000) }
+        XCTAssertNil(readerError)
+        XCTAssertGreaterThan(progressed, 0)
+        XCTAssertGreaterThan(observations.count, 0)
+        XCTAssertEqual(observations, observations.sorted(), "totals went down during the swap")
+        XCTAssertTrue(observations.allSatisfy { $0 >= 3000 })
+        XCTAssertEqual(try c.query("SELECT sum(events) FROM counts.type_counts").first?[0], "3030")
+        let targets = try ProjectionStore.targets(c)
+        XCTAssertEqual(targets.map(\.schema), ["counts"], "the shadow schema's row is gone")
+        XCTAssertEqual(try c.query("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'counts__%'").first?[0], "0")
+    }
+
+    func testPostgresRestartMidRunLosesAndDoublesNothing() throws {
+        let (log, projector, c, url) = try setUp([countingProjection], batch: 100)
+        let stop = ManagedAtomicFlag()
+        let live = Thread { projector.run(shouldStop: { stop.isSet }) }
+        live.start()
+        try appendCountingEvents(log, count: 1000)
+        try waitUntil { try ProjectionStore.targets(c).first?.checkpoint == 1000 }
+        let cluster = try ProjectorTestDatabase.cluster.get()
+        try cluster.stop()
+        try appendCountingEvents(log, count: 1000, start: 1000)  // ingest goes on while PostgreSQL is down
+        usleep(300_000)
+        try cluster.start()
+        let after = try PostgresConnection(url: url)
+        try waitUntil { try ProjectionStore.targets(after).first?.checkpoint == 2000 }
+        stop.set()
+        while !live.isFinished { usleep(1000) }
+        XCTAssertEqual(try after.query("SELECT sum(events), sum(n_sum), (SELECT count(*) FROM counts.seen) FROM counts.type_counts").first?.values,
+                       ["2000", String((0..<2000).reduce(0, +)), "2000"])
+    }
+
+    func testAsOfBuildEqualsALogHoldingOnlyThoseEvents() throws {
+        let (log, projector, c, url) = try setUp([countingProjection], batch: 64)
+        try appendCountingEvents(log, count: 500)
+        try drain(projector)
+        let builder = ProjectionBuilder(url: url, log: log, catalog: ProjectionCatalog(definitions: [countingProjection]), logger: testLogger)
+        let schemas = try builder.buildAsOf(into: "june", untilSeq: 200, untilTime: nil) { _ in }
+        XCTAssertEqual(schemas, ["june_counts"])
+        XCTAssertEqual(try c.query("SELECT sum(events), sum(n_sum) FROM june_counts.type_counts").first?.values, ["200", String((0..<200).reduce(0, +))])
+        // By event time: times are 1_700_000_000 + i.
+        _ = try builder.buildAsOf(into: "t", untilSeq: nil, untilTime: "2023-11-14T22:15:00Z") { _ in }  // 1_700_000_100
+        XCTAssertEqual(try c.query("SELECT sum(events) FROM t_counts.type_counts").first?[0], "101")
+        // Live untouched; as-of schemas listed and droppable.
+        XCTAssertEqual(try c.query("SELECT sum(events) FROM counts.type_counts").first?[0], "500")
+        try ProjectionBuilder.drop(url: url, schema: "june_counts")
+        XCTAssertEqual(try c.query("SELECT count(*) FROM pg_namespace WHERE nspname = 'june_counts'").first?[0], "0")
+        XCTAssertThrowsError(try ProjectionBuilder.drop(url: url, schema: "counts"))
+    }
+}
+
+/// Polls `condition` for up to 30 s.
+func waitUntil(_ condition: () throws -> Bool, file: StaticString = #filePath, line: UInt = #line) throws {
+    let deadline = Date().addingTimeInterval(30)
+    while Date() < deadline {
+        if (try? condition()) == true { return }
+        usleep(20_000)
+    }
+    XCTFail("condition not reached in 30 s", file: file, line: line)
+}
+
+/// A flag set by one thread and read by another.
+final class ManagedAtomicFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
+}

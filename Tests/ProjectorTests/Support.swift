@@ -1,0 +1,91 @@
+import EventLog
+import Foundation
+import Logging
+// swift-log also has a `LogEvent`; ours is the log's.
+import struct EventLog.LogEvent
+import Postgres
+import XCTest
+
+@testable import Projector
+
+/// One private PostgreSQL cluster for this test process (as root it runs as
+/// the `postgres` account, as in CI), a new database per test.
+enum ProjectorTestDatabase {
+    static let cluster: Result<EmbeddedCluster, EmbeddedClusterError> = {
+        var template = Array("/tmp/careerlog-projector-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }!
+        let root = String(cString: made)
+        chmod(root, 0o755)
+        let cluster = EmbeddedCluster(directory: root + "/postgres")
+        atexit {
+            if case .success(let c) = ProjectorTestDatabase.cluster { try? c.stop() }
+        }
+        do throws(EmbeddedClusterError) {
+            try cluster.start()
+            return .success(cluster)
+        } catch {
+            return .failure(error)
+        }
+    }()
+
+    static func makeDatabase() throws -> String {
+        let cluster = try cluster.get()
+        let name = "p_" + UUID().uuidString.prefix(8).lowercased()
+        try PostgresConnection(url: cluster.url).execute("CREATE DATABASE \(name)")
+        // The cluster's URL names its `careerlog` database; point it at ours.
+        return cluster.url.replacingOccurrences(of: "@/careerlog?", with: "@/\(name)?")
+    }
+}
+
+func makeTemporaryDirectory(_ name: String = #function) -> String {
+    let clean = name.filter { $0.isLetter || $0.isNumber }
+    let path = FileManager.default.temporaryDirectory.path + "/careerlog-proj-\(clean)-\(UUID().uuidString.prefix(8))"
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+let testLogger = Logger(label: "careerlog.tests")
+
+/// A projection that counts events per type and sums `data.n`: any event
+/// applied twice or lost shows in its numbers, and it is batch-invariant.
+let countingProjection = ProjectionDefinition(
+    name: "counts", version: 1,
+    schemaSQL: """
+        CREATE TABLE {{schema}}.type_counts (type text PRIMARY KEY, events bigint NOT NULL, n_sum numeric NOT NULL, seq bigint NOT NULL);
+        CREATE TABLE {{schema}}.seen (seq bigint PRIMARY KEY, id uuid NOT NULL);
+        """,
+    applySQL: """
+        INSERT INTO {{schema}}.type_counts AS t (type, events, n_sum, seq)
+        SELECT type, count(*), coalesce(sum((data->>'n')::numeric), 0), max(seq) FROM batch_events GROUP BY type
+        ON CONFLICT (type) DO UPDATE SET events = t.events + EXCLUDED.events, n_sum = t.n_sum + EXCLUDED.n_sum, seq = EXCLUDED.seq;
+        INSERT INTO {{schema}}.seen (seq, id) SELECT seq, id FROM batch_events;
+        """)
+
+/// Fails on any event whose data has `"poison": true` (a CHECK constraint).
+let strictProjection = ProjectionDefinition(
+    name: "strict", version: 1,
+    schemaSQL: "CREATE TABLE {{schema}}.items (seq bigint PRIMARY KEY, ok boolean NOT NULL CHECK (ok));",
+    applySQL: "INSERT INTO {{schema}}.items (seq, ok) SELECT seq, NOT coalesce((data->>'poison')::boolean, false) FROM batch_events;")
+
+/// Appends simple events: `n` = index, chosen types.
+func appendCountingEvents(_ log: EventLog, count: Int, poisonAt: Int? = nil, start: Int = 0) throws {
+    var events: [LogEvent] = []
+    for i in start..<(start + count) {
+        let body = i == poisonAt ? "{\"n\":\(i),\"poison\":true}" : "{\"n\":\(i)}"
+        events.append(LogEvent(id: UUID(), subject: UUID(), time: EventTime(seconds: 1_700_000_000 + Int64(i)),
+                               source: "test", type: ["a.x", "b.y", "c.z"][i % 3], data: Array(body.utf8)))
+    }
+    try log.append(events)
+    try log.sync()
+}
+
+/// md5 of every table of `schema`, by table name.
+func digest(_ connection: PostgresConnection, schema: String) throws -> [String: String] {
+    let tables = try connection.query("SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1", [schema]).map { $0[0]! }
+    var out: [String: String] = [:]
+    for table in tables {
+        let q = "SELECT md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM \(quoteIdentifier(schema)).\(quoteIdentifier(table)) t"
+        out[table] = try connection.query(q).first?[0] ?? ""
+    }
+    return out
+}
