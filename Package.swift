@@ -62,10 +62,13 @@ let package = Package(
             ]
         ),
 
+        // Analysts' replays: filters, the read planner, NDJSON/CSV writers, counts.
+        .target(name: "Replay", dependencies: ["EventLog", "CareerEvents", "LogCodec"]),
+
         .executableTarget(
             name: "careerlog",
             dependencies: [
-                "EventLog", "CareerEvents", "LogCodec", "EventGenerator", "Ingest", "Projector", "Postgres",
+                "EventLog", "CareerEvents", "LogCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Replay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -86,7 +89,8 @@ let package = Package(
             "Projector", "Postgres", "EventLog", "CareerEvents", "LogCodec", "EventGenerator",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "EventLog", "CareerEvents", "LogCodec"]),
         // Real processes and files: the careerlog binary as a user runs it.
-        .testTarget(name: "IntegrationTests", dependencies: ["careerlog", "EventLog", "CareerEvents", "EventGenerator", "Ingest"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["careerlog", "EventLog", "CareerEvents", "EventGenerator", "Ingest", "Postgres"]),
     ]
 )

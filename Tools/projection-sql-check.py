@@ -443,7 +443,7 @@ class Checker:
             f.write("SET client_min_messages = warning;\n")
             if self.sync_commit:
                 f.write(f"SET synchronous_commit = {self.sync_commit};\n")
-            f.write("CREATE TEMP TABLE batch_events_all (LIKE events_all);\n")
+            f.write("CREATE TEMP TABLE batch_events_all (LIKE events_all INCLUDING INDEXES);\n")
             f.write("CREATE INDEX ON batch_events_all (type, seq);\n")
             for n, (after, last) in enumerate(batches):
                 f.write("TRUNCATE batch_events_all;\n")

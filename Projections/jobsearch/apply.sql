@@ -10,12 +10,13 @@ WHERE type = 'user.erased'
 ORDER BY subject, seq
 ON CONFLICT (user_id) DO NOTHING;
 
--- 2. Facts, keyed by seq.
+-- 2. Facts, keyed by seq, appended in seq order (the guard makes re-applying
+--    an applied batch a no-op).
 INSERT INTO {{schema}}.application_stages (seq, application_id, user_id, stage, advanced_at)
 SELECT seq, (data->>'application_id')::uuid, subject, data->>'stage', time
 FROM batch_events
 WHERE type = 'application.advanced'
-ON CONFLICT (seq) DO NOTHING;
+  AND seq > (SELECT COALESCE(max(seq), 0) FROM {{schema}}.application_stages);
 
 INSERT INTO {{schema}}.placements
     (seq, user_id, application_id, company, role, salary_amount, salary_currency, employment_type, start_date, placed_at)
@@ -24,7 +25,7 @@ SELECT seq, subject, (data->>'application_id')::uuid, data->>'company', data->>'
        (data->>'start_date')::date, time
 FROM batch_events
 WHERE type = 'placement.recorded'
-ON CONFLICT (seq) DO NOTHING;
+  AND seq > (SELECT COALESCE(max(seq), 0) FROM {{schema}}.placements);
 
 INSERT INTO {{schema}}.milestones
     (seq, user_id, milestone_type, title, salary_increase_amount, salary_increase_currency, achieved_at)
@@ -32,7 +33,7 @@ SELECT seq, subject, data->>'milestone_type', data->>'title',
        (data->'salary_increase'->>'amount')::numeric, data->'salary_increase'->>'currency', time
 FROM batch_events
 WHERE type = 'milestone.achieved'
-ON CONFLICT (seq) DO NOTHING;
+  AND seq > (SELECT COALESCE(max(seq), 0) FROM {{schema}}.milestones);
 
 -- Feedback: keyed by event id (the first stored wins); comments of an erased
 -- subject are never written.

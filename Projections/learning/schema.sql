@@ -3,19 +3,21 @@
 -- learning.progressed, learning.completed, certification.earned.
 -- See Projections/README.md.
 
--- One row per started activity (the latest learning.started of it, by seq),
--- with its current state folded in from learning_progress and
--- learning_completions, whatever order those arrived in.
+-- One row per activity any learning.started, learning.progressed or
+-- learning.completed named, whatever order they came in: the started columns
+-- from its latest learning.started (NULL until one arrives), the state from
+-- its latest progress report and latest completion. user_id is the subject
+-- of the latest event naming the activity.
 CREATE TABLE {{schema}}.learning_activities (
     activity_id            uuid PRIMARY KEY,
     user_id                uuid NOT NULL,
-    activity_type          text NOT NULL,  -- course | certification | project | mentoring | reading | practice
-    title                  text NOT NULL,
+    activity_type          text,           -- course | certification | project | mentoring | reading | practice
+    title                  text,
     provider               text,
     skills_targeted        text[],
     cost_amount            numeric,
     cost_currency          text,
-    started_at             timestamptz NOT NULL,
+    started_at             timestamptz,    -- NULL: no learning.started seen yet
     status                 text NOT NULL,  -- in_progress | completed (any learning.completed)
     completion_percentage  numeric NOT NULL, -- 100 once completed, else the latest reported (0 if none)
     last_progress_at       timestamptz,    -- time of the latest learning.progressed
@@ -25,28 +27,24 @@ CREATE TABLE {{schema}}.learning_activities (
 );
 CREATE INDEX learning_activities_user ON {{schema}}.learning_activities (user_id);
 
--- Every learning.progressed (also those of activities not started yet).
--- Keyed by (activity_id, seq): seq alone is unique; the one index also finds
--- an activity's latest report.
+-- Every learning.progressed.
 CREATE TABLE {{schema}}.learning_progress (
-    seq                    bigint NOT NULL,
+    seq                    bigint PRIMARY KEY,
     activity_id            uuid NOT NULL,
     user_id                uuid NOT NULL,
     completion_percentage  numeric NOT NULL,
     hours                  numeric NOT NULL,  -- hours since the previous report
-    reported_at            timestamptz NOT NULL,
-    PRIMARY KEY (activity_id, seq)
+    reported_at            timestamptz NOT NULL
 );
 
 -- Every learning.completed.
 CREATE TABLE {{schema}}.learning_completions (
-    seq           bigint NOT NULL,
+    seq           bigint PRIMARY KEY,
     activity_id   uuid NOT NULL,
     user_id       uuid NOT NULL,
     hours         numeric,
     rating        integer,
-    completed_at  timestamptz NOT NULL,
-    PRIMARY KEY (activity_id, seq)
+    completed_at  timestamptz NOT NULL
 );
 
 -- Every certification.earned.

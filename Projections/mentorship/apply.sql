@@ -15,19 +15,20 @@ ON CONFLICT (mentor_id) DO UPDATE SET
     max_mentees = EXCLUDED.max_mentees, registered_at = EXCLUDED.registered_at, seq = EXCLUDED.seq
 WHERE t.seq < EXCLUDED.seq;
 
--- 2. Facts, keyed by seq.
+-- 2. Facts, keyed by seq, appended in seq order (the guard makes re-applying
+--    an applied batch a no-op).
 INSERT INTO {{schema}}.mentoring_sessions (seq, mentorship_id, user_id, duration_minutes, topic, mentee_rating, held_at)
 SELECT seq, (data->>'mentorship_id')::uuid, subject, (data->>'duration_minutes')::numeric::integer,
        data->>'topic', (data->>'mentee_rating')::numeric::integer, time
 FROM batch_events
 WHERE type = 'mentorship.session_held'
-ON CONFLICT (seq) DO NOTHING;
+  AND seq > (SELECT COALESCE(max(seq), 0) FROM {{schema}}.mentoring_sessions);
 
 INSERT INTO {{schema}}.mentorship_endings (seq, mentorship_id, user_id, outcome, ended_at)
 SELECT seq, (data->>'mentorship_id')::uuid, subject, data->>'outcome', time
 FROM batch_events
 WHERE type = 'mentorship.ended'
-ON CONFLICT (seq) DO NOTHING;
+  AND seq > (SELECT COALESCE(max(seq), 0) FROM {{schema}}.mentorship_endings);
 
 -- 3. Mentorships already stored: the batch's latest ending.
 UPDATE {{schema}}.mentorships t SET

@@ -21,4 +21,4 @@ SELECT seq, (data->>'project_id')::uuid, subject, (data->>'reviewer_id')::uuid, 
        (data->>'score')::numeric::integer, (data->>'showcase_ready')::boolean, time
 FROM batch_events
 WHERE type = 'project.reviewed'
-ON CONFLICT (seq) DO NOTHING;
+  AND seq > (SELECT COALESCE(max(seq), 0) FROM {{schema}}.project_reviews);

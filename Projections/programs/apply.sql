@@ -24,4 +24,4 @@ INSERT INTO {{schema}}.interview_practice (seq, user_id, kind, score, practiced_
 SELECT seq, subject, data->>'kind', (data->>'score')::numeric, time
 FROM batch_events
 WHERE type = 'interview.practiced'
-ON CONFLICT (seq) DO NOTHING;
+  AND seq > (SELECT COALESCE(max(seq), 0) FROM {{schema}}.interview_practice);

@@ -1,19 +1,20 @@
 -- roadmaps: applies one batch (batch_events). See Projections/README.md.
 -- Facts first; roadmaps, tasks and goals then read them.
 
--- 1. Facts, keyed by seq.
+-- 1. Facts, keyed by seq, appended in seq order (the guard makes re-applying
+--    an applied batch a no-op).
 INSERT INTO {{schema}}.task_completions (seq, roadmap_id, task_id, user_id, actual_hours, completed_at)
 SELECT seq, (data->>'roadmap_id')::uuid, (data->>'task_id')::uuid, subject,
        (data->>'actual_hours')::numeric, time
 FROM batch_events
 WHERE type = 'task.completed'
-ON CONFLICT (seq) DO NOTHING;
+  AND seq > (SELECT COALESCE(max(seq), 0) FROM {{schema}}.task_completions);
 
 INSERT INTO {{schema}}.goal_achievements (seq, goal_id, user_id, achieved_at)
 SELECT seq, (data->>'goal_id')::uuid, subject, time
 FROM batch_events
 WHERE type = 'goal.achieved'
-ON CONFLICT (seq) DO NOTHING;
+  AND seq > (SELECT COALESCE(max(seq), 0) FROM {{schema}}.goal_achievements);
 
 -- 2. Roadmaps: the latest roadmap.created of an id wins.
 INSERT INTO {{schema}}.roadmaps AS t (roadmap_id, user_id, title, career_path, duration_weeks, created_at, seq)

@@ -44,7 +44,6 @@ CREATE TABLE {{schema}}.task_completions (
     completed_at  timestamptz NOT NULL
 );
 CREATE INDEX task_completions_task ON {{schema}}.task_completions (roadmap_id, task_id, seq);
-CREATE INDEX task_completions_user ON {{schema}}.task_completions (user_id, completed_at);
 
 -- One row per goal_id: the latest goal.set of it, with the latest
 -- goal.achieved of it folded in.

@@ -38,7 +38,7 @@ WITH assessed AS (
         (seq, skill, user_id, category, level, score, source, verified, assessor_id, cv_id, assessed_at)
     SELECT seq, skill, user_id, category, level, score, source, verified, assessor_id, cv_id, assessed_at
     FROM counted
-    ON CONFLICT (seq, skill) DO NOTHING
+    WHERE seq > (SELECT COALESCE(max(seq), 0) FROM {{schema}}.skill_assessments)
 )
 INSERT INTO {{schema}}.user_skills AS t
     (user_id, skill, category, level, score, source, verified, assessor_id, cv_id, assessed_at, seq)

@@ -45,7 +45,7 @@ CREATE TABLE {{schema}}.skill_assessments (
     assessed_at  timestamptz NOT NULL,
     PRIMARY KEY (seq, skill)
 );
-CREATE INDEX skill_assessments_user ON {{schema}}.skill_assessments (user_id, skill, seq);
+CREATE INDEX skill_assessments_user ON {{schema}}.skill_assessments (user_id);
 
 -- One row per cv_id: the latest cv.parsed of it.
 CREATE TABLE {{schema}}.cv_parses (

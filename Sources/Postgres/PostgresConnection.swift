@@ -17,7 +17,7 @@ public final class PostgresConnection {
     public static let connectTimeoutSecondsDefault = 10
 
     /// The `PGconn *`; never nil, possibly in a bad state after a failure.
-    var handle: OpaquePointer
+    let handle: OpaquePointer
 
     /// Database, user and host of this connection, for messages; never the password.
     public let target: String

@@ -65,7 +65,7 @@ extension PostgresConnection {
                     "postgres.target": "\(target)", "postgres.failures": "\(failures)",
                     "postgres.retry_ms": "\(delayMs)", "error": "\(error)",
                 ])
-                usleep(useconds_t(delayMs) * 1_000)
+                Thread.sleep(forTimeInterval: Double(delayMs) / 1_000)
             }
         }
     }

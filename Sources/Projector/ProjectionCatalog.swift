@@ -10,6 +10,17 @@ public struct ProjectionDefinition: Sendable, Equatable {
     public var schemaSQL: String
     /// Statements run per batch, reading `batch_events`.
     public var applySQL: String
+    /// Statements that refresh derived objects (materialized views), run
+    /// outside the batch transactions, debounced; nil when there are none.
+    public var refreshSQL: String?
+
+    public init(name: String, version: Int, schemaSQL: String, applySQL: String, refreshSQL: String? = nil) {
+        self.name = name
+        self.version = version
+        self.schemaSQL = schemaSQL
+        self.applySQL = applySQL
+        self.refreshSQL = refreshSQL
+    }
 
     /// Changes whenever the SQL or the version changes: a live schema built
     /// from another fingerprint is stale.
@@ -20,6 +31,7 @@ public struct ProjectionDefinition: Sendable, Equatable {
 
     public func schemaSQL(in schema: String) -> String { Self.render(schemaSQL, schema: schema) }
     public func applySQL(in schema: String) -> String { Self.render(applySQL, schema: schema) }
+    public func refreshSQL(in schema: String) -> String? { refreshSQL.map { Self.render($0, schema: schema) } }
 
     static func render(_ sql: String, schema: String) -> String {
         sql.replacingOccurrences(of: "{{schema}}", with: quoteIdentifier(schema))
@@ -84,7 +96,8 @@ public struct ProjectionCatalog: Sendable {
         guard let version = Int(versionText), version >= 1 else {
             throw ProjectionLoadError(path: folder + "/version", reason: "must hold a positive integer, found \"\(versionText)\"")
         }
-        return ProjectionDefinition(name: name, version: version, schemaSQL: try read("schema.sql"), applySQL: try read("apply.sql"))
+        let refresh = FileManager.default.fileExists(atPath: folder + "/refresh.sql") ? try read("refresh.sql") : nil
+        return ProjectionDefinition(name: name, version: version, schemaSQL: try read("schema.sql"), applySQL: try read("apply.sql"), refreshSQL: refresh)
     }
 
     public func definition(named name: String) -> ProjectionDefinition? {

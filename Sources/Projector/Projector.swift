@@ -20,9 +20,10 @@ public final class Projector: @unchecked Sendable {
         public var batchEventsMax = 20_000
         /// How long to wait for new events before looking again.
         public var pollInterval: Duration = .milliseconds(200)
-        /// Rebuild stale projections (changed SQL or version) on start
-        /// instead of only reporting them.
-        public var rebuildStale = false
+        /// How often derived objects (materialized views) are refreshed while
+        /// events keep arriving; when the projector catches up it refreshes at
+        /// once. Bounds analytics staleness under load.
+        public var refreshInterval: Duration = .seconds(2)
         public init() {}
     }
 
@@ -35,6 +36,9 @@ public final class Projector: @unchecked Sendable {
     private var applier: BatchApplier?
     private var reader: LogReader?
     private var rates: [String: Double] = [:]
+    /// Targets with applied batches not yet refreshed, and when each was last refreshed.
+    private var refreshPending: Set<String> = []
+    private var lastRefresh: [String: ContinuousClock.Instant] = [:]
 
     public init(url: String, log: EventLog, catalog: ProjectionCatalog, logger: Logger, options: Options = Options()) {
         self.url = url
@@ -90,6 +94,7 @@ public final class Projector: @unchecked Sendable {
         try applier.load(batch)
         for (target, definition) in active {
             let outcome = try applier.apply(to: target.schema, definition: definition, eventsPerSecond: rates[target.schema])
+            if case .applied = outcome, definition.refreshSQL != nil { refreshPending.insert(target.schema) }
             if case .failed(let seq, let reason) = outcome {
                 logger.error("projection stopped: an event could not be applied", metadata: [
                     "projection": "\(definition.name)", "event.seq": "\(seq)", "error": "\(reason)"])
@@ -111,7 +116,9 @@ public final class Projector: @unchecked Sendable {
                 if failures > 0 || connection == nil { try ensureLiveTargets() }
                 if failures > 0 { logger.info("projector resumed", metadata: ["postgres.failures": "\(failures)"]) }
                 failures = 0
-                if try step() == 0 { wait() }
+                let read = try step()
+                try refreshDue(caughtUp: read == 0)
+                if read == 0 { wait() }
             } catch let error as PostgresError where error.isConnectionFailure {
                 failures += 1
                 connection = nil
@@ -127,6 +134,27 @@ public final class Projector: @unchecked Sendable {
                 logger.error("projector error; retrying", metadata: ["error": "\(error)"])
                 usleep(useconds_t(min(5000, 200 * failures)) * 1000)
             }
+        }
+    }
+
+    /// Refreshes the targets with pending changes whose interval passed, or
+    /// all pending ones when caught up.
+    public func refreshDue(caughtUp: Bool) throws {
+        guard !refreshPending.isEmpty else { return }
+        let (c, _) = try connect()
+        let now = ContinuousClock.now
+        for schema in refreshPending.sorted() {
+            if !caughtUp, let last = lastRefresh[schema], now - last < options.refreshInterval { continue }
+            guard let projection = try ProjectionStore.targets(c).first(where: { $0.schema == schema })?.projection,
+                  let sql = catalog.definition(named: projection)?.refreshSQL(in: schema) else {
+                refreshPending.remove(schema)
+                continue
+            }
+            let start = ContinuousClock.now
+            try c.execute(sql)
+            lastRefresh[schema] = ContinuousClock.now
+            refreshPending.remove(schema)
+            logger.debug("refreshed", metadata: ["schema": "\(schema)", "refresh.ms": "\(Int((ContinuousClock.now - start).seconds * 1000))"])
         }
     }
 

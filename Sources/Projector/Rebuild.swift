@@ -60,6 +60,8 @@ public final class ProjectionBuilder {
         let applier = BatchApplier(connection: connection)
         let reader = log.reader(fromSeq: 1)
         try fill(applier, reader: reader, schema: shadow, definition: definition, stopAt: nil, progress: progress)
+        // Derived objects are filled before anyone can read the schema.
+        if let refresh = definition.refreshSQL(in: shadow) { try connection.execute(refresh) }
         try swap(connection, applier: applier, reader: reader, definition: definition, shadow: shadow)
         logger.info("rebuild swapped in", metadata: ["projection": "\(name)"])
     }
@@ -93,6 +95,9 @@ public final class ProjectionBuilder {
             }
             progress(BuildProgress(schema: prefix, checkpoint: batch.last!.seq, head: untilSeq ?? log.lastSeq, eventsPerSecond: 0))
             if let untilSeq, batch.last!.seq >= untilSeq { break }
+        }
+        for definition in catalog.definitions {
+            if let refresh = definition.refreshSQL(in: "\(prefix)_\(definition.name)") { try connection.execute(refresh) }
         }
         _ = try connection.query("UPDATE careerlog.projection_targets SET state = 'live', updated_at = now() WHERE schema_name = ANY($1::text[])",
                                  ["{" + schemas.joined(separator: ",") + "}"])
@@ -141,6 +146,7 @@ public final class ProjectionBuilder {
             if !tail.isEmpty {
                 try applier.load(tail)
                 _ = try applier.applyLocked(c, schema: shadow, definition: definition, upTo: tail.last!.seq, only: nil, eventsPerSecond: nil)
+                if let refresh = definition.refreshSQL(in: shadow) { try c.execute(refresh) }
             }
             let exists = try c.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [live]).count > 0
             if exists { try c.execute("ALTER SCHEMA \(quoteIdentifier(live)) RENAME TO \(quoteIdentifier(old))") }

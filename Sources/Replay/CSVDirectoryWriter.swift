@@ -27,6 +27,7 @@ public final class CSVDirectoryWriter {
     public let directory: String
     private let columns: DataColumns
     private var files: [String: File] = [:]
+    private var closed = false
 
     /// Creates `directory` if needed, and the files of `types` right away.
     public init(directory: String, columns: DataColumns, createFor types: [String] = []) throws(ReplayError) {
@@ -49,6 +50,7 @@ public final class CSVDirectoryWriter {
     public private(set) var rowsByType: [String: UInt64] = [:]
 
     public func write(_ record: EventRecord) throws(ReplayError) {
+        precondition(!closed, "no writes after close: they would truncate the files")
         let file = try file(for: record.event.type)
         try file.table.appendRow(record, to: &file.buffer)
         rowsByType[record.event.type, default: 0] += 1
@@ -63,6 +65,7 @@ public final class CSVDirectoryWriter {
     /// Flushes and closes every file.
     public func close() throws(ReplayError) {
         try flush()
+        closed = true
         for (type, file) in files {
             Glibc.close(file.fd)
             files[type] = nil

@@ -20,6 +20,10 @@ public final class ReplayScan {
     /// True once the plan's stop condition was met: nothing more can match,
     /// however long the log grows.
     public private(set) var isFinished: Bool
+    /// Called every `progressInterval` events read, matched or not (for a
+    /// progress line during a long, selective scan).
+    public var onProgress: ((ReplayScan) -> Void)?
+    public static let progressInterval: UInt64 = 16_384
 
     public init(log: EventLog, filter: ReplayFilter) {
         self.filter = filter
@@ -67,6 +71,7 @@ public final class ReplayScan {
     @inline(__always)
     private func consider(_ record: EventRecord) -> EventRecord? {
         eventsRead += 1
+        if eventsRead % Self.progressInterval == 0, let onProgress { onProgress(self) }
         if let stop = plan.stopAfterSeq, record.seq >= stop {
             // The last seq wanted: finish without reading the next frame.
             isFinished = true

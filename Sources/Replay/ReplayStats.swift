@@ -43,7 +43,7 @@ public struct ReplayStats: Sendable {
         }
         let type = typeIndex[record.event.type] ?? newType(record.event.type)
         let cell = Cell(type: type, period: lastPeriod)
-        if counts[cell] == nil, counts.count >= ReplayLimits.statsCellsMax {
+        if counts.count >= ReplayLimits.statsCellsMax, counts[cell] == nil {
             throw ReplayError(.limit, "more than \(ReplayLimits.statsCellsMax) (type, \(period.rawValue)) counters; use --by month or narrow the filter")
         }
         counts[cell, default: 0] += 1

@@ -434,7 +434,7 @@ final class IngestServerTests: XCTestCase {
 
     func testAPathThatIsNotASocketStopsStartUp() throws {
         let directory = ServerTestSupport.makeDirectory()
-        FileManager.default.createFile(atPath: directory + "/ingest.sock", contents: Data("keep me".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: directory + "/ingest.sock", contents: Data("keep me".utf8)))
         XCTAssertThrowsError(try TestServer(directory: directory)) { error in
             XCTAssertTrue("\(error)".contains("is not a socket"), "\(error)")
         }

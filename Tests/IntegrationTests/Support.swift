@@ -35,6 +35,7 @@ func runCareerlog(_ arguments: [String], input: Data? = nil, environment: [Strin
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     env["CAREERLOG_SCHEMA_DIR"] = packageRoot + "/EventSchemas"
+    env["CAREERLOG_PROJECTIONS_DIR"] = packageRoot + "/Projections"
     for (k, v) in environment { env[k] = v }
     process.environment = env
     let stdinPipe = Pipe(), stdoutPipe = Pipe(), stderrPipe = Pipe()

@@ -1,0 +1,308 @@
+import ArgumentParser
+import CareerEvents
+import EventLog
+import Foundation
+import LogCodec
+import Replay
+import Synchronization
+
+/// `careerlog replay`: the history, filtered, as NDJSON, CSV or counts.
+/// Thin: options become a `ReplayFilter`; the `Replay` library plans, reads
+/// and formats.
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay the event history, filtered, as NDJSON, CSV, or counts.",
+        discussion: """
+            Filters combine (an event must pass all of them; repeated --type, --subject and --source values \
+            are alternatives). Seq ranges are inclusive; time ranges include their start and exclude their end, \
+            so --since 2025-01-01 --until 2025-02-01 is exactly January. A time is RFC 3339 \
+            (2025-03-01T09:30:00+01:00) or a date (2025-03-01 = that day's start, UTC). --since/--until test the \
+            event's `time`; --recorded-since/--recorded-until test when the log stored it.
+
+            CSV: a header row, then one row per event (RFC 4180, CRLF, UTF-8): the envelope columns, then \
+            the type's data fields from its schema as data.<field> columns (nested objects flattened with dots, \
+            arrays as JSON). To stdout it holds one type; --out DIR writes DIR/<type>.csv per type.
+
+            Reads the log read-only, so it is safe while `careerlog serve` appends; only complete frames are \
+            read. Stops quietly when its output pipe closes (| head).
+
+            Examples:
+              careerlog replay --type 'application.*' --since 2025-01-01 --until 2025-07-01
+              careerlog replay --format csv --type placement.recorded > placements.csv
+              careerlog replay --format csv --out exports/ --since 2025-06-01
+              careerlog replay --stats --by day --json
+              careerlog replay --follow --subject 9a2e5c1e-0b7a-4a51-9a8f-1c2d3e4f5a6b
+            """)
+
+    @OptionGroup var data: DataDirectoryOptions
+    @OptionGroup var filter: ReplayFilterOptions
+    @OptionGroup var schemas: SchemaOptions
+
+    @Option(help: "ndjson (each event as stored, with seq and recorded) or csv (the data fields as columns).")
+    var format: ReplayFormat = .ndjson
+    @Option(help: ArgumentHelp("With --format csv: write one file per type, DIR/<type>.csv (replacing existing ones).", valueName: "dir"))
+    var out: String?
+    @Flag(help: "Print counts by type and by period of event time instead of the events.")
+    var stats = false
+    @Option(help: ArgumentHelp("With --stats: count by UTC day or month of event time (default: month).", valueName: "day|month"))
+    var by: StatsPeriodOption?
+    @Flag(help: "With --stats: print one JSON object instead of a table.")
+    var json = false
+    @Flag(help: "Keep running and print new events as they are appended, until interrupted or the output closes.")
+    var follow = false
+    @Flag(help: "Print the read plan (start, frames skipped, stop) on stderr, and at the end how much was read.")
+    var explain = false
+
+    func validate() throws {
+        if out != nil, format != .csv { throw ValidationError("--out writes CSV files: add --format csv") }
+        if stats, format != .ndjson || out != nil { throw ValidationError("--stats prints counts; it takes no --format or --out") }
+        if stats, follow { throw ValidationError("--stats counts what is in the log now; it cannot --follow") }
+        if !stats, json || by != nil { throw ValidationError("--json and --by go with --stats") }
+        if format == .csv, out == nil, try filter.replayFilter().singleType(knownTypes: schemas.dataColumns().types) == nil {
+            throw ValidationError("CSV to stdout holds one type: give exactly one --type naming one type (a glob matching several needs --out DIR)")
+        }
+    }
+
+    func run() throws {
+        let replayFilter = try filter.replayFilter()
+        let log: EventLog
+        do {
+            log = try EventLog.open(directory: data.logDirectory, mode: .readOnly)
+        } catch {
+            printError("replay: cannot open the log: \(error)")
+            throw ExitCode(1)
+        }
+        let scan = ReplayScan(log: log, filter: replayFilter)
+        if explain { printError(scan.plan.description) }
+        if follow { ReplayInterrupt.install() }
+        let session = ReplaySession(scan: scan, follow: follow, lastSeq: log.lastSeq)
+        do {
+            if stats {
+                try runStats(session)
+            } else if format == .csv, let out {
+                try runCSVDirectory(session, directory: out, replayFilter: replayFilter)
+            } else if format == .csv {
+                try runCSVStdout(session, replayFilter: replayFilter)
+            } else {
+                try runNDJSON(session)
+            }
+            if explain {
+                printError("read \(scan.framesRead) frames, \(scan.eventsRead) events; \(scan.eventsMatched) matched")
+            }
+        } catch is OutputBuffer.OutputClosed {
+            return  // the reader went away (| head): not an error
+        } catch let error as ReplayError {
+            session.progress.clear()
+            printError("replay: \(error.message)")
+            throw ExitCode(1)
+        } catch let error as LogError {
+            session.progress.clear()
+            printError("replay: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    private func runNDJSON(_ session: ReplaySession) throws {
+        let out = OutputBuffer()
+        try session.pump(idle: { try out.flush() }) { record in
+            try out.withBuffer { RecordJSON.appendLine(record, to: &$0) }
+        }
+    }
+
+    private func runCSVStdout(_ session: ReplaySession, replayFilter: ReplayFilter) throws {
+        let columns = try schemas.dataColumns()
+        guard let type = replayFilter.singleType(knownTypes: columns.types) else { preconditionFailure("checked by validate()") }
+        var table = CSVTable(type: type, dataColumns: columns.columnsByType[type])
+        let out = OutputBuffer()
+        try out.withBuffer { table.appendHeader(to: &$0) }
+        try session.pump(idle: { try out.flush() }) { record in
+            guard record.event.type == type else {
+                throw ReplayError(.invalidArgument, "event seq \(record.seq) is a \(record.event.type), not a \(type): --type matches more than one type; use --out DIR")
+            }
+            var result: Result<Void, ReplayError> = .success(())
+            try out.withBuffer { buffer in
+                result = Result { () throws(ReplayError) in try table.appendRow(record, to: &buffer) }
+            }
+            try result.get()
+        }
+    }
+
+    private func runCSVDirectory(_ session: ReplaySession, directory: String, replayFilter: ReplayFilter) throws {
+        let columns = try schemas.dataColumns()
+        // Types named exactly get a file even when nothing matches.
+        let named = replayFilter.types.filter { !$0.isGlob }.map(\.pattern)
+        let writer = try CSVDirectoryWriter(directory: directory, columns: columns, createFor: named)
+        try session.pump(idle: { try writer.flush() }) { record in try writer.write(record) }
+        try writer.close()
+        let files = writer.rowsByType.sorted { $0.key < $1.key }
+        let body = files.map { "\"\($0.key).csv\":\($0.value)" }.joined(separator: ",")
+        print("{\"directory\":\(jsonString(directory)),\"rows\":\(files.reduce(0) { $0 + $1.value }),\"files\":{\(body)}}")
+    }
+
+    private func runStats(_ session: ReplaySession) throws {
+        var counts = ReplayStats(period: (by ?? .month).period)
+        try session.pump(idle: {}) { record in try counts.add(record) }
+        let out = OutputBuffer()
+        try out.write(json ? counts.json() + "\n" : counts.table())
+        try out.flush()
+    }
+
+    private func jsonString(_ s: String) -> String {
+        var bytes: [UInt8] = []
+        JSONValue.writeString(s, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// The filter options, shared shape with `ReplayFilter`.
+struct ReplayFilterOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Start at this seq (inclusive).", valueName: "seq")) var fromSeq: UInt64?
+    @Option(help: ArgumentHelp("End at this seq (inclusive).", valueName: "seq")) var toSeq: UInt64?
+    @Option(help: ArgumentHelp("Events whose time is at or after this (RFC 3339 or YYYY-MM-DD).", valueName: "time"))
+    var since: String?
+    @Option(help: ArgumentHelp("Events whose time is before this (exclusive; RFC 3339 or YYYY-MM-DD).", valueName: "time"))
+    var until: String?
+    @Option(help: ArgumentHelp("Events recorded by the log at or after this.", valueName: "time"))
+    var recordedSince: String?
+    @Option(help: ArgumentHelp("Events recorded by the log before this (exclusive).", valueName: "time"))
+    var recordedUntil: String?
+    @Option(name: .customLong("type"), help: ArgumentHelp("An event type or glob (application.*); repeatable.", valueName: "type"))
+    var types: [String] = []
+    @Option(name: .customLong("subject"), help: ArgumentHelp("A subject UUID; repeatable.", valueName: "uuid"))
+    var subjects: [String] = []
+    @Option(name: .customLong("source"), help: ArgumentHelp("An emitting service (exact); repeatable.", valueName: "source"))
+    var sources: [String] = []
+
+    func validate() throws {
+        _ = try replayFilter()
+    }
+
+    func replayFilter() throws -> ReplayFilter {
+        do {
+            return try ReplayFilter(
+                fromSeq: fromSeq, toSeq: toSeq, since: since, until: until, recordedSince: recordedSince,
+                recordedUntil: recordedUntil, types: types, subjects: subjects, sources: sources)
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+}
+
+extension SchemaOptions {
+    /// The CSV columns of every type, from the same schema folder `import` uses.
+    func dataColumns() throws -> DataColumns {
+        guard let directory = schemaDirectory ?? SchemaRegistry.bundledDirectory() else {
+            throw ValidationError("CSV columns come from the event schemas, and no EventSchemas directory was found: pass --schemas DIR or set CAREERLOG_SCHEMA_DIR")
+        }
+        do {
+            return try DataColumns.load(directory: directory)
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+}
+
+enum ReplayFormat: String, ExpressibleByArgument, CaseIterable {
+    case ndjson, csv
+}
+
+enum StatsPeriodOption: String, ExpressibleByArgument, CaseIterable {
+    case day, month
+
+    var period: ReplayStats.Period {
+        switch self {
+        case .day: return .day
+        case .month: return .month
+        }
+    }
+}
+
+// MARK: - The read loop
+
+/// Drives a scan to its end, or with `--follow` on until interrupted, the
+/// output closes, or the filter's end (`--to-seq`, `--recorded-until`) is passed.
+struct ReplaySession {
+    let scan: ReplayScan
+    let follow: Bool
+    let progress: ReplayProgress
+
+    /// How long one wait for new events lasts: short enough that a signal
+    /// or a closed pipe is noticed at once, long enough to cost nothing.
+    static let followPollMs = 250
+
+    init(scan: ReplayScan, follow: Bool, lastSeq: UInt64) {
+        self.scan = scan
+        self.follow = follow
+        // A progress line only where a person watches stderr, and not on
+        // top of events printed to the same terminal.
+        let progress = ReplayProgress(enabled: isTerminal(2) && !isTerminal(1) && !follow, lastSeq: lastSeq)
+        self.progress = progress
+        if progress.enabled { scan.onProgress = { progress.update($0) } }
+    }
+
+    /// Hands every matching event to `emit`; calls `idle` (flush) whenever
+    /// the log has nothing more for now, and at the end.
+    func pump(idle: () throws -> Void, emit: (EventRecord) throws -> Void) throws {
+        defer { progress.clear() }
+        while !ReplayInterrupt.requested {
+            if let record = try scan.next() {
+                try emit(record)
+                continue
+            }
+            try idle()
+            guard follow, !scan.isFinished, !ReplayInterrupt.outputClosed() else { break }
+            if let record = try scan.next(waitingUpTo: .milliseconds(Self.followPollMs)) { try emit(record) }
+        }
+        try idle()
+    }
+}
+
+/// `\r`-rewritten progress on stderr, at most every 200 ms; called by the
+/// scan every `ReplayScan.progressInterval` events read.
+final class ReplayProgress {
+    let enabled: Bool
+    let lastSeq: UInt64
+    private var lastDraw = ContinuousClock.now
+    private var shown = false
+
+    init(enabled: Bool, lastSeq: UInt64) {
+        self.enabled = enabled
+        self.lastSeq = lastSeq
+    }
+
+    func update(_ scan: ReplayScan) {
+        guard enabled, ContinuousClock.now - lastDraw >= .milliseconds(200) else { return }
+        lastDraw = ContinuousClock.now
+        let done = lastSeq > 0 ? min(100, Int(Double(scan.position - 1) * 100 / Double(lastSeq))) : 100
+        let line = "\rreplay: at seq \(scan.position - 1) of \(lastSeq) (\(done)%), \(scan.eventsMatched) matched\u{1B}[K"
+        _ = line.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress!, $0.count - 1) }
+        shown = true
+    }
+
+    func clear() {
+        guard shown else { return }
+        _ = "\r\u{1B}[K".utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress!, $0.count - 1) }
+        shown = false
+    }
+}
+
+/// SIGINT/SIGTERM end a `--follow` cleanly: the loop sees the flag, flushes
+/// what it has and exits 0.
+enum ReplayInterrupt {
+    private static let flag = Atomic<Bool>(false)
+
+    static var requested: Bool { flag.load(ordering: .relaxed) }
+
+    static func install() {
+        signal(SIGINT) { _ in ReplayInterrupt.flag.store(true, ordering: .relaxed) }
+        signal(SIGTERM) { _ in ReplayInterrupt.flag.store(true, ordering: .relaxed) }
+    }
+
+    /// True when stdout is a pipe whose reader has gone: noticed while idle,
+    /// so `--follow | head` ends without waiting for another event.
+    static func outputClosed() -> Bool {
+        var descriptor = pollfd(fd: 1, events: 0, revents: 0)
+        return poll(&descriptor, 1, 0) == 1 && descriptor.revents & Int16(POLLERR | POLLHUP) != 0
+    }
+}
