@@ -73,7 +73,9 @@ FROM (SELECT DISTINCT ON ((data->>'application_id')::uuid)
       FROM batch_events
       WHERE type = 'application.advanced'
       ORDER BY (data->>'application_id')::uuid, seq DESC) a
-WHERE t.application_id = a.application_id;
+WHERE t.application_id = a.application_id
+  AND t.application_id = ANY (ARRAY(SELECT (data->>'application_id')::uuid FROM batch_events
+                                    WHERE type = 'application.advanced'));
 
 -- 5. Sent applications: the batch's earliest application.sent (time, seq)
 --    per id; it replaces the stored one only when strictly earlier in time
@@ -104,4 +106,5 @@ WHERE EXCLUDED.applied_at < t.applied_at;
 UPDATE {{schema}}.employer_feedback t
 SET comments = NULL, seq = GREATEST(t.seq, e.seq)
 FROM (SELECT subject, max(seq) AS seq FROM batch_events WHERE type = 'user.erased' GROUP BY subject) e
-WHERE t.user_id = e.subject;
+WHERE t.user_id = e.subject
+  AND t.user_id = ANY (ARRAY(SELECT subject FROM batch_events WHERE type = 'user.erased'));

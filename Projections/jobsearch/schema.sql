@@ -19,7 +19,7 @@ CREATE TABLE {{schema}}.applications (
     current_stage     text NOT NULL,   -- applied (no advance yet) | screening | interview | offer | rejected | withdrawn
     stage_updated_at  timestamptz,     -- time of the latest application.advanced
     seq               bigint NOT NULL
-);
+) WITH (fillfactor = 80);  -- room for HOT updates: rows change as later events arrive
 CREATE INDEX applications_user ON {{schema}}.applications (user_id);
 
 -- Every application.advanced (also of applications not, or not yet, sent).

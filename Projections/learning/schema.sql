@@ -24,7 +24,7 @@ CREATE TABLE {{schema}}.learning_activities (
     completed_at           timestamptz,    -- time of the latest learning.completed
     rating                 integer,        -- 1..5, from the latest learning.completed
     seq                    bigint NOT NULL
-);
+) WITH (fillfactor = 70);  -- room for HOT updates: rows change as later events arrive
 CREATE INDEX learning_activities_user ON {{schema}}.learning_activities (user_id);
 
 -- Every learning.progressed.

@@ -38,7 +38,9 @@ FROM (SELECT DISTINCT ON ((data->>'mentorship_id')::uuid)
       FROM batch_events
       WHERE type = 'mentorship.ended'
       ORDER BY (data->>'mentorship_id')::uuid, seq DESC) x
-WHERE t.mentorship_id = x.mentorship_id;
+WHERE t.mentorship_id = x.mentorship_id
+  AND t.mentorship_id = ANY (ARRAY(SELECT (data->>'mentorship_id')::uuid FROM batch_events
+                                   WHERE type = 'mentorship.ended'));
 
 -- 4. Started mentorships: the batch's earliest mentorship.started (time, seq)
 --    per id; it replaces the stored one only when strictly earlier in time.

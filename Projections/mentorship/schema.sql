@@ -27,7 +27,7 @@ CREATE TABLE {{schema}}.mentorships (
     ended_at       timestamptz,
     outcome        text,              -- completed | cancelled (when the ending says)
     seq            bigint NOT NULL
-);
+) WITH (fillfactor = 90);  -- room for HOT updates: rows change as later events arrive
 CREATE INDEX mentorships_mentor ON {{schema}}.mentorships (mentor_id);
 CREATE INDEX mentorships_user ON {{schema}}.mentorships (user_id);
 

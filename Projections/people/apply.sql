@@ -100,9 +100,11 @@ WHERE t.seq < EXCLUDED.seq;
 UPDATE {{schema}}.users t
 SET email = NULL, first_name = NULL, last_name = NULL, phone = NULL, seq = GREATEST(t.seq, e.seq)
 FROM (SELECT subject, max(seq) AS seq FROM batch_events WHERE type = 'user.erased' GROUP BY subject) e
-WHERE t.user_id = e.subject;
+WHERE t.user_id = e.subject
+  AND t.user_id = ANY (ARRAY(SELECT subject FROM batch_events WHERE type = 'user.erased'));
 
 UPDATE {{schema}}.profiles t
 SET linkedin_url = NULL, github_url = NULL, seq = GREATEST(t.seq, e.seq)
 FROM (SELECT subject, max(seq) AS seq FROM batch_events WHERE type = 'user.erased' GROUP BY subject) e
-WHERE t.user_id = e.subject;
+WHERE t.user_id = e.subject
+  AND t.user_id = ANY (ARRAY(SELECT subject FROM batch_events WHERE type = 'user.erased'));

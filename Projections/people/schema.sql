@@ -40,7 +40,7 @@ CREATE TABLE {{schema}}.profiles (
     github_url                  text,       -- PII
     updated_at                  timestamptz NOT NULL,  -- time of the latest profile.updated
     seq                         bigint NOT NULL
-);
+) WITH (fillfactor = 90);  -- room for HOT updates: rows change as later events arrive
 COMMENT ON COLUMN {{schema}}.profiles.linkedin_url IS 'pii';
 COMMENT ON COLUMN {{schema}}.profiles.github_url IS 'pii';
 

@@ -33,10 +33,8 @@ WHERE t.seq < EXCLUDED.seq;
 --    of the latest roadmap.created, completion looked up in the facts (which
 --    include this batch). seq = the later of that roadmap.created and the
 --    task's latest completion.
-DELETE FROM {{schema}}.roadmap_tasks t
-USING (SELECT DISTINCT (data->>'roadmap_id')::uuid AS roadmap_id
-       FROM batch_events WHERE type = 'roadmap.created') r
-WHERE t.roadmap_id = r.roadmap_id;
+DELETE FROM {{schema}}.roadmap_tasks
+WHERE roadmap_id = ANY (ARRAY(SELECT (data->>'roadmap_id')::uuid FROM batch_events WHERE type = 'roadmap.created'));
 
 INSERT INTO {{schema}}.roadmap_tasks
     (roadmap_id, ordinal, task_id, phase, week, title, type, estimated_hours, completed_at, actual_hours, seq)
@@ -65,7 +63,8 @@ FROM (SELECT DISTINCT ON ((data->>'roadmap_id')::uuid, (data->>'task_id')::uuid)
       FROM batch_events
       WHERE type = 'task.completed'
       ORDER BY (data->>'roadmap_id')::uuid, (data->>'task_id')::uuid, seq DESC) c
-WHERE t.roadmap_id = c.roadmap_id AND t.task_id = c.task_id;
+WHERE t.roadmap_id = c.roadmap_id AND t.task_id = c.task_id
+  AND t.roadmap_id = ANY (ARRAY(SELECT (data->>'roadmap_id')::uuid FROM batch_events WHERE type = 'task.completed'));
 
 -- 5. Goals already stored: the batch's latest achievement.
 UPDATE {{schema}}.goals t SET
@@ -74,7 +73,8 @@ FROM (SELECT DISTINCT ON ((data->>'goal_id')::uuid) (data->>'goal_id')::uuid AS 
       FROM batch_events
       WHERE type = 'goal.achieved'
       ORDER BY (data->>'goal_id')::uuid, seq DESC) a
-WHERE t.goal_id = a.goal_id;
+WHERE t.goal_id = a.goal_id
+  AND t.goal_id = ANY (ARRAY(SELECT (data->>'goal_id')::uuid FROM batch_events WHERE type = 'goal.achieved'));
 
 -- 6. Goals set in this batch (latest goal.set wins), achievement looked up
 --    in the facts. Always at least as new as the stored row: no WHERE.

@@ -31,7 +31,7 @@ CREATE TABLE {{schema}}.roadmap_tasks (
     actual_hours     numeric,
     seq              bigint NOT NULL,
     PRIMARY KEY (roadmap_id, ordinal)
-);
+) WITH (fillfactor = 85);  -- room for HOT updates: rows change as later events arrive
 CREATE INDEX roadmap_tasks_task ON {{schema}}.roadmap_tasks (roadmap_id, task_id);
 
 -- Every task.completed (also for roadmaps or tasks not created yet).
@@ -58,7 +58,7 @@ CREATE TABLE {{schema}}.goals (
     created_at   timestamptz NOT NULL,
     achieved_at  timestamptz,
     seq          bigint NOT NULL
-);
+) WITH (fillfactor = 90);  -- room for HOT updates: rows change as later events arrive
 CREATE INDEX goals_user ON {{schema}}.goals (user_id);
 
 -- Every goal.achieved (also for goals not set yet).

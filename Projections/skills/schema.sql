@@ -25,7 +25,7 @@ CREATE TABLE {{schema}}.user_skills (
     assessed_at  timestamptz NOT NULL,
     seq          bigint NOT NULL,
     PRIMARY KEY (user_id, skill)
-);
+) WITH (fillfactor = 85);  -- room for HOT updates: rows change as later events arrive
 CREATE INDEX user_skills_skill ON {{schema}}.user_skills (skill);
 
 -- History: every skill.assessed, and every cv.parsed skill that counted as an

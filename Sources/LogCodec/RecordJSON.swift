@@ -19,12 +19,31 @@ public enum RecordJSON {
     ///     {"seq":1,"recorded":"2026-11-21T03:30:00.123456Z","id":"…","source":"…",
     ///      "type":"…","dataversion":1,"subject":"…","time":"…","data":{…}}
     public static func appendLine(_ record: EventRecord, to out: inout [UInt8]) {
+        var writer = Writer()
+        writer.appendLine(record, to: &out)
+    }
+
+    /// The same lines, faster for a stream of records: it remembers the
+    /// last calendar date it wrote for `recorded` and for `time`, which
+    /// along a log rarely change from one event to the next.
+    public struct Writer: Sendable {
+        private var dates = DateCache()
+
+        public init() {}
+
+        public mutating func appendLine(_ record: EventRecord, to out: inout [UInt8]) {
+            RecordJSON.appendLine(record, to: &out, dates: &dates)
+        }
+    }
+
+    private static func appendLine(_ record: EventRecord, to out: inout [UInt8], dates: inout DateCache) {
         let event = record.event
         // Every piece's longest form: fixed text and numbers 290 bytes, a
         // string escapes to at most 6 bytes per byte, data is copied as is.
         let capacity = 320 + 6 * (event.source.utf8.count + event.type.utf8.count) + event.data.count
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { scratch in
-            var w = LineWriter(scratch.baseAddress!)
+            var w = LineWriter(scratch.baseAddress!, dates: dates)
+            defer { dates = w.dates }
             w.put(#"{"seq":"#)
             w.putDecimal(record.seq)
             w.put(#","recorded":""#)
@@ -55,10 +74,12 @@ public enum RecordJSON {
 private struct LineWriter {
     let start: UnsafeMutablePointer<UInt8>
     var p: UnsafeMutablePointer<UInt8>
+    var dates: DateCache
 
-    init(_ start: UnsafeMutablePointer<UInt8>) {
+    init(_ start: UnsafeMutablePointer<UInt8>, dates: DateCache) {
         self.start = start
         self.p = start
+        self.dates = dates
     }
 
     var count: Int { p - start }
@@ -148,7 +169,7 @@ private struct LineWriter {
     mutating func putRecorded(_ us: Int64) {
         let seconds = us >= 0 ? us / 1_000_000 : (us - 999_999) / 1_000_000
         let micros = us - seconds * 1_000_000
-        guard putDateTime(local: seconds, leapSecond: false) else {
+        guard putDateTime(local: seconds, leapSecond: false, recorded: true) else {
             Timestamp(recordedMicroseconds: us).appendRFC3339(toWriter: &self)
             return
         }
@@ -161,7 +182,7 @@ private struct LineWriter {
     /// as `Timestamp.appendRFC3339` writes it.
     mutating func putEventTime(_ time: EventTime) {
         let offset = Int64(time.offsetMinutes)
-        guard putDateTime(local: time.seconds &+ offset * 60, leapSecond: time.isLeapSecond) else {
+        guard putDateTime(local: time.seconds &+ offset * 60, leapSecond: time.isLeapSecond, recorded: false) else {
             Timestamp(time).appendRFC3339(toWriter: &self)
             return
         }
@@ -184,18 +205,16 @@ private struct LineWriter {
 
     /// `YYYY-MM-DDTHH:MM:SS` of a local second count. False, writing
     /// nothing, for years outside 0...9999 (left to `Timestamp`).
-    mutating func putDateTime(local: Int64, leapSecond: Bool) -> Bool {
+    mutating func putDateTime(local: Int64, leapSecond: Bool, recorded: Bool) -> Bool {
         let days = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
         // Years 0 and 10000 start at these days since 1970-01-01.
         guard days >= -719_528, days < 2_932_897 else { return false }
-        let date = CalendarDate(daysSinceEpoch: Int(days))
+        if recorded {
+            Self.putDate(days: days, cache: &dates.recorded, at: &p)
+        } else {
+            Self.putDate(days: days, cache: &dates.time, at: &p)
+        }
         let secondOfDay = Int(local - days * 86_400)
-        putTwoDigits(date.year / 100)
-        putTwoDigits(date.year % 100)
-        put(UInt8(ascii: "-"))
-        putTwoDigits(date.month)
-        put(UInt8(ascii: "-"))
-        putTwoDigits(date.day)
         put(UInt8(ascii: "T"))
         putTwoDigits(secondOfDay / 3600)
         put(UInt8(ascii: ":"))
@@ -204,6 +223,40 @@ private struct LineWriter {
         putTwoDigits(leapSecond ? 60 : secondOfDay % 60)
         return true
     }
+
+    /// `YYYY-MM-DD` at `p`, copied from `cache` when the day is the last one.
+    static func putDate(days: Int64, cache: inout DateCache.Entry, at p: inout UnsafeMutablePointer<UInt8>) {
+        if cache.day != days {
+            let date = CalendarDate(daysSinceEpoch: Int(days))
+            let digits = Tables.digitPairs.utf8Start
+            withUnsafeMutableBytes(of: &cache.text) { text in
+                func two(_ value: Int, at i: Int) {
+                    text[i] = digits[2 * value]
+                    text[i + 1] = digits[2 * value + 1]
+                }
+                two(date.year / 100, at: 0)
+                two(date.year % 100, at: 2)
+                text[4] = UInt8(ascii: "-")
+                two(date.month, at: 5)
+                text[7] = UInt8(ascii: "-")
+                two(date.day, at: 8)
+            }
+            cache.day = days
+        }
+        withUnsafeBytes(of: cache.text) { p.update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 10) }
+        p += 10
+    }
+}
+
+/// The last date written for `recorded` and for `time`, as its 10 bytes.
+struct DateCache: Sendable {
+    struct Entry: Sendable {
+        var day = Int64.min
+        var text: (UInt64, UInt64) = (0, 0)
+    }
+
+    var recorded = Entry()
+    var time = Entry()
 }
 
 private enum Tables {

@@ -13,13 +13,15 @@ public final class ReplayScan {
     private let filter: ReplayFilter
     private let reader: LogReader
     private let types: TypeMatcher
+    // Updated per event; one thread owns a scan (like its reader), so the
+    // runtime's exclusivity bookkeeping (a TLS lookup per access) is skipped.
     /// Events read from the log (matched or not).
-    public private(set) var eventsRead: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var eventsRead: UInt64 = 0
     /// Events returned.
-    public private(set) var eventsMatched: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var eventsMatched: UInt64 = 0
     /// True once the plan's stop condition was met: nothing more can match,
     /// however long the log grows.
-    public private(set) var isFinished: Bool
+    @exclusivity(unchecked) public private(set) var isFinished: Bool
     /// Called every `progressInterval` events read, matched or not (for a
     /// progress line during a long, selective scan).
     public var onProgress: ((ReplayScan) -> Void)?

@@ -105,8 +105,9 @@ struct ReplayCommand: ParsableCommand {
 
     private func runNDJSON(_ session: ReplaySession) throws {
         let out = OutputBuffer()
+        var writer = RecordJSON.Writer()
         try session.pump(idle: { try out.flush() }) { record in
-            try out.withBuffer { RecordJSON.appendLine(record, to: &$0) }
+            try out.withBuffer { writer.appendLine(record, to: &$0) }
         }
     }
 

@@ -7,6 +7,7 @@ final class ReplayCommandTests: XCTestCase {
     /// A generated history imported into a fresh data directory.
     private func importedHistory(users: Int = 40) throws -> String {
         let dataDir = makeTemporaryDirectory(name)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dataDir) }
         let generated = try runCareerlog(["generate", "--users", String(users), "--seed", "3"])
         XCTAssertEqual(generated.status, 0, generated.stderr)
         let imported = try runCareerlog(["log", "import", "--data-dir", dataDir, "-"], input: Data(generated.stdout.utf8))
@@ -29,6 +30,7 @@ final class ReplayCommandTests: XCTestCase {
     /// catches up and its output is byte for byte a plain replay's.
     func testFollowWhileAnotherProcessAppendsMissesNothing() throws {
         let dataDir = makeTemporaryDirectory()
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dataDir) }
         let writer = try ReplayChild(["debug", "append-loop", "--directory", dataDir + "/log", "--segment-bytes", String(256 << 10)])
         // Let the log exist before the reader opens it.
         XCTAssertTrue(writer.waitForOutput(containing: "synced", timeout: .seconds(20)), "the writer never synced")

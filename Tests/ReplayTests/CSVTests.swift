@@ -111,8 +111,9 @@ final class CSVTests: XCTestCase {
     }
 
     func testDirectoryWriterMakesOneFilePerType() throws {
-        let out = makeTemporaryDirectory() + "/export"
-        defer { try? FileManager.default.removeItem(atPath: out) }
+        let parent = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let out = parent + "/export"
         let writer = try CSVDirectoryWriter(directory: out, columns: try DataColumns.load(directory: schemaDirectory), createFor: ["goal.set"])
         for seq in 1...12 { try writer.write(records[UInt64(seq)]!) }
         XCTAssertEqual(writer.rowsByType, ["application.advanced": 2, "application.sent": 4, "goal.set": 0, "mentorship.started": 1,

@@ -12,9 +12,10 @@ final class RecordJSONTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let reader = try EventLog.open(directory: directory, mode: .readOnly).reader()
         var lines: [String] = []
+        var writer = RecordJSON.Writer()
         while let record = try reader.next() {
             var out: [UInt8] = []
-            RecordJSON.appendLine(record, to: &out)
+            writer.appendLine(record, to: &out)
             XCTAssertEqual(out, referenceLine(record))
             lines.append(String(decoding: out, as: UTF8.self))
         }
@@ -28,6 +29,9 @@ final class RecordJSONTests: XCTestCase {
                                  253_402_300_799_999_999, 253_402_300_800_000_000, -62_167_219_200_000_000, -62_167_219_200_000_001]
         let seconds: [Int64] = [0, -1, 86_399, 951_782_400, 1_735_689_599, 253_402_300_799, 253_402_300_800, -62_167_219_200, -62_167_219_201]
         let strings = ["careerforge-api", "", "quote\"back\\slash", "tab\tnew\nline\u{1}", "ünïcødé ✓", "del\u{7F}"]
+        // One writer for all: its remembered dates must never leak into a
+        // line of another day (times here jump around on purpose).
+        var writer = RecordJSON.Writer()
         for i in 0..<2_000 {
             let time = EventTime(
                 seconds: seconds[i % seconds.count] &+ Int64(random.next() % 100_000),
@@ -43,6 +47,11 @@ final class RecordJSONTests: XCTestCase {
             var out: [UInt8] = [0x41]  // appends after what is there
             RecordJSON.appendLine(record, to: &out)
             XCTAssertEqual(out, [0x41] + referenceLine(record), "record \(i): \(String(decoding: out, as: UTF8.self))")
+            for _ in 0..<(i % 3) {
+                var again: [UInt8] = []
+                writer.appendLine(record, to: &again)
+                XCTAssertEqual(again, referenceLine(record), "record \(i) through a writer")
+            }
         }
     }
 

@@ -1,0 +1,403 @@
+-- analytics: the figures of EVENT_CATALOG.md "Analytics definitions",
+-- computed from fact tables this projection feeds itself (it reads no other
+-- projection). See Projections/analytics/README.md for the design, the
+-- interpretations and the measurements behind "plain views, no refresh".
+--
+-- Facts (apply.sql fills them; each kind of row is batch-invariant):
+--   keyed by seq ........ enrollments, placements, mentorship_starts,
+--                         mentorship_sessions (every event kept)
+--   first by (time, seq)  mentor_registrations, applications_sent,
+--                         application_stages (min is order-independent)
+--   exact sums .......... learning_days, learning_months (numeric, so the
+--                         sum is the same whatever the batch split), with
+--                         learning_watermark making a re-applied batch a no-op
+--   newest .............. as_of (max time of every event applied)
+--
+-- Analytics (views, computed when read):
+--   enrollees                       one row per enrolled subject, everything
+--                                   the figures need (the per-subject base)
+--   placement_rate_by_cohort        } enrolled, placed_within_12_months,
+--   placement_rate_by_program       } placement_rate, window_state
+--   placement_rate_by_industry      }
+--   time_to_placement               per cohort: placed, median_days, p90_days
+--   salary_uplift                   per cohort: uplift_count, mean_uplift
+--   mentorships                     each mentorship's first start
+--   mentorship_roi                  per mentor (gains as jsonb per currency)
+--   mentorship_roi_by_currency      per mentor and currency (the same gains as rows)
+--   mentorship_effect               program-wide mentored vs not mentored
+--   application_funnel              per UTC month of the first send
+--   learning_velocity               per subject and UTC month
+--   learning_streaks                per subject, as of the as-of day
+--
+-- Times compare as instants; calendar buckets use `AT TIME ZONE 'UTC'`, so
+-- the figures do not depend on the reading session's TimeZone. 365 days is
+-- 31,536,000 s (interval '8760 hours': no day component, no DST).
+
+-- ---------------------------------------------------------------------------
+-- Facts
+
+-- The newest event `time` among ALL events applied (every type counts): the
+-- definitions' "as of". One row once any event is applied.
+CREATE TABLE {{schema}}.as_of (
+    singleton          boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    newest_event_time  timestamptz NOT NULL
+);
+
+-- Every program.enrolled; the first per subject (time, seq) is the enrollment.
+CREATE TABLE {{schema}}.enrollments (
+    seq                bigint PRIMARY KEY,
+    subject            uuid NOT NULL,
+    enrolled_at        timestamptz NOT NULL,
+    program            text NOT NULL,
+    cohort             text NOT NULL,     -- YYYY-MM
+    target_industry    text NOT NULL,
+    baseline_amount    numeric NOT NULL,  -- 0 = not employed before
+    baseline_currency  text NOT NULL
+);
+CREATE INDEX enrollments_subject ON {{schema}}.enrollments (subject, enrolled_at, seq);
+
+-- Every placement.recorded: the enrollee's placement, and the funnel's
+-- "placed" (those naming an application).
+CREATE TABLE {{schema}}.placements (
+    seq              bigint PRIMARY KEY,
+    subject          uuid NOT NULL,
+    placed_at        timestamptz NOT NULL,
+    application_id   uuid,
+    salary_amount    numeric NOT NULL,
+    salary_currency  text NOT NULL
+);
+CREATE INDEX placements_subject ON {{schema}}.placements (subject, placed_at, seq);
+CREATE INDEX placements_application ON {{schema}}.placements (application_id) WHERE application_id IS NOT NULL;
+
+-- Every mentorship.started (subject = the mentee). Re-sent starts are kept:
+-- "mentored" looks at every start, ownership at the first one.
+CREATE TABLE {{schema}}.mentorship_starts (
+    seq            bigint PRIMARY KEY,
+    mentee         uuid NOT NULL,
+    started_at     timestamptz NOT NULL,
+    mentorship_id  uuid NOT NULL,
+    mentor_id      uuid NOT NULL
+);
+CREATE INDEX mentorship_starts_mentorship ON {{schema}}.mentorship_starts (mentorship_id, started_at, seq);
+CREATE INDEX mentorship_starts_mentee ON {{schema}}.mentorship_starts (mentee, started_at);
+
+-- Every mentorship.session_held; attached to a mentorship by id when read.
+CREATE TABLE {{schema}}.mentorship_sessions (
+    seq               bigint PRIMARY KEY,
+    mentee            uuid NOT NULL,
+    held_at           timestamptz NOT NULL,
+    mentorship_id     uuid NOT NULL,
+    duration_minutes  integer NOT NULL,  -- 1..600
+    mentee_rating     integer            -- 1..5, absent on some sessions
+);
+CREATE INDEX mentorship_sessions_mentorship ON {{schema}}.mentorship_sessions (mentorship_id);
+
+-- First mentor.registered per mentor (only its existence and time matter).
+CREATE TABLE {{schema}}.mentor_registrations (
+    mentor_id      uuid PRIMARY KEY,
+    registered_at  timestamptz NOT NULL,
+    seq            bigint NOT NULL
+);
+
+-- First application.sent per application_id, by (time, seq).
+CREATE TABLE {{schema}}.applications_sent (
+    application_id  uuid PRIMARY KEY,
+    subject         uuid NOT NULL,
+    sent_at         timestamptz NOT NULL,
+    seq             bigint NOT NULL
+);
+
+-- First application.advanced per (application_id, stage), by (time, seq);
+-- kept whether or not the application was sent (the views ignore those never sent).
+CREATE TABLE {{schema}}.application_stages (
+    application_id  uuid NOT NULL,
+    stage           text NOT NULL,  -- screening | interview | offer | rejected | withdrawn
+    reached_at      timestamptz NOT NULL,
+    seq             bigint NOT NULL,
+    PRIMARY KEY (application_id, stage)
+);
+
+-- Learning per subject and UTC day: hours from learning.progressed.hours,
+-- learning.completed.hours and task.completed.actual_hours (where present),
+-- and the completions. Exact (numeric) sums; the streak reads the days.
+CREATE TABLE {{schema}}.learning_days (
+    subject               uuid NOT NULL,
+    day                   date NOT NULL,     -- UTC
+    hours                 numeric NOT NULL,
+    activities_completed  integer NOT NULL,  -- learning.completed events
+    tasks_completed       integer NOT NULL,  -- task.completed events
+    last_seq              bigint NOT NULL,
+    PRIMARY KEY (subject, day)
+);
+CREATE INDEX learning_days_day ON {{schema}}.learning_days (day) WHERE hours > 0;
+
+-- The same per subject and UTC month (first day of the month): velocity
+-- reads one row per subject-month instead of summing the days.
+CREATE TABLE {{schema}}.learning_months (
+    subject               uuid NOT NULL,
+    month                 date NOT NULL,
+    hours                 numeric NOT NULL,
+    activities_completed  integer NOT NULL,
+    tasks_completed       integer NOT NULL,
+    last_seq              bigint NOT NULL,
+    PRIMARY KEY (subject, month)
+);
+
+-- The highest seq already summed into learning_days/learning_months: a batch
+-- applied again (or overlapping) adds nothing twice. Batches arrive in seq
+-- order, so everything new is above it.
+CREATE TABLE {{schema}}.learning_watermark (
+    singleton            boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    applied_through_seq  bigint NOT NULL
+);
+INSERT INTO {{schema}}.learning_watermark (applied_through_seq) VALUES (0);
+
+-- ---------------------------------------------------------------------------
+-- Analytics
+
+-- One row per enrolled subject (first enrollment), with its placement (first
+-- placement.recorded at or after the enrollment, any delay) and everything
+-- derived from the pair. Events later than as-of are ignored throughout.
+CREATE VIEW {{schema}}.enrollees AS
+WITH a AS (
+    SELECT newest_event_time AS as_of FROM {{schema}}.as_of
+), enrollment AS (
+    SELECT DISTINCT ON (e.subject) e.*
+    FROM {{schema}}.enrollments e, a
+    WHERE e.enrolled_at <= a.as_of
+    ORDER BY e.subject, e.enrolled_at, e.seq
+), placement AS (
+    SELECT DISTINCT ON (p.subject) p.subject, p.placed_at, p.salary_amount, p.salary_currency
+    FROM {{schema}}.placements p
+    JOIN enrollment e ON e.subject = p.subject AND p.placed_at >= e.enrolled_at, a
+    WHERE p.placed_at <= a.as_of
+    ORDER BY p.subject, p.placed_at, p.seq
+), paired AS (
+    SELECT e.subject, e.program, e.cohort, e.target_industry, e.enrolled_at,
+           e.baseline_amount, e.baseline_currency,
+           p.placed_at, p.salary_amount AS placement_amount, p.salary_currency AS placement_currency,
+           extract(epoch FROM p.placed_at) - extract(epoch FROM e.enrolled_at) AS seconds_to_placement,
+           extract(epoch FROM a.as_of) - extract(epoch FROM e.enrolled_at) >= 31536000 AS window_closed,
+           p.placed_at IS NOT NULL AND e.baseline_amount > 0 AND p.salary_currency = e.baseline_currency AS has_uplift,
+           EXISTS (
+               SELECT 1 FROM {{schema}}.mentorship_starts s
+               WHERE s.mentee = e.subject AND s.started_at >= e.enrolled_at AND s.started_at <= a.as_of
+                 AND s.started_at < coalesce(p.placed_at, e.enrolled_at + interval '8760 hours')
+           ) AS mentored
+    FROM enrollment e CROSS JOIN a LEFT JOIN placement p ON p.subject = e.subject
+)
+SELECT subject, program, cohort, target_industry, enrolled_at, baseline_amount, baseline_currency,
+       placed_at, placement_amount, placement_currency,
+       seconds_to_placement / 86400 AS days_to_placement,
+       coalesce(seconds_to_placement <= 31536000, false) AS placed_within_12_months,
+       window_closed,
+       CASE WHEN has_uplift THEN (placement_amount - baseline_amount) / baseline_amount END AS uplift,
+       CASE WHEN has_uplift THEN placement_amount - baseline_amount END AS salary_gain,
+       mentored
+FROM paired;
+
+-- Placement rate: enrollees placed within 12 months / all enrollees of the
+-- group (windows still running included); the group is open while any of its
+-- enrollees' windows is.
+CREATE VIEW {{schema}}.placement_rate_by_cohort AS
+SELECT cohort,
+       count(*) AS enrolled,
+       count(*) FILTER (WHERE placed_within_12_months) AS placed_within_12_months,
+       (count(*) FILTER (WHERE placed_within_12_months))::numeric / count(*) AS placement_rate,
+       CASE WHEN bool_and(window_closed) THEN 'closed' ELSE 'open' END AS window_state
+FROM {{schema}}.enrollees
+GROUP BY cohort;
+
+CREATE VIEW {{schema}}.placement_rate_by_program AS
+SELECT program,
+       count(*) AS enrolled,
+       count(*) FILTER (WHERE placed_within_12_months) AS placed_within_12_months,
+       (count(*) FILTER (WHERE placed_within_12_months))::numeric / count(*) AS placement_rate,
+       CASE WHEN bool_and(window_closed) THEN 'closed' ELSE 'open' END AS window_state
+FROM {{schema}}.enrollees
+GROUP BY program;
+
+CREATE VIEW {{schema}}.placement_rate_by_industry AS
+SELECT target_industry,
+       count(*) AS enrolled,
+       count(*) FILTER (WHERE placed_within_12_months) AS placed_within_12_months,
+       (count(*) FILTER (WHERE placed_within_12_months))::numeric / count(*) AS placement_rate,
+       CASE WHEN bool_and(window_closed) THEN 'closed' ELSE 'open' END AS window_state
+FROM {{schema}}.enrollees
+GROUP BY target_industry;
+
+-- Time to placement per cohort, over enrollees placed at any delay, in
+-- fractional days. Every cohort is listed; median and p90 are null when no
+-- one is placed.
+CREATE VIEW {{schema}}.time_to_placement AS
+SELECT cohort,
+       count(placed_at) AS placed,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY days_to_placement::double precision) AS median_days,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY days_to_placement::double precision) AS p90_days
+FROM {{schema}}.enrollees
+GROUP BY cohort;
+
+-- Salary uplift per cohort, over placed enrollees (any delay) with a baseline
+-- > 0 paid in the baseline's currency. Every cohort is listed.
+CREATE VIEW {{schema}}.salary_uplift AS
+SELECT cohort,
+       count(uplift) AS uplift_count,
+       avg(uplift) AS mean_uplift
+FROM {{schema}}.enrollees
+GROUP BY cohort;
+
+-- Each mentorship as its first mentorship.started (time, seq) has it: its
+-- mentor and its mentee.
+CREATE VIEW {{schema}}.mentorships AS
+SELECT DISTINCT ON (s.mentorship_id) s.mentorship_id, s.mentor_id, s.mentee, s.started_at
+FROM {{schema}}.mentorship_starts s, {{schema}}.as_of a
+WHERE s.started_at <= a.newest_event_time
+ORDER BY s.mentorship_id, s.started_at, s.seq;
+
+-- Salary gains of a mentor's mentees, per currency: over the mentees with an
+-- uplift (placement currency = baseline currency = this currency).
+-- gain_per_hour is null when the mentor held no session minutes.
+CREATE VIEW {{schema}}.mentorship_roi_by_currency AS
+WITH mentee AS (
+    SELECT DISTINCT mentor_id, mentee FROM {{schema}}.mentorships
+), minutes AS (
+    SELECT m.mentor_id, sum(s.duration_minutes) AS minutes
+    FROM {{schema}}.mentorship_sessions s
+    JOIN {{schema}}.mentorships m USING (mentorship_id), {{schema}}.as_of a
+    WHERE s.held_at <= a.newest_event_time
+    GROUP BY m.mentor_id
+)
+SELECT me.mentor_id,
+       e.baseline_currency AS currency,
+       count(*) AS mentees_with_uplift,
+       sum(e.salary_gain) AS total_gain,
+       sum(e.salary_gain) * 60 / nullif(min(mi.minutes), 0) AS gain_per_hour
+FROM mentee me
+JOIN {{schema}}.enrollees e ON e.subject = me.mentee AND e.uplift IS NOT NULL
+LEFT JOIN minutes mi ON mi.mentor_id = me.mentor_id
+GROUP BY me.mentor_id, e.baseline_currency;
+
+-- Mentorship ROI per mentor. Mentors: every mentor.registered subject and
+-- every mentor_id named by a mentorship.started. A mentee of two mentors
+-- counts for both.
+CREATE VIEW {{schema}}.mentorship_roi AS
+WITH a AS (
+    SELECT newest_event_time AS as_of FROM {{schema}}.as_of
+), mentor AS (
+    SELECT r.mentor_id FROM {{schema}}.mentor_registrations r, a WHERE r.registered_at <= a.as_of
+    UNION
+    SELECT s.mentor_id FROM {{schema}}.mentorship_starts s, a WHERE s.started_at <= a.as_of
+), outcome AS (
+    SELECT me.mentor_id,
+           count(*) AS mentees,
+           count(*) FILTER (WHERE e.placed_within_12_months) AS placed,
+           count(e.uplift) AS uplift_count,
+           avg(e.uplift) AS mean_uplift
+    FROM (SELECT DISTINCT mentor_id, mentee FROM {{schema}}.mentorships) me
+    LEFT JOIN {{schema}}.enrollees e ON e.subject = me.mentee
+    GROUP BY me.mentor_id
+), session AS (
+    SELECT m.mentor_id, count(*) AS sessions, sum(s.duration_minutes) AS minutes, avg(s.mentee_rating) AS average_rating
+    FROM {{schema}}.mentorship_sessions s
+    JOIN {{schema}}.mentorships m USING (mentorship_id), a
+    WHERE s.held_at <= a.as_of
+    GROUP BY m.mentor_id
+), gain AS (
+    SELECT mentor_id, jsonb_object_agg(currency, total_gain) AS total_gain,
+           jsonb_object_agg(currency, gain_per_hour) AS gain_per_hour
+    FROM {{schema}}.mentorship_roi_by_currency
+    GROUP BY mentor_id
+)
+SELECT mentor.mentor_id,
+       coalesce(o.mentees, 0) AS mentees,
+       coalesce(s.sessions, 0) AS sessions,
+       coalesce(s.minutes, 0)::numeric / 60 AS hours,
+       s.average_rating,
+       coalesce(o.placed, 0) AS placed_within_12_months,
+       o.placed::numeric / nullif(o.mentees, 0) AS placement_rate,
+       coalesce(o.uplift_count, 0) AS uplift_count,
+       o.mean_uplift,
+       coalesce(g.total_gain, '{}') AS total_gain,
+       CASE WHEN coalesce(s.minutes, 0) > 0 THEN coalesce(g.gain_per_hour, '{}') END AS gain_per_hour
+FROM mentor
+LEFT JOIN outcome o USING (mentor_id)
+LEFT JOIN session s USING (mentor_id)
+LEFT JOIN gain g USING (mentor_id);
+
+-- Program-wide (every enrollee): placement rate of mentored and of not
+-- mentored enrollees, and the difference in percentage points. One row.
+CREATE VIEW {{schema}}.mentorship_effect AS
+WITH c AS (
+    SELECT count(*) FILTER (WHERE mentored) AS mentored_enrolled,
+           count(*) FILTER (WHERE mentored AND placed_within_12_months) AS mentored_placed,
+           count(*) FILTER (WHERE NOT mentored) AS not_mentored_enrolled,
+           count(*) FILTER (WHERE NOT mentored AND placed_within_12_months) AS not_mentored_placed
+    FROM {{schema}}.enrollees
+), r AS (
+    SELECT c.*,
+           mentored_placed::numeric / nullif(mentored_enrolled, 0) AS mentored_rate,
+           not_mentored_placed::numeric / nullif(not_mentored_enrolled, 0) AS not_mentored_rate
+    FROM c
+)
+SELECT mentored_enrolled, mentored_placed, mentored_rate,
+       not_mentored_enrolled, not_mentored_placed, not_mentored_rate,
+       (mentored_rate - not_mentored_rate) * 100 AS difference_pp
+FROM r;
+
+-- Application funnel per UTC month of the first application.sent. A stage
+-- counts once however often and in whatever order it was reached; an offer
+-- does not imply an interview, so offer/interview (and placed/offer) can
+-- exceed 1. Advances and placements of applications never sent are ignored.
+CREATE VIEW {{schema}}.application_funnel AS
+WITH a AS (
+    SELECT newest_event_time AS as_of FROM {{schema}}.as_of
+), application AS (
+    SELECT to_char(s.sent_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
+           EXISTS (SELECT 1 FROM {{schema}}.application_stages st
+                   WHERE st.application_id = s.application_id AND st.stage = 'interview' AND st.reached_at <= a.as_of) AS interview,
+           EXISTS (SELECT 1 FROM {{schema}}.application_stages st
+                   WHERE st.application_id = s.application_id AND st.stage = 'offer' AND st.reached_at <= a.as_of) AS offer,
+           EXISTS (SELECT 1 FROM {{schema}}.placements p
+                   WHERE p.application_id = s.application_id AND p.placed_at <= a.as_of) AS placed
+    FROM {{schema}}.applications_sent s, a
+    WHERE s.sent_at <= a.as_of
+), c AS (
+    SELECT month, count(*) AS sent,
+           count(*) FILTER (WHERE interview) AS interview,
+           count(*) FILTER (WHERE offer) AS offer,
+           count(*) FILTER (WHERE placed) AS placed
+    FROM application
+    GROUP BY month
+)
+SELECT month, sent, interview, offer, placed,
+       interview::numeric / nullif(sent, 0) AS interview_per_sent,
+       offer::numeric / nullif(interview, 0) AS offer_per_interview,
+       placed::numeric / nullif(offer, 0) AS placed_per_offer,
+       placed::numeric / nullif(sent, 0) AS placed_per_sent
+FROM c;
+
+-- Learning velocity per subject and UTC month (months with any learning
+-- hours source or completion).
+CREATE VIEW {{schema}}.learning_velocity AS
+SELECT m.subject, to_char(m.month, 'YYYY-MM') AS month, m.hours, m.activities_completed, m.tasks_completed
+FROM {{schema}}.learning_months m, {{schema}}.as_of a
+WHERE m.month <= (a.newest_event_time AT TIME ZONE 'UTC')::date;
+
+-- Current learning streak of every subject with learning facts: consecutive
+-- UTC days with hours > 0 ending on the UTC day of as-of (0 when that day has
+-- none). Walks back day by day from the subjects active on the as-of day.
+CREATE VIEW {{schema}}.learning_streaks AS
+WITH RECURSIVE a AS (
+    SELECT (newest_event_time AT TIME ZONE 'UTC')::date AS day FROM {{schema}}.as_of
+), run (subject, day) AS (
+    SELECT d.subject, d.day FROM {{schema}}.learning_days d, a WHERE d.day = a.day AND d.hours > 0
+    UNION ALL
+    SELECT d.subject, d.day FROM run r
+    JOIN {{schema}}.learning_days d ON d.subject = r.subject AND d.day = r.day - 1 AND d.hours > 0
+), streak AS (
+    SELECT subject, count(*) AS days FROM run GROUP BY subject
+)
+SELECT l.subject, a.day AS as_of_day, coalesce(s.days, 0) AS streak_days
+FROM (SELECT DISTINCT m.subject FROM {{schema}}.learning_months m, a WHERE m.month <= a.day) l
+CROSS JOIN a
+LEFT JOIN streak s ON s.subject = l.subject;
