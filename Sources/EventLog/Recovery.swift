@@ -187,6 +187,15 @@ struct SegmentLoader {
             return SegmentState(baseSeq: base, path: file.path, length: Int64(SegmentHeader.size), entries: [])
         }
         try checkHeader(file, base: base, size: size)
+        // A read-only view (replay, status) trusts an index written at a clean
+        // close for the prefix it covers and reads only the tail after it;
+        // its readers still check every frame they read. The appender reads
+        // the whole newest segment, so damage anywhere in it stops the open.
+        if !repair, let bytes = try? readWholeFile(SegmentIndexFile.path(forSegment: file.path)),
+           let (entries, length) = SegmentIndexFile.decode(bytes, segmentBase: base), length <= size,
+           let last = entries.last, last.offset < length {
+            return try scanFrames(file, base: base, from: length, expected: last.lastSeq + 1, entries: entries, size: size, report: &report)
+        }
         return try scanFrames(file, base: base, from: Int64(SegmentHeader.size), expected: base, entries: [], size: size, report: &report)
     }
 

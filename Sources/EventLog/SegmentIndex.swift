@@ -79,12 +79,20 @@ enum SegmentIndexFile {
     /// The entries, if `bytes` is an intact index built for exactly this
     /// segment (base seq and length); nil otherwise, and the caller rebuilds.
     static func decode(_ bytes: [UInt8], segmentBase: UInt64, segmentLength: Int64) -> [IndexEntry]? {
+        guard let (entries, length) = decode(bytes, segmentBase: segmentBase), length == segmentLength else { return nil }
+        return entries
+    }
+
+    /// The entries and the segment length an intact index was built for,
+    /// whatever the segment's length is now (the newest segment may have
+    /// grown since: its index then covers a prefix of it).
+    static func decode(_ bytes: [UInt8], segmentBase: UInt64) -> (entries: [IndexEntry], length: Int64)? {
         guard bytes.count >= headerSize else { return nil }
-        return bytes.withUnsafeBytes { b -> [IndexEntry]? in
+        return bytes.withUnsafeBytes { b -> (entries: [IndexEntry], length: Int64)? in
             guard b.loadLE(UInt64.self, at: 0) == magic, b.loadLE(UInt32.self, at: 8) == version else { return nil }
             let count = Int(b.loadLE(UInt32.self, at: 12))
-            guard b.loadLE(UInt64.self, at: 16) == segmentBase,
-                  b.loadLE(UInt64.self, at: 24) == UInt64(segmentLength),
+            let segmentLength = Int64(b.loadLE(UInt64.self, at: 24))
+            guard b.loadLE(UInt64.self, at: 16) == segmentBase, segmentLength >= Int64(SegmentHeader.size),
                   bytes.count == headerSize + count * IndexEntry.size,
                   b.loadLE(UInt32.self, at: 32) == checksum(bytes)
             else { return nil }
@@ -110,7 +118,7 @@ enum SegmentIndexFile {
                 expected = e.lastSeq + 1
                 lastOffset = e.offset
             }
-            return entries
+            return (entries, segmentLength)
         }
     }
 }

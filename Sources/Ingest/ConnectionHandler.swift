@@ -147,7 +147,7 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
             case .submit(let events):
                 state.submitted(submit(events), count: events.count)
             case .writeResponses:
-                var buffer = context.channel.allocator.buffer(capacity: min(state.unansweredLines, 4096) * 72)
+                var buffer = context.channel.allocator.buffer(capacity: 4096)
                 _ = state.takeResponses(into: &buffer)
                 context.write(wrapOutboundOut(buffer), promise: nil)
                 wrote = true

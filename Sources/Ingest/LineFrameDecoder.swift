@@ -30,6 +30,10 @@ public struct LineFrameDecoder: ByteToMessageDecoder {
     private var scannedBytes = 0
     /// While inside an overlong line: its length so far.
     private var discardedBytes: Int?
+    /// Whether the last discarded byte was `\r` (it may pair with a `\n`
+    /// arriving in the next read).
+    private var lastDroppedByteWasCR = false
+    private let carriageReturn = UInt8(ascii: "\r")
 
     public init(lineBytesMax: Int) {
         precondition(lineBytesMax >= 1)
@@ -115,12 +119,6 @@ public struct LineFrameDecoder: ByteToMessageDecoder {
         buffer.moveReaderIndex(to: buffer.writerIndex)
         return frame
     }
-
-    /// Whether the last discarded byte was `\r` (it may pair with a `\n`
-    /// arriving in the next read).
-    private var lastDroppedByteWasCR = false
-
-    private let carriageReturn = UInt8(ascii: "\r")
 
     private func byte(_ buffer: ByteBuffer, _ index: Int) -> UInt8? {
         buffer.getInteger(at: index, as: UInt8.self)

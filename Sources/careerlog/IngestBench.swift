@@ -183,7 +183,7 @@ private struct LoadDriver {
                 pollSet[i].events = Int16(POLLIN) | (allowed > connection.linesWritten || partiallyWritten(connection) ? Int16(POLLOUT) : 0)
             }
             let ready = poll(&pollSet, nfds_t(pollSet.count), ratePerConnection == nil ? 1000 : 1)
-            if ready < 0 && errno != EINTR { throw ValidationError("poll failed: \(String(cString: strerror(errno)))") }
+            if ready < 0 && errno != EINTR { throw BenchError("poll failed: \(String(cString: strerror(errno)))") }
             for (i, connection) in connections.enumerated() {
                 if pollSet[i].revents & Int16(POLLOUT) != 0 {
                     try write(connection, upTo: allowedLines(connection, elapsed: Self.nowNanoseconds() - start))
@@ -220,7 +220,7 @@ private struct LoadDriver {
         }
         if n < 0 {
             if errno == EAGAIN || errno == EINTR { return }
-            throw ValidationError("send failed: \(String(cString: strerror(errno)))")
+            throw BenchError("send failed: \(String(cString: strerror(errno)))")
         }
         connection.bytesWritten += n
         let now = Self.nowNanoseconds()
@@ -235,10 +235,10 @@ private struct LoadDriver {
         let n = recv(connection.socket.fd, chunk.baseAddress, chunk.count, Int32(MSG_DONTWAIT))
         if n < 0 {
             if errno == EAGAIN || errno == EINTR { return }
-            throw ValidationError("receive failed: \(String(cString: strerror(errno)))")
+            throw BenchError("receive failed: \(String(cString: strerror(errno)))")
         }
         if n == 0 {
-            throw ValidationError("the server closed a connection with \(connection.load.lineEnds.count - connection.acknowledged) events unacknowledged")
+            throw BenchError("the server closed a connection with \(connection.load.lineEnds.count - connection.acknowledged) events unacknowledged")
         }
         let now = Self.nowNanoseconds()
         var bytes = UnsafeRawBufferPointer(rebasing: chunk[0..<n])
@@ -280,4 +280,9 @@ private struct LoadDriver {
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
+}
+
+private struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

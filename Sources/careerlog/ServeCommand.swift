@@ -23,7 +23,6 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var schemas: SchemaOptions
     @OptionGroup var logLimits: LogLimitOptions
-    @OptionGroup var limits: IngestLimitOptions
 
     @Option(help: ArgumentHelp("TCP address to listen on; port 0 picks a free port.", valueName: "host:port"))
     var listen: String = "127.0.0.1:7400"
@@ -39,6 +38,7 @@ struct ServeCommand: ParsableCommand {
     var eventLoops: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: ArgumentHelp("Least severe log level written to stderr: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: Logger.Level = .info
+    @OptionGroup(title: "Limits") var limits: IngestLimitOptions
 
     func validate() throws {
         if noTcp && noSocket { throw ValidationError("--no-tcp and --no-socket together leave nothing to listen on") }
@@ -96,7 +96,9 @@ struct ServeCommand: ParsableCommand {
                 configuration: configuration, logger: logger)
         } catch {
             try? log.close()
-            throw ValidationError("cannot start the server: \(error)")
+            logger.critical("cannot start the server", metadata: ["error": "\(error)"])
+            printError("serve: cannot start the server: \(error)")
+            throw ExitCode(1)
         }
         let tcp = configuration.tcpHost.map { "\"\(IngestEndpoint.tcp(host: $0, port: server.tcpPort ?? 0))\"" } ?? "null"
         let socketPath = configuration.unixSocketPath.map { JSONValue.string($0).compactString } ?? "null"

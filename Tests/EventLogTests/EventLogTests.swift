@@ -270,4 +270,22 @@ final class EventLogTests: XCTestCase {
         XCTAssertEqual(seen, 1000)
         try writer.close()
     }
+
+    func testReadOnlyOpenUsesTheNewestIndexAndReadsTheTailAfterIt() throws {
+        let dir = makeTemporaryDirectory()
+        var limits = LogLimits()
+        limits.frameTargetBytes = 2 << 10
+        let first = try EventLog.open(directory: dir, limits: limits)
+        try first.append(makeEvents(300))
+        try first.close()  // writes the newest segment's index
+        let second = try EventLog.open(directory: dir, limits: limits)
+        try second.append(makeEvents(200, seed: 2))
+        try second.sync()  // not closed: the index covers the first 300 only
+        let view = try EventLog.open(directory: dir, limits: limits, mode: .readOnly)
+        XCTAssertEqual(view.lastSeq, 500)
+        let records = try readAll(view)
+        XCTAssertEqual(records.map(\.seq), Array(1...500))
+        XCTAssertEqual(records.suffix(200).map(\.event), makeEvents(200, seed: 2))
+        try second.close()
+    }
 }
