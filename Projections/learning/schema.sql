@@ -6,8 +6,8 @@
 -- One row per activity any learning.started, learning.progressed or
 -- learning.completed named, whatever order they came in: the started columns
 -- from its latest learning.started (NULL until one arrives), the state from
--- its latest progress report and latest completion. user_id is the subject
--- of the latest event naming the activity.
+-- its latest progress report and latest completion, hours_logged the sum over
+-- all of them. user_id is the subject of the latest event naming the activity.
 CREATE TABLE {{schema}}.learning_activities (
     activity_id            uuid PRIMARY KEY,
     user_id                uuid NOT NULL,
@@ -20,32 +20,13 @@ CREATE TABLE {{schema}}.learning_activities (
     started_at             timestamptz,    -- NULL: no learning.started seen yet
     status                 text NOT NULL,  -- in_progress | completed (any learning.completed)
     completion_percentage  numeric NOT NULL, -- 100 once completed, else the latest reported (0 if none)
+    hours_logged           numeric NOT NULL, -- sum of learning.progressed hours + learning.completed hours
     last_progress_at       timestamptz,    -- time of the latest learning.progressed
     completed_at           timestamptz,    -- time of the latest learning.completed
     rating                 integer,        -- 1..5, from the latest learning.completed
     seq                    bigint NOT NULL
 ) WITH (fillfactor = 70);  -- room for HOT updates: rows change as later events arrive
 CREATE INDEX learning_activities_user ON {{schema}}.learning_activities (user_id);
-
--- Every learning.progressed.
-CREATE TABLE {{schema}}.learning_progress (
-    seq                    bigint PRIMARY KEY,
-    activity_id            uuid NOT NULL,
-    user_id                uuid NOT NULL,
-    completion_percentage  numeric NOT NULL,
-    hours                  numeric NOT NULL,  -- hours since the previous report
-    reported_at            timestamptz NOT NULL
-);
-
--- Every learning.completed.
-CREATE TABLE {{schema}}.learning_completions (
-    seq           bigint PRIMARY KEY,
-    activity_id   uuid NOT NULL,
-    user_id       uuid NOT NULL,
-    hours         numeric,
-    rating        integer,
-    completed_at  timestamptz NOT NULL
-);
 
 -- Every certification.earned.
 CREATE TABLE {{schema}}.certifications (
@@ -59,15 +40,3 @@ CREATE TABLE {{schema}}.certifications (
     earned_at      timestamptz NOT NULL
 );
 CREATE INDEX certifications_user ON {{schema}}.certifications (user_id);
-
--- Hours logged per activity (progress reports + completions), for every
--- activity any of those events named.
-CREATE VIEW {{schema}}.learning_activity_hours AS
-SELECT activity_id,
-       sum(hours) AS hours_logged,
-       count(*) FILTER (WHERE kind = 'progress') AS progress_reports,
-       count(*) FILTER (WHERE kind = 'completion') AS completions
-FROM (SELECT activity_id, hours, 'progress' AS kind FROM {{schema}}.learning_progress
-      UNION ALL
-      SELECT activity_id, COALESCE(hours, 0), 'completion' FROM {{schema}}.learning_completions) x
-GROUP BY activity_id;

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Projector
+import Logging
 import CareerEvents
 import EventLog
 import Foundation
@@ -54,7 +56,15 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Print the read plan (start, frames skipped, stop) on stderr, and at the end how much was read.")
     var explain = false
 
+    @OptionGroup var asOf: AsOfOptions
+
     func validate() throws {
+        if asOf.into != nil {
+            guard !stats, !follow, out == nil, format == .ndjson else {
+                throw ValidationError("--into builds read models; it takes no --stats, --follow, --out or --format")
+            }
+            return
+        }
         if out != nil, format != .csv { throw ValidationError("--out writes CSV files: add --format csv") }
         if stats, format != .ndjson || out != nil { throw ValidationError("--stats prints counts; it takes no --format or --out") }
         if stats, follow { throw ValidationError("--stats counts what is in the log now; it cannot --follow") }
@@ -65,6 +75,10 @@ struct ReplayCommand: ParsableCommand {
     }
 
     func run() throws {
+        if asOf.into != nil {
+            try asOf.build(data: data)
+            return
+        }
         let replayFilter = try filter.replayFilter()
         let log: EventLog
         do {
@@ -305,5 +319,56 @@ enum ReplayInterrupt {
     static func outputClosed() -> Bool {
         var descriptor = pollfd(fd: 1, events: 0, revents: 0)
         return poll(&descriptor, 1, 0) == 1 && descriptor.revents & Int16(POLLERR | POLLHUP) != 0
+    }
+}
+
+/// `replay --as-of TIME --into PREFIX`: every read model and the analytics
+/// as they stood at a past moment, built into schemas `<PREFIX>_<projection>`
+/// beside the live ones.
+struct AsOfOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("With --into: include events whose time is at or before this (RFC 3339, or YYYY-MM-DD for the end of that UTC day).", valueName: "time"))
+    var asOf: String?
+    @Option(help: ArgumentHelp("With --into: include events up to this seq.", valueName: "seq"))
+    var asOfSeq: UInt64?
+    @Option(help: ArgumentHelp("Build the read models as of --as-of/--as-of-seq into schemas PREFIX_<projection> (listed by `projections status`, removed by `projections drop`).", valueName: "prefix"))
+    var into: String?
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var projections: ProjectionOptions
+
+    func validate() throws {
+        guard let into else {
+            if asOf != nil || asOfSeq != nil { throw ValidationError("--as-of and --as-of-seq go with --into PREFIX") }
+            return
+        }
+        guard (asOf == nil) != (asOfSeq == nil) else { throw ValidationError("--into needs exactly one of --as-of TIME or --as-of-seq N") }
+        guard into.count <= 20, into.first?.isLetter == true,
+              into.allSatisfy({ ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "_" }) else {
+            throw ValidationError("--into takes lower-case letters, digits and _, starting with a letter, at most 20 characters")
+        }
+        if let asOf { _ = try untilTime(asOf) }
+    }
+
+    /// The inclusive upper bound on event time, as RFC 3339.
+    func untilTime(_ text: String) throws -> String {
+        if let time = Timestamp(rfc3339: text) { return time.rfc3339 }
+        if let date = CalendarDate(iso: text) {
+            // A date means the whole of that UTC day.
+            return Timestamp(seconds: Int64(date.daysSinceEpoch) * 86_400 + 86_399, nanoseconds: 999_999_000, fractionDigits: 6).rfc3339
+        }
+        throw ValidationError("--as-of must be an RFC 3339 time or a date YYYY-MM-DD, got \(text)")
+    }
+
+    func build(data: DataDirectoryOptions) throws {
+        let log = try EventLog.open(directory: data.logDirectory, mode: .readOnly)
+        let builder = ProjectionBuilder(url: try database.connectionURL(data: data), log: log, catalog: try projections.catalog(),
+                                        logger: Logger(label: "careerlog.replay"))
+        let terminal = isTerminal(2)
+        let start = ContinuousClock.now
+        let schemas = try builder.buildAsOf(into: into!, untilSeq: asOfSeq, untilTime: try asOf.map(untilTime)) { p in
+            guard terminal else { return }
+            FileHandle.standardError.write(Data("\r\(p.schema): \(p.checkpoint)/\(p.head) events   ".utf8))
+        }
+        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        print("built \(schemas.joined(separator: ", ")) in \(String(format: "%.1f", (ContinuousClock.now - start).seconds)) s")
     }
 }
