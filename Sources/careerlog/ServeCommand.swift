@@ -5,6 +5,7 @@ import EventLog
 import Foundation
 import Ingest
 import Logging
+import Projector
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,6 +40,10 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Least severe log level written to stderr: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: Logger.Level = .info
     @OptionGroup(title: "Limits") var limits: IngestLimitOptions
+    @OptionGroup(title: "Read models") var database: DatabaseOptions
+    @OptionGroup(title: "Read models") var projections: ProjectionOptions
+    @Flag(help: "Do not run the projector (read models): ingest only.")
+    var noProjector = false
 
     func validate() throws {
         if noTcp && noSocket { throw ValidationError("--no-tcp and --no-socket together leave nothing to listen on") }
@@ -106,9 +111,17 @@ struct ServeCommand: ParsableCommand {
         let ready = #"{"tcp":\#(tcp),"socket":\#(socketPath),"last_seq":\#(log.lastSeq)}"# + "\n"
         _ = ready.utf8CString.withUnsafeBufferPointer { write(1, $0.baseAddress!, $0.count - 1) }
 
+        let projectorStop = StopFlag()
+        let projectorThread = noProjector ? nil : try startProjector(log: log, logger: logger, stop: projectorStop)
+
         stop.wait()
         logger.info("stopping on signal", metadata: ["signal": "\(received.value == SIGTERM ? "SIGTERM" : "SIGINT")"])
         server.shutdown()
+        if let projectorThread {
+            projectorStop.set()
+            while !projectorThread.isFinished { usleep(10_000) }
+            logger.info("projector stopped")
+        }
         do {
             try log.close()
         } catch {
@@ -118,6 +131,47 @@ struct ServeCommand: ParsableCommand {
         logger.info("log closed", metadata: ["log.last_seq": "\(log.lastSeq)"])
         _ = sources
     }
+}
+
+extension ServeCommand {
+    /// Runs the projector on a thread of its own, reading the log in this
+    /// process (it sees events once they are durable). PostgreSQL is resolved
+    /// there too (starting the private cluster when no URL is configured),
+    /// so ingest never waits for it.
+    func startProjector(log: EventLog, logger: Logger, stop: StopFlag) throws -> Thread {
+        let catalog = try projections.catalog()
+        let database = self.database
+        let data = self.data
+        var projectorLogger = logger
+        projectorLogger[metadataKey: "component"] = "projector"
+        let thread = Thread { [projectorLogger] in
+            var url: String?
+            var failures = 0
+            while url == nil, !stop.isSet {
+                do {
+                    url = try database.connectionURL(data: data)
+                } catch {
+                    failures += 1
+                    projectorLogger.error("PostgreSQL for the read models is not available; retrying", metadata: ["error": "\(error)", "postgres.failures": "\(failures)"])
+                    for _ in 0..<min(50, 5 * failures) where !stop.isSet { usleep(100_000) }
+                }
+            }
+            guard let url else { return }
+            projectorLogger.info("projector started", metadata: ["projections": "\(catalog.definitions.map(\.name).joined(separator: ","))"])
+            Projector(url: url, log: log, catalog: catalog, logger: projectorLogger).run(shouldStop: { stop.isSet })
+        }
+        thread.name = "careerlog-projector"
+        thread.start()
+        return thread
+    }
+}
+
+/// A flag one thread sets and another polls.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }
 
 /// The limits `serve` (and the benchmark) let a user set.
