@@ -49,21 +49,34 @@ public final class ProjectionBuilder {
 
     /// Rebuilds projection `name` into its shadow schema and swaps it in.
     public func rebuild(_ name: String, progress: (BuildProgress) -> Void) throws {
-        guard let definition = catalog.definition(named: name) else {
-            throw ProjectionLoadError(path: name, reason: "no such projection; known: \(catalog.definitions.map(\.name).joined(separator: ", "))")
+        try rebuild([name], progress: progress)
+    }
+
+    /// Rebuilds several projections in one pass over the log (one read and
+    /// one COPY per batch, applied to every shadow schema), then swaps each in.
+    public func rebuild(_ names: [String], progress: (BuildProgress) -> Void) throws {
+        var definitions: [ProjectionDefinition] = []
+        for name in names {
+            guard let definition = catalog.definition(named: name) else {
+                throw ProjectionLoadError(path: name, reason: "no such projection; known: \(catalog.definitions.map(\.name).joined(separator: ", "))")
+            }
+            definitions.append(definition)
         }
         let connection = try PostgresConnection(url: url)
         try ProjectionStore.prepare(connection)
-        let shadow = Self.shadowSchema(for: name)
-        try ProjectionStore.create(connection, schema: shadow, definition: definition, role: .shadow, state: .rebuilding)
-        logger.info("rebuild started", metadata: ["projection": "\(name)", "schema": "\(shadow)"])
+        let targets = definitions.map { (schema: Self.shadowSchema(for: $0.name), definition: $0) }
+        for target in targets {
+            try ProjectionStore.create(connection, schema: target.schema, definition: target.definition, role: .shadow, state: .rebuilding)
+        }
+        logger.info("rebuild started", metadata: ["projections": "\(names.joined(separator: ","))"])
         let applier = BatchApplier(connection: connection)
-        let reader = log.reader(fromSeq: 1)
-        try fill(applier, reader: reader, schema: shadow, definition: definition, stopAt: nil, progress: progress)
-        // Derived objects are filled before anyone can read the schema.
-        if let refresh = definition.refreshSQL(in: shadow) { try connection.execute(refresh) }
-        try swap(connection, applier: applier, reader: reader, definition: definition, shadow: shadow)
-        logger.info("rebuild swapped in", metadata: ["projection": "\(name)"])
+        try fill(applier, reader: log.reader(fromSeq: 1), targets: targets, progress: progress)
+        for target in targets {
+            // Derived objects are filled before anyone can read the schema.
+            if let refresh = target.definition.refreshSQL(in: target.schema) { try connection.execute(refresh) }
+            try swap(connection, applier: applier, definition: target.definition, shadow: target.schema)
+            logger.info("rebuild swapped in", metadata: ["projection": "\(target.definition.name)"])
+        }
     }
 
     /// Builds every projection as of a moment into schemas named
@@ -104,9 +117,9 @@ public final class ProjectionBuilder {
         return schemas
     }
 
-    /// Applies batches to `schema` until the reader reaches the log's end.
+    /// Applies batches to every target until the reader reaches the log's end.
     private func fill(
-        _ applier: BatchApplier, reader: LogReader, schema: String, definition: ProjectionDefinition, stopAt: UInt64?,
+        _ applier: BatchApplier, reader: LogReader, targets: [(schema: String, definition: ProjectionDefinition)],
         progress: (BuildProgress) -> Void
     ) throws {
         var batch: [EventRecord] = []
@@ -121,10 +134,12 @@ public final class ProjectionBuilder {
             try applier.load(batch)
             applied += batch.count
             let rate = Double(applied) / max((ContinuousClock.now - start).seconds, 1e-6)
-            if case .failed(let seq, let reason) = try applier.apply(to: schema, definition: definition, eventsPerSecond: rate) {
-                throw ProjectionLoadError(path: definition.name, reason: "the rebuild stopped at seq \(seq): \(reason)")
+            for target in targets {
+                if case .failed(let seq, let reason) = try applier.apply(to: target.schema, definition: target.definition, eventsPerSecond: rate) {
+                    throw ProjectionLoadError(path: target.definition.name, reason: "the rebuild stopped at seq \(seq): \(reason)")
+                }
             }
-            progress(BuildProgress(schema: schema, checkpoint: last.seq, head: log.lastSeq, eventsPerSecond: rate))
+            progress(BuildProgress(schema: targets.map(\.schema).joined(separator: ","), checkpoint: last.seq, head: log.lastSeq, eventsPerSecond: rate))
         }
     }
 
@@ -133,12 +148,14 @@ public final class ProjectionBuilder {
     /// next batch waits for it and then continues from the new checkpoint.
     /// Readers see the old tables until the commit and the new ones after;
     /// never an empty or half-built table.
-    private func swap(_ c: PostgresConnection, applier: BatchApplier, reader: LogReader, definition: ProjectionDefinition, shadow: String) throws {
+    private func swap(_ c: PostgresConnection, applier: BatchApplier, definition: ProjectionDefinition, shadow: String) throws {
         let live = definition.name
         let old = live + "__old"
         try c.execute("DROP SCHEMA IF EXISTS \(quoteIdentifier(old)) CASCADE")
         if log.mode == .readOnly { try log.refresh() }
-        // Events appended since the last batch, applied under the lock.
+        // Events appended since the shadow's last batch, applied under the lock.
+        let checkpoint = try ProjectionStore.targets(c).first { $0.schema == shadow }?.checkpoint ?? 0
+        let reader = log.reader(fromSeq: checkpoint + 1)
         var tail: [EventRecord] = []
         while let record = try reader.next() { tail.append(record) }
         try c.transaction { c in

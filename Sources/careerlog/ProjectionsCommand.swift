@@ -106,16 +106,14 @@ struct RebuildProjections: ParsableCommand {
         let builder = ProjectionBuilder(url: try database.connectionURL(data: data), log: log, catalog: catalog, logger: Logger(label: "careerlog.rebuild"))
         let names = all ? catalog.definitions.map(\.name) : [name!]
         let terminal = isTerminal(2)
-        for name in names {
-            let start = ContinuousClock.now
-            try builder.rebuild(name) { p in
-                guard terminal else { return }
-                let eta = p.etaSeconds.map { String(format: "%.0f s", $0) } ?? "-"
-                FileHandle.standardError.write(Data("\r\(name): \(p.checkpoint)/\(p.head) events, \(Int(p.eventsPerSecond)) events/s, ETA \(eta)   ".utf8))
-            }
-            if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
-            print("rebuilt \(name) in \(String(format: "%.1f", (ContinuousClock.now - start).seconds)) s")
+        let start = ContinuousClock.now
+        try builder.rebuild(names) { p in
+            guard terminal else { return }
+            let eta = p.etaSeconds.map { String(format: "%.0f s", $0) } ?? "-"
+            FileHandle.standardError.write(Data("\r\(p.checkpoint)/\(p.head) events, \(Int(p.eventsPerSecond)) events/s, ETA \(eta)   ".utf8))
         }
+        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        print("rebuilt \(names.joined(separator: ", ")) in \(String(format: "%.1f", (ContinuousClock.now - start).seconds)) s")
     }
 }
 
