@@ -126,16 +126,27 @@ public final class ProjectionBuilder {
         batch.reserveCapacity(options.batchEventsMax)
         let start = ContinuousClock.now
         var applied = 0
+        // Where the time goes, reported at the end: reading, loading, each projection.
+        var seconds: [String: Double] = [:]
+        func timed<T>(_ key: String, _ body: () throws -> T) rethrows -> T {
+            let t0 = ContinuousClock.now
+            defer { seconds[key, default: 0] += (ContinuousClock.now - t0).seconds }
+            return try body()
+        }
+        defer {
+            logger.info("rebuild time by step", metadata: Logger.Metadata(uniqueKeysWithValues: seconds.map { ($0.key, "\(String(format: "%.2f", $0.value)) s") }))
+        }
         while true {
             if log.mode == .readOnly { try log.refresh() }
             batch.removeAll(keepingCapacity: true)
-            while batch.count < options.batchEventsMax, let record = try reader.next() { batch.append(record) }
+            try timed("read") { while batch.count < options.batchEventsMax, let record = try reader.next() { batch.append(record) } }
             guard let last = batch.last else { return }
-            try applier.load(batch)
+            try timed("load") { try applier.load(batch) }
             applied += batch.count
             let rate = Double(applied) / max((ContinuousClock.now - start).seconds, 1e-6)
             for target in targets {
-                if case .failed(let seq, let reason) = try applier.apply(to: target.schema, definition: target.definition, eventsPerSecond: rate) {
+                let outcome = try timed(target.definition.name) { try applier.apply(to: target.schema, definition: target.definition, eventsPerSecond: rate) }
+                if case .failed(let seq, let reason) = outcome {
                     throw ProjectionLoadError(path: target.definition.name, reason: "the rebuild stopped at seq \(seq): \(reason)")
                 }
             }
