@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print the figures recorded in BENCHMARKS.md.",
-        subcommands: [LogBench.self, IngestBench.self])
+        subcommands: [LogBench.self, ProjectorBench.self, IngestBench.self])
 }
 
 /// Appends generated events with a sync per batch, reads them back decoding
