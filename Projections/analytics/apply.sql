@@ -37,8 +37,8 @@ FROM batch_events
 WHERE type = 'mentorship.session_held'
 ON CONFLICT (seq) DO NOTHING;
 
--- 3. First by (time, seq): the batch's earliest per key replaces the stored
---    one only if it comes first; min is order-independent.
+-- 3. First by time: the batch's earliest per key replaces the stored one
+--    only if it comes first; min is order-independent.
 INSERT INTO {{schema}}.mentor_registrations AS t (mentor_id, registered_at, seq)
 SELECT DISTINCT ON (subject) subject, time, seq
 FROM batch_events
@@ -47,55 +47,53 @@ ORDER BY subject, time, seq
 ON CONFLICT (mentor_id) DO UPDATE SET registered_at = EXCLUDED.registered_at, seq = EXCLUDED.seq
 WHERE (EXCLUDED.registered_at, EXCLUDED.seq) < (t.registered_at, t.seq);
 
-INSERT INTO {{schema}}.applications_sent AS t (application_id, subject, sent_at, seq)
-SELECT DISTINCT ON ((data->>'application_id')::uuid) (data->>'application_id')::uuid, subject, time, seq
+-- Applications: the earliest time of each milestone per application_id
+-- (least() ignores NULLs, and min is order-independent). Placements name
+-- their application optionally.
+INSERT INTO {{schema}}.applications AS t
+    (application_id, first_sent_at, first_interview_at, first_offer_at, first_placed_at)
+SELECT (data->>'application_id')::uuid,
+       min(time) FILTER (WHERE type = 'application.sent'),
+       min(time) FILTER (WHERE type = 'application.advanced' AND data->>'stage' = 'interview'),
+       min(time) FILTER (WHERE type = 'application.advanced' AND data->>'stage' = 'offer'),
+       min(time) FILTER (WHERE type = 'placement.recorded')
 FROM batch_events
-WHERE type = 'application.sent'
-ORDER BY (data->>'application_id')::uuid, time, seq
-ON CONFLICT (application_id) DO UPDATE SET subject = EXCLUDED.subject, sent_at = EXCLUDED.sent_at, seq = EXCLUDED.seq
-WHERE (EXCLUDED.sent_at, EXCLUDED.seq) < (t.sent_at, t.seq);
+WHERE type IN ('application.sent', 'application.advanced', 'placement.recorded')
+  AND data ? 'application_id'
+GROUP BY 1
+ON CONFLICT (application_id) DO UPDATE SET
+    first_sent_at = least(t.first_sent_at, EXCLUDED.first_sent_at),
+    first_interview_at = least(t.first_interview_at, EXCLUDED.first_interview_at),
+    first_offer_at = least(t.first_offer_at, EXCLUDED.first_offer_at),
+    first_placed_at = least(t.first_placed_at, EXCLUDED.first_placed_at);
 
-INSERT INTO {{schema}}.application_stages AS t (application_id, stage, reached_at, seq)
-SELECT DISTINCT ON ((data->>'application_id')::uuid, data->>'stage') (data->>'application_id')::uuid, data->>'stage', time, seq
-FROM batch_events
-WHERE type = 'application.advanced'
-ORDER BY (data->>'application_id')::uuid, data->>'stage', time, seq
-ON CONFLICT (application_id, stage) DO UPDATE SET reached_at = EXCLUDED.reached_at, seq = EXCLUDED.seq
-WHERE (EXCLUDED.reached_at, EXCLUDED.seq) < (t.reached_at, t.seq);
-
--- 4. Learning: exact sums per subject and UTC day, and per subject and UTC
---    month, of the events above the watermark; then the watermark moves to
---    the highest seq summed. One statement: both sums read the same rows.
+-- 4. Learning: exact sums per subject and UTC month of the events above the
+--    watermark, the days with hours > 0 OR-ed into the month's mask; then
+--    the watermark moves to the highest seq summed (one statement: both
+--    read the same rows).
 WITH learning AS MATERIALIZED (
     SELECT subject, seq, type,
            (time AT TIME ZONE 'UTC')::date AS day,
            coalesce(CASE type WHEN 'task.completed' THEN data->>'actual_hours' ELSE data->>'hours' END, '0')::numeric AS hours
     FROM batch_events
     WHERE type IN ('learning.progressed', 'learning.completed', 'task.completed')
-      AND seq > (SELECT applied_through_seq FROM {{schema}}.learning_watermark)
-), days AS (
-    INSERT INTO {{schema}}.learning_days AS t (subject, day, hours, activities_completed, tasks_completed, last_seq)
-    SELECT subject, day, sum(hours),
-           count(*) FILTER (WHERE type = 'learning.completed'), count(*) FILTER (WHERE type = 'task.completed'), max(seq)
-    FROM learning
-    GROUP BY subject, day
-    ON CONFLICT (subject, day) DO UPDATE SET
-        hours = t.hours + EXCLUDED.hours,
-        activities_completed = t.activities_completed + EXCLUDED.activities_completed,
-        tasks_completed = t.tasks_completed + EXCLUDED.tasks_completed,
-        last_seq = greatest(t.last_seq, EXCLUDED.last_seq)
+      AND seq > coalesce((SELECT applied_through_seq FROM {{schema}}.learning_watermark), 0)
 ), months AS (
-    INSERT INTO {{schema}}.learning_months AS t (subject, month, hours, activities_completed, tasks_completed, last_seq)
+    INSERT INTO {{schema}}.learning_months AS t
+        (subject, month, hours, activities_completed, tasks_completed, active_days, last_seq)
     SELECT subject, date_trunc('month', day::timestamp)::date, sum(hours),
-           count(*) FILTER (WHERE type = 'learning.completed'), count(*) FILTER (WHERE type = 'task.completed'), max(seq)
+           count(*) FILTER (WHERE type = 'learning.completed'), count(*) FILTER (WHERE type = 'task.completed'),
+           bit_or(CASE WHEN hours > 0 THEN 1 << (extract(day FROM day)::integer - 1) ELSE 0 END), max(seq)
     FROM learning
     GROUP BY subject, date_trunc('month', day::timestamp)::date
     ON CONFLICT (subject, month) DO UPDATE SET
         hours = t.hours + EXCLUDED.hours,
         activities_completed = t.activities_completed + EXCLUDED.activities_completed,
         tasks_completed = t.tasks_completed + EXCLUDED.tasks_completed,
+        active_days = t.active_days | EXCLUDED.active_days,
         last_seq = greatest(t.last_seq, EXCLUDED.last_seq)
 )
-UPDATE {{schema}}.learning_watermark
-SET applied_through_seq = (SELECT max(seq) FROM learning)
-WHERE EXISTS (SELECT 1 FROM learning);
+INSERT INTO {{schema}}.learning_watermark AS t (singleton, applied_through_seq)
+SELECT true, max(seq) FROM learning HAVING count(*) > 0
+ON CONFLICT (singleton) DO UPDATE SET applied_through_seq = EXCLUDED.applied_through_seq
+WHERE EXCLUDED.applied_through_seq > t.applied_through_seq;

@@ -6,11 +6,13 @@
 -- Facts (apply.sql fills them; each kind of row is batch-invariant):
 --   keyed by seq ........ enrollments, placements, mentorship_starts,
 --                         mentorship_sessions (every event kept)
---   first by (time, seq)  mentor_registrations, applications_sent,
---                         application_stages (min is order-independent)
---   exact sums .......... learning_days, learning_months (numeric, so the
---                         sum is the same whatever the batch split), with
---                         learning_watermark making a re-applied batch a no-op
+--   first by time ...... mentor_registrations (first by (time, seq)),
+--                         applications (earliest time of each milestone):
+--                         min is order-independent
+--   exact sums .......... learning_months (numeric, so the sum is the same
+--                         whatever the batch split; days as an OR-ed bit
+--                         mask), learning_watermark making a re-applied
+--                         batch a no-op
 --   newest .............. as_of (max time of every event applied)
 --
 -- Analytics (views, computed when read):
@@ -99,92 +101,95 @@ CREATE TABLE {{schema}}.mentor_registrations (
     seq            bigint NOT NULL
 );
 
--- First application.sent per application_id, by (time, seq).
-CREATE TABLE {{schema}}.applications_sent (
-    application_id  uuid PRIMARY KEY,
-    subject         uuid NOT NULL,
-    sent_at         timestamptz NOT NULL,
-    seq             bigint NOT NULL
-);
+-- One row per application_id named by an application.sent,
+-- application.advanced or placement.recorded: the earliest time of each
+-- milestone (least() is order-independent; NULL = never). A row whose
+-- first_sent_at is NULL was never sent, and the funnel ignores it. Stages
+-- count once however often and in whatever order they were reached.
+CREATE TABLE {{schema}}.applications (
+    application_id      uuid PRIMARY KEY,
+    first_sent_at       timestamptz,
+    first_interview_at  timestamptz,
+    first_offer_at      timestamptz,
+    first_placed_at     timestamptz
+) WITH (fillfactor = 80);
 
--- First application.advanced per (application_id, stage), by (time, seq);
--- kept whether or not the application was sent (the views ignore those never sent).
-CREATE TABLE {{schema}}.application_stages (
-    application_id  uuid NOT NULL,
-    stage           text NOT NULL,  -- screening | interview | offer | rejected | withdrawn
-    reached_at      timestamptz NOT NULL,
-    seq             bigint NOT NULL,
-    PRIMARY KEY (application_id, stage)
-);
-
--- Learning per subject and UTC day: hours from learning.progressed.hours,
--- learning.completed.hours and task.completed.actual_hours (where present),
--- and the completions. Exact (numeric) sums; the streak reads the days.
-CREATE TABLE {{schema}}.learning_days (
-    subject               uuid NOT NULL,
-    day                   date NOT NULL,     -- UTC
-    hours                 numeric NOT NULL,
-    activities_completed  integer NOT NULL,  -- learning.completed events
-    tasks_completed       integer NOT NULL,  -- task.completed events
-    last_seq              bigint NOT NULL,
-    PRIMARY KEY (subject, day)
-);
-CREATE INDEX learning_days_day ON {{schema}}.learning_days (day) WHERE hours > 0;
-
--- The same per subject and UTC month (first day of the month): velocity
--- reads one row per subject-month instead of summing the days.
+-- Learning per subject and UTC month (first day of the month): hours from
+-- learning.progressed.hours, learning.completed.hours and
+-- task.completed.actual_hours (where present), the completions, and which
+-- days had hours > 0 as a bit mask (bit d-1 = day d). Sums are exact
+-- (numeric), so they do not depend on the batch split; OR-ing the mask is
+-- order-independent and idempotent. The streak reads the masks: one row
+-- per subject-month instead of one per subject-day keeps both the batch
+-- cost and the table small. Room on each page (fillfactor) lets the
+-- frequent updates stay HOT (no index writes).
 CREATE TABLE {{schema}}.learning_months (
     subject               uuid NOT NULL,
     month                 date NOT NULL,
     hours                 numeric NOT NULL,
-    activities_completed  integer NOT NULL,
-    tasks_completed       integer NOT NULL,
+    activities_completed  integer NOT NULL,  -- learning.completed events
+    tasks_completed       integer NOT NULL,  -- task.completed events
+    active_days           integer NOT NULL,  -- bit d-1 set: day d of the month had hours > 0
     last_seq              bigint NOT NULL,
     PRIMARY KEY (subject, month)
-);
+) WITH (fillfactor = 70);
+CREATE INDEX learning_months_month ON {{schema}}.learning_months (month);
 
--- The highest seq already summed into learning_days/learning_months: a batch
--- applied again (or overlapping) adds nothing twice. Batches arrive in seq
--- order, so everything new is above it.
+-- The highest seq already summed into learning_months (no row: none): a
+-- batch applied again (or overlapping) adds nothing twice. Batches arrive in
+-- seq order, so everything new is above it.
 CREATE TABLE {{schema}}.learning_watermark (
     singleton            boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     applied_through_seq  bigint NOT NULL
 );
-INSERT INTO {{schema}}.learning_watermark (applied_through_seq) VALUES (0);
 
 -- ---------------------------------------------------------------------------
 -- Analytics
+--
+-- As-of is read as a scalar subquery, `(SELECT newest_event_time FROM
+-- as_of)`: the planner then knows it is one value (an InitPlan), where a
+-- join with the table would be estimated at thousands of rows and push
+-- small queries over the JIT threshold.
+
+-- As-of and its UTC calendar day and month.
+CREATE VIEW {{schema}}.as_of_utc AS
+SELECT newest_event_time AS as_of,
+       (newest_event_time AT TIME ZONE 'UTC')::date AS day,
+       date_trunc('month', newest_event_time AT TIME ZONE 'UTC')::date AS month,
+       extract(day FROM newest_event_time AT TIME ZONE 'UTC')::integer AS day_of_month
+FROM {{schema}}.as_of;
 
 -- One row per enrolled subject (first enrollment), with its placement (first
 -- placement.recorded at or after the enrollment, any delay) and everything
 -- derived from the pair. Events later than as-of are ignored throughout.
 CREATE VIEW {{schema}}.enrollees AS
-WITH a AS (
-    SELECT newest_event_time AS as_of FROM {{schema}}.as_of
-), enrollment AS (
+WITH enrollment AS (
     SELECT DISTINCT ON (e.subject) e.*
-    FROM {{schema}}.enrollments e, a
-    WHERE e.enrolled_at <= a.as_of
+    FROM {{schema}}.enrollments e
+    WHERE e.enrolled_at <= (SELECT newest_event_time FROM {{schema}}.as_of)
     ORDER BY e.subject, e.enrolled_at, e.seq
 ), placement AS (
     SELECT DISTINCT ON (p.subject) p.subject, p.placed_at, p.salary_amount, p.salary_currency
     FROM {{schema}}.placements p
-    JOIN enrollment e ON e.subject = p.subject AND p.placed_at >= e.enrolled_at, a
-    WHERE p.placed_at <= a.as_of
+    JOIN enrollment e ON e.subject = p.subject AND p.placed_at >= e.enrolled_at
+    WHERE p.placed_at <= (SELECT newest_event_time FROM {{schema}}.as_of)
     ORDER BY p.subject, p.placed_at, p.seq
 ), paired AS (
     SELECT e.subject, e.program, e.cohort, e.target_industry, e.enrolled_at,
            e.baseline_amount, e.baseline_currency,
            p.placed_at, p.salary_amount AS placement_amount, p.salary_currency AS placement_currency,
            extract(epoch FROM p.placed_at) - extract(epoch FROM e.enrolled_at) AS seconds_to_placement,
-           extract(epoch FROM a.as_of) - extract(epoch FROM e.enrolled_at) >= 31536000 AS window_closed,
+           extract(epoch FROM (SELECT newest_event_time FROM {{schema}}.as_of)) - extract(epoch FROM e.enrolled_at)
+               >= 31536000 AS window_closed,
            p.placed_at IS NOT NULL AND e.baseline_amount > 0 AND p.salary_currency = e.baseline_currency AS has_uplift,
            EXISTS (
                SELECT 1 FROM {{schema}}.mentorship_starts s
-               WHERE s.mentee = e.subject AND s.started_at >= e.enrolled_at AND s.started_at <= a.as_of
+               WHERE s.mentee = e.subject AND s.started_at >= e.enrolled_at
+                 AND s.started_at <= (SELECT newest_event_time FROM {{schema}}.as_of)
                  AND s.started_at < coalesce(p.placed_at, e.enrolled_at + interval '8760 hours')
            ) AS mentored
-    FROM enrollment e CROSS JOIN a LEFT JOIN placement p ON p.subject = e.subject
+    FROM enrollment e
+    LEFT JOIN placement p ON p.subject = e.subject
 )
 SELECT subject, program, cohort, target_industry, enrolled_at, baseline_amount, baseline_currency,
        placed_at, placement_amount, placement_currency,
@@ -250,21 +255,21 @@ GROUP BY cohort;
 -- mentor and its mentee.
 CREATE VIEW {{schema}}.mentorships AS
 SELECT DISTINCT ON (s.mentorship_id) s.mentorship_id, s.mentor_id, s.mentee, s.started_at
-FROM {{schema}}.mentorship_starts s, {{schema}}.as_of a
-WHERE s.started_at <= a.newest_event_time
+FROM {{schema}}.mentorship_starts s
+WHERE s.started_at <= (SELECT newest_event_time FROM {{schema}}.as_of)
 ORDER BY s.mentorship_id, s.started_at, s.seq;
 
--- Salary gains of a mentor's mentees, per currency: over the mentees with an
--- uplift (placement currency = baseline currency = this currency).
--- gain_per_hour is null when the mentor held no session minutes.
+-- Salary gains of a mentor's mentees, one row per mentor and currency: over
+-- the mentees with an uplift (placement currency = baseline currency = this
+-- currency). gain_per_hour is null when the mentor has no session minutes.
 CREATE VIEW {{schema}}.mentorship_roi_by_currency AS
 WITH mentee AS (
     SELECT DISTINCT mentor_id, mentee FROM {{schema}}.mentorships
 ), minutes AS (
     SELECT m.mentor_id, sum(s.duration_minutes) AS minutes
     FROM {{schema}}.mentorship_sessions s
-    JOIN {{schema}}.mentorships m USING (mentorship_id), {{schema}}.as_of a
-    WHERE s.held_at <= a.newest_event_time
+    JOIN {{schema}}.mentorships m USING (mentorship_id)
+    WHERE s.held_at <= (SELECT newest_event_time FROM {{schema}}.as_of)
     GROUP BY m.mentor_id
 )
 SELECT me.mentor_id,
@@ -279,14 +284,15 @@ GROUP BY me.mentor_id, e.baseline_currency;
 
 -- Mentorship ROI per mentor. Mentors: every mentor.registered subject and
 -- every mentor_id named by a mentorship.started. A mentee of two mentors
--- counts for both.
+-- counts for both. total_gain and gain_per_hour are objects keyed by
+-- currency (mentorship_roi_by_currency has them as rows).
 CREATE VIEW {{schema}}.mentorship_roi AS
-WITH a AS (
-    SELECT newest_event_time AS as_of FROM {{schema}}.as_of
-), mentor AS (
-    SELECT r.mentor_id FROM {{schema}}.mentor_registrations r, a WHERE r.registered_at <= a.as_of
+WITH mentor AS (
+    SELECT r.mentor_id FROM {{schema}}.mentor_registrations r
+    WHERE r.registered_at <= (SELECT newest_event_time FROM {{schema}}.as_of)
     UNION
-    SELECT s.mentor_id FROM {{schema}}.mentorship_starts s, a WHERE s.started_at <= a.as_of
+    SELECT s.mentor_id FROM {{schema}}.mentorship_starts s
+    WHERE s.started_at <= (SELECT newest_event_time FROM {{schema}}.as_of)
 ), outcome AS (
     SELECT me.mentor_id,
            count(*) AS mentees,
@@ -299,8 +305,8 @@ WITH a AS (
 ), session AS (
     SELECT m.mentor_id, count(*) AS sessions, sum(s.duration_minutes) AS minutes, avg(s.mentee_rating) AS average_rating
     FROM {{schema}}.mentorship_sessions s
-    JOIN {{schema}}.mentorships m USING (mentorship_id), a
-    WHERE s.held_at <= a.as_of
+    JOIN {{schema}}.mentorships m USING (mentorship_id)
+    WHERE s.held_at <= (SELECT newest_event_time FROM {{schema}}.as_of)
     GROUP BY m.mentor_id
 ), gain AS (
     SELECT mentor_id, jsonb_object_agg(currency, total_gain) AS total_gain,
@@ -344,23 +350,17 @@ SELECT mentored_enrolled, mentored_placed, mentored_rate,
        (mentored_rate - not_mentored_rate) * 100 AS difference_pp
 FROM r;
 
--- Application funnel per UTC month of the first application.sent. A stage
--- counts once however often and in whatever order it was reached; an offer
+-- Application funnel per UTC month of the first application.sent. An offer
 -- does not imply an interview, so offer/interview (and placed/offer) can
--- exceed 1. Advances and placements of applications never sent are ignored.
+-- exceed 1: they are ratios of the counts, as the definition writes them.
 CREATE VIEW {{schema}}.application_funnel AS
-WITH a AS (
-    SELECT newest_event_time AS as_of FROM {{schema}}.as_of
-), application AS (
-    SELECT to_char(s.sent_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
-           EXISTS (SELECT 1 FROM {{schema}}.application_stages st
-                   WHERE st.application_id = s.application_id AND st.stage = 'interview' AND st.reached_at <= a.as_of) AS interview,
-           EXISTS (SELECT 1 FROM {{schema}}.application_stages st
-                   WHERE st.application_id = s.application_id AND st.stage = 'offer' AND st.reached_at <= a.as_of) AS offer,
-           EXISTS (SELECT 1 FROM {{schema}}.placements p
-                   WHERE p.application_id = s.application_id AND p.placed_at <= a.as_of) AS placed
-    FROM {{schema}}.applications_sent s, a
-    WHERE s.sent_at <= a.as_of
+WITH application AS (
+    SELECT date_trunc('month', first_sent_at AT TIME ZONE 'UTC') AS month,
+           first_interview_at <= (SELECT newest_event_time FROM {{schema}}.as_of) AS interview,
+           first_offer_at <= (SELECT newest_event_time FROM {{schema}}.as_of) AS offer,
+           first_placed_at <= (SELECT newest_event_time FROM {{schema}}.as_of) AS placed
+    FROM {{schema}}.applications
+    WHERE first_sent_at <= (SELECT newest_event_time FROM {{schema}}.as_of)
 ), c AS (
     SELECT month, count(*) AS sent,
            count(*) FILTER (WHERE interview) AS interview,
@@ -369,7 +369,7 @@ WITH a AS (
     FROM application
     GROUP BY month
 )
-SELECT month, sent, interview, offer, placed,
+SELECT to_char(month, 'YYYY-MM') AS month, sent, interview, offer, placed,
        interview::numeric / nullif(sent, 0) AS interview_per_sent,
        offer::numeric / nullif(interview, 0) AS offer_per_interview,
        placed::numeric / nullif(offer, 0) AS placed_per_offer,
@@ -380,24 +380,44 @@ FROM c;
 -- hours source or completion).
 CREATE VIEW {{schema}}.learning_velocity AS
 SELECT m.subject, to_char(m.month, 'YYYY-MM') AS month, m.hours, m.activities_completed, m.tasks_completed
-FROM {{schema}}.learning_months m, {{schema}}.as_of a
-WHERE m.month <= (a.newest_event_time AT TIME ZONE 'UTC')::date;
+FROM {{schema}}.learning_months m
+WHERE m.month <= (SELECT month FROM {{schema}}.as_of_utc);
 
 -- Current learning streak of every subject with learning facts: consecutive
 -- UTC days with hours > 0 ending on the UTC day of as-of (0 when that day has
--- none). Walks back day by day from the subjects active on the as-of day.
+-- none). In each month the run is the leading '1's of the mask read from
+-- its last day (the as-of day in the as-of month) backwards; it goes on into
+-- the month before only while every month so far was full and the months
+-- are consecutive. Only subjects active on the as-of day are walked.
 CREATE VIEW {{schema}}.learning_streaks AS
-WITH RECURSIVE a AS (
-    SELECT (newest_event_time AT TIME ZONE 'UTC')::date AS day FROM {{schema}}.as_of
-), run (subject, day) AS (
-    SELECT d.subject, d.day FROM {{schema}}.learning_days d, a WHERE d.day = a.day AND d.hours > 0
-    UNION ALL
-    SELECT d.subject, d.day FROM run r
-    JOIN {{schema}}.learning_days d ON d.subject = r.subject AND d.day = r.day - 1 AND d.hours > 0
+WITH span AS (
+    SELECT m.subject, m.month,
+           CASE WHEN m.month = (SELECT month FROM {{schema}}.as_of_utc)
+                THEN (SELECT day_of_month FROM {{schema}}.as_of_utc)
+                ELSE extract(day FROM m.month + interval '1 month' - interval '1 day')::integer
+           END AS days_back,
+           m.active_days
+    FROM {{schema}}.learning_months m
+    WHERE m.month <= (SELECT month FROM {{schema}}.as_of_utc)
+      AND m.subject IN (
+          SELECT a.subject FROM {{schema}}.learning_months a
+          WHERE a.month = (SELECT month FROM {{schema}}.as_of_utc)
+            AND a.active_days & (1 << ((SELECT day_of_month FROM {{schema}}.as_of_utc) - 1)) <> 0)
+), ones AS (
+    SELECT subject, month, days_back,
+           length(substring(right(active_days::bit(31)::text, days_back) FROM '^1*')) AS days,
+           row_number() OVER (PARTITION BY subject ORDER BY month DESC) AS back
+    FROM span
+), chain AS (
+    SELECT subject, days,
+           month = ((SELECT month FROM {{schema}}.as_of_utc) - (back - 1) * interval '1 month')::date
+           AND coalesce(bool_and(days = days_back) OVER (PARTITION BY subject ORDER BY month DESC
+                                                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), true) AS in_run
+    FROM ones
 ), streak AS (
-    SELECT subject, count(*) AS days FROM run GROUP BY subject
+    SELECT subject, sum(days) FILTER (WHERE in_run)::integer AS days FROM chain GROUP BY subject
 )
-SELECT l.subject, a.day AS as_of_day, coalesce(s.days, 0) AS streak_days
-FROM (SELECT DISTINCT m.subject FROM {{schema}}.learning_months m, a WHERE m.month <= a.day) l
-CROSS JOIN a
+SELECT l.subject, (SELECT day FROM {{schema}}.as_of_utc) AS as_of_day, coalesce(s.days, 0) AS streak_days
+FROM (SELECT DISTINCT subject FROM {{schema}}.learning_months
+      WHERE month <= (SELECT month FROM {{schema}}.as_of_utc)) l
 LEFT JOIN streak s ON s.subject = l.subject;

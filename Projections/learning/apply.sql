@@ -19,29 +19,39 @@ WHERE type = 'certification.earned'
 INSERT INTO {{schema}}.learning_activities AS t
     (activity_id, user_id, activity_type, title, provider, skills_targeted, cost_amount, cost_currency,
      started_at, status, completion_percentage, hours_logged, last_progress_at, completed_at, rating, seq)
-SELECT a.activity_id, a.subject,
+SELECT a.activity_id,
+       CASE a.seq WHEN a.s_seq THEN a.s_subject WHEN a.p_seq THEN a.p_subject ELSE a.c_subject END,
        a.s_data->>'activity_type', a.s_data->>'title', a.s_data->>'provider',
        CASE WHEN a.s_data ? 'skills_targeted' THEN ARRAY(SELECT jsonb_array_elements_text(a.s_data->'skills_targeted')) END,
        (a.s_data->'cost'->>'amount')::numeric, a.s_data->'cost'->>'currency',
        a.s_time,
-       CASE WHEN a.c_time IS NOT NULL THEN 'completed' ELSE 'in_progress' END,
-       CASE WHEN a.c_time IS NOT NULL THEN 100 ELSE COALESCE(a.p_percentage, 0) END,
-       a.hours, a.p_time, a.c_time, a.c_rating, a.seq
-FROM (SELECT (data->>'activity_id')::uuid AS activity_id,
+       CASE WHEN a.c_seq IS NOT NULL THEN 'completed' ELSE 'in_progress' END,
+       CASE WHEN a.c_seq IS NOT NULL THEN 100 ELSE COALESCE((a.p_data->>'completion_percentage')::numeric, 0) END,
+       a.hours, a.p_time, a.c_time, (a.c_data->>'rating')::numeric::integer, a.seq
+FROM (-- per activity: the latest event of each type (at most 3 rows) and the batch's hours
+      SELECT activity_id,
              max(seq) AS seq,
-             (array_agg(subject ORDER BY seq DESC))[1] AS subject,
-             COALESCE(sum((data->>'hours')::numeric), 0) AS hours,
-             (array_agg(data ORDER BY seq DESC) FILTER (WHERE type = 'learning.started'))[1] AS s_data,
-             (array_agg(time ORDER BY seq DESC) FILTER (WHERE type = 'learning.started'))[1] AS s_time,
-             (array_agg((data->>'completion_percentage')::numeric ORDER BY seq DESC)
-                  FILTER (WHERE type = 'learning.progressed'))[1] AS p_percentage,
-             (array_agg(time ORDER BY seq DESC) FILTER (WHERE type = 'learning.progressed'))[1] AS p_time,
-             (array_agg((data->>'rating')::numeric::integer ORDER BY seq DESC)
-                  FILTER (WHERE type = 'learning.completed'))[1] AS c_rating,
-             (array_agg(time ORDER BY seq DESC) FILTER (WHERE type = 'learning.completed'))[1] AS c_time
-      FROM batch_events
-      WHERE type IN ('learning.started', 'learning.progressed', 'learning.completed')
-      GROUP BY 1) a
+             max(hours) AS hours,
+             max(seq)  FILTER (WHERE type = 'learning.started')            AS s_seq,
+             (array_agg(subject) FILTER (WHERE type = 'learning.started'))[1] AS s_subject,
+             (array_agg(data) FILTER (WHERE type = 'learning.started'))[1]    AS s_data,
+             max(time) FILTER (WHERE type = 'learning.started')            AS s_time,
+             max(seq)  FILTER (WHERE type = 'learning.progressed')            AS p_seq,
+             (array_agg(subject) FILTER (WHERE type = 'learning.progressed'))[1] AS p_subject,
+             (array_agg(data) FILTER (WHERE type = 'learning.progressed'))[1]    AS p_data,
+             max(time) FILTER (WHERE type = 'learning.progressed')            AS p_time,
+             max(seq)  FILTER (WHERE type = 'learning.completed')            AS c_seq,
+             (array_agg(subject) FILTER (WHERE type = 'learning.completed'))[1] AS c_subject,
+             (array_agg(data) FILTER (WHERE type = 'learning.completed'))[1]    AS c_data,
+             max(time) FILTER (WHERE type = 'learning.completed')            AS c_time
+      FROM (SELECT DISTINCT ON (activity_id, type) activity_id, type, seq, subject, time, data,
+                   COALESCE(sum(hours) OVER (PARTITION BY activity_id), 0) AS hours
+            FROM (SELECT (data->>'activity_id')::uuid AS activity_id, type, seq, subject, time, data,
+                         (data->>'hours')::numeric AS hours
+                  FROM batch_events
+                  WHERE type IN ('learning.started', 'learning.progressed', 'learning.completed')) e
+            ORDER BY activity_id, type, seq DESC) latest
+      GROUP BY activity_id) a
 ON CONFLICT (activity_id) DO UPDATE SET
     user_id               = EXCLUDED.user_id,
     activity_type         = CASE WHEN EXCLUDED.started_at IS NOT NULL THEN EXCLUDED.activity_type ELSE t.activity_type END,

@@ -22,8 +22,8 @@ CREATE TABLE {{schema}}.roadmap_tasks (
     roadmap_id       uuid NOT NULL,
     ordinal          integer NOT NULL,
     task_id          uuid,
-    phase            integer,
-    week             integer,
+    phase            numeric,         -- numeric: the schema sets no upper bound
+    week             numeric,
     title            text,
     type             text,            -- course | project | reading | practice
     estimated_hours  numeric,
