@@ -28,6 +28,10 @@ public final class ProjectionBuilder {
     public struct Options: Sendable {
         /// Larger than the live projector's: bulk speed matters here.
         public var batchEventsMax = 50_000
+        /// Connections working at once, each loading the batch and applying
+        /// its share of the projections: PostgreSQL runs one backend per
+        /// connection, so this is how a rebuild uses more than one core.
+        public var connections = max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
         public init() {}
     }
 
@@ -70,7 +74,9 @@ public final class ProjectionBuilder {
         }
         logger.info("rebuild started", metadata: ["projections": "\(names.joined(separator: ","))"])
         let applier = BatchApplier(connection: connection)
-        try fill(applier, reader: log.reader(fromSeq: 1), targets: targets, progress: progress)
+        var appliers = [applier]
+        for _ in 1..<min(options.connections, targets.count) { appliers.append(BatchApplier(connection: try PostgresConnection(url: url))) }
+        try fill(appliers, reader: log.reader(fromSeq: 1), targets: targets, progress: progress)
         for target in targets {
             // Derived objects are filled before anyone can read the schema.
             if let refresh = target.definition.refreshSQL(in: target.schema) { try connection.execute(refresh) }
@@ -117,41 +123,78 @@ public final class ProjectionBuilder {
         return schemas
     }
 
-    /// Applies batches to every target until the reader reaches the log's end.
+    /// Applies batches to every target until the reader reaches the log's
+    /// end. With several appliers (connections), each loads the batch and
+    /// applies a share of the targets, in parallel; shares are balanced by
+    /// what each target cost in the previous batch.
     private func fill(
-        _ applier: BatchApplier, reader: LogReader, targets: [(schema: String, definition: ProjectionDefinition)],
+        _ appliers: [BatchApplier], reader: LogReader, targets: [(schema: String, definition: ProjectionDefinition)],
         progress: (BuildProgress) -> Void
     ) throws {
         var batch: [EventRecord] = []
         batch.reserveCapacity(options.batchEventsMax)
         let start = ContinuousClock.now
         var applied = 0
-        // Where the time goes, reported at the end: reading, loading, each projection.
-        var seconds: [String: Double] = [:]
-        func timed<T>(_ key: String, _ body: () throws -> T) rethrows -> T {
-            let t0 = ContinuousClock.now
-            defer { seconds[key, default: 0] += (ContinuousClock.now - t0).seconds }
-            return try body()
-        }
+        // Where the time goes, reported at the end: reading, and per worker
+        // loading plus each projection.
+        let times = StepTimes()
         defer {
-            logger.info("rebuild time by step", metadata: Logger.Metadata(uniqueKeysWithValues: seconds.map { ($0.key, "\(String(format: "%.2f", $0.value)) s") }))
+            logger.info("rebuild time by step", metadata: Logger.Metadata(uniqueKeysWithValues: times.snapshot.map { ($0.key, "\(String(format: "%.2f", $0.value)) s") }))
         }
+        var costs = [Double](repeating: 1, count: targets.count)
         while true {
             if log.mode == .readOnly { try log.refresh() }
             batch.removeAll(keepingCapacity: true)
-            try timed("read") { while batch.count < options.batchEventsMax, let record = try reader.next() { batch.append(record) } }
+            let t0 = ContinuousClock.now
+            while batch.count < options.batchEventsMax, let record = try reader.next() { batch.append(record) }
+            times.add("read", (ContinuousClock.now - t0).seconds)
             guard let last = batch.last else { return }
-            try timed("load") { try applier.load(batch) }
             applied += batch.count
             let rate = Double(applied) / max((ContinuousClock.now - start).seconds, 1e-6)
-            for target in targets {
-                let outcome = try timed(target.definition.name) { try applier.apply(to: target.schema, definition: target.definition, eventsPerSecond: rate) }
+            let shares = Self.balance(costs: costs, workers: appliers.count)
+            let outcomes = WorkerOutcomes(count: targets.count)
+            let records = batch
+            let sendableAppliers = UncheckedBox(appliers)
+            DispatchQueue.concurrentPerform(iterations: shares.count) { w in
+                guard !shares[w].isEmpty else { return }
+                let applier = sendableAppliers.value[w]
+                do {
+                    let t = ContinuousClock.now
+                    try applier.load(records)
+                    times.add("load", (ContinuousClock.now - t).seconds)
+                    for i in shares[w] {
+                        let ti = ContinuousClock.now
+                        let outcome = try applier.apply(to: targets[i].schema, definition: targets[i].definition, eventsPerSecond: rate)
+                        let took = (ContinuousClock.now - ti).seconds
+                        times.add(targets[i].definition.name, took)
+                        outcomes.set(i, .success((outcome, took)))
+                    }
+                } catch {
+                    for i in shares[w] { outcomes.setIfEmpty(i, .failure(error)) }
+                }
+            }
+            for (i, target) in targets.enumerated() {
+                let (outcome, took) = try outcomes.get(i).get()
+                costs[i] = max(took, 0.001)
                 if case .failed(let seq, let reason) = outcome {
                     throw ProjectionLoadError(path: target.definition.name, reason: "the rebuild stopped at seq \(seq): \(reason)")
                 }
             }
             progress(BuildProgress(schema: targets.map(\.schema).joined(separator: ","), checkpoint: last.seq, head: log.lastSeq, eventsPerSecond: rate))
         }
+    }
+
+    /// Splits target indexes into `workers` shares of similar total cost
+    /// (longest first, each to the least loaded share).
+    static func balance(costs: [Double], workers: Int) -> [[Int]] {
+        var shares = [[Int]](repeating: [], count: max(1, workers))
+        var load = [Double](repeating: 0, count: shares.count)
+        for i in costs.indices.sorted(by: { costs[$0] > costs[$1] }) {
+            let w = load.indices.min(by: { load[$0] < load[$1] })!
+            shares[w].append(i)
+            load[w] += costs[i]
+        }
+        return shares
     }
 
     /// Swaps the caught-up shadow schema in for the live one, in one
@@ -204,4 +247,31 @@ public final class ProjectionBuilder {
             _ = try c.query("DELETE FROM careerlog.projection_targets WHERE schema_name = $1", [schema])
         }
     }
+}
+
+/// Seconds spent per step, added from several threads.
+final class StepTimes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seconds: [String: Double] = [:]
+    func add(_ key: String, _ value: Double) { lock.withLock { seconds[key, default: 0] += value } }
+    var snapshot: [String: Double] { lock.withLock { seconds } }
+}
+
+/// One result slot per target, written by the worker that applied it.
+final class WorkerOutcomes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [Result<(BatchApplier.Outcome, Double), Error>?]
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: Result<(BatchApplier.Outcome, Double), Error>) { lock.withLock { results[i] = r } }
+    func setIfEmpty(_ i: Int, _ r: Result<(BatchApplier.Outcome, Double), Error>) { lock.withLock { if results[i] == nil { results[i] = r } } }
+    func get(_ i: Int) -> Result<(BatchApplier.Outcome, Double), Error> {
+        lock.withLock { results[i] ?? .failure(ProjectionLoadError(path: "\(i)", reason: "not applied")) }
+    }
+}
+
+/// Hands values to `concurrentPerform` workers, each touching only its own
+/// element (the connections are not shared between threads).
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
