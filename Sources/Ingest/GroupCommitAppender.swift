@@ -58,6 +58,8 @@ public final class GroupCommitAppender: @unchecked Sendable {
         public var groups: UInt64 = 0
         public var eventsStored: UInt64 = 0
         public var duplicates: UInt64 = 0
+        /// How long each append + sync of a group took.
+        public var writeLatency = LatencyHistogram()
     }
 
     private struct Submission {
@@ -85,6 +87,7 @@ public final class GroupCommitAppender: @unchecked Sendable {
     private var failed = false
     private var suspended = false
 
+    private let writeLatency = Mutex(LatencyHistogram())
     private let syncCount = Atomic<UInt64>(0)
     private let groupCount = Atomic<UInt64>(0)
     private let storedCount = Atomic<UInt64>(0)
@@ -142,7 +145,8 @@ public final class GroupCommitAppender: @unchecked Sendable {
 
     public var statistics: Statistics {
         Statistics(syncs: syncCount.load(ordering: .relaxed), groups: groupCount.load(ordering: .relaxed),
-                   eventsStored: storedCount.load(ordering: .relaxed), duplicates: duplicateCount.load(ordering: .relaxed))
+                   eventsStored: storedCount.load(ordering: .relaxed), duplicates: duplicateCount.load(ordering: .relaxed),
+                   writeLatency: writeLatency.withLock { $0 })
     }
 
     /// Whether the log failed (every event is answered `unavailable` since).
@@ -245,9 +249,12 @@ public final class GroupCommitAppender: @unchecked Sendable {
     private func write() -> Bool {
         let firstSeq = nextSeq - UInt64(groupEvents.count)
         do {
+            let start = ContinuousClock.now
             let range = try log.append(groupEvents)
             precondition(range?.lowerBound == firstSeq, "the log assigned other seqs than the appender predicted")
             try log.sync()
+            let elapsed = ContinuousClock.now - start
+            writeLatency.withLock { $0.record(elapsed) }
             syncCount.add(1, ordering: .relaxed)
             storedCount.add(UInt64(groupEvents.count), ordering: .relaxed)
             return true
@@ -277,5 +284,39 @@ public final class GroupCommitAppender: @unchecked Sendable {
             }
         }
         return completions
+    }
+}
+
+/// A fixed-size latency histogram: 100 µs buckets up to 1 s, then one
+/// overflow bucket. Memory stays constant however long the server runs.
+public struct LatencyHistogram: Sendable, Equatable {
+    public static let bucketMicroseconds = 100
+    public static let bucketCount = 10_000
+    private var counts = [UInt64](repeating: 0, count: bucketCount + 1)
+    public private(set) var count: UInt64 = 0
+    public private(set) var maxMicroseconds = 0
+
+    public init() {}
+
+    public mutating func record(_ duration: Duration) {
+        let micros = Int(duration.components.seconds) * 1_000_000 + Int(duration.components.attoseconds / 1_000_000_000_000)
+        counts[min(micros / Self.bucketMicroseconds, Self.bucketCount)] += 1
+        count += 1
+        maxMicroseconds = max(maxMicroseconds, micros)
+    }
+
+    /// The upper edge of the bucket holding quantile `q` (0...1), in
+    /// milliseconds; the maximum for the overflow bucket.
+    public func percentileMilliseconds(_ q: Double) -> Double {
+        guard count > 0 else { return 0 }
+        let rank = UInt64((Double(count) * q).rounded(.up))
+        var seen: UInt64 = 0
+        for (bucket, n) in counts.enumerated() {
+            seen += n
+            if seen >= max(rank, 1) {
+                return bucket == Self.bucketCount ? Double(maxMicroseconds) / 1000 : Double((bucket + 1) * Self.bucketMicroseconds) / 1000
+            }
+        }
+        return Double(maxMicroseconds) / 1000
     }
 }

@@ -13,7 +13,27 @@ import Glibc
 
 /// The ingest server: NDJSON events in over TCP and/or a Unix socket, one
 /// answer line per line out, each acknowledgement sent only once its event
-/// is durable. See README.md ("Sending events") for the protocol.
+/// is durable.
+///
+/// Protocol (README.md, "Sending events", says the same for users):
+///
+///     -> one envelope per line, UTF-8 JSON, "\n" or "\r\n"
+///     <- one answer per non-blank line, in the order of the lines:
+///        {"ok":true,"id":"…","seq":123}                       stored, durable
+///        {"ok":true,"id":"…","seq":100,"duplicate":true}      stored earlier at 100
+///        {"ok":false,"id":"…"|null,"line":7,"error":"schema","message":"data.level: …"}
+///
+/// - `error` is parse, too_large, unknown_type or schema (the line is wrong:
+///   the same line gets the same answer), or overloaded or unavailable
+///   (nothing was stored: send it again later; the id makes that safe).
+/// - Blank lines (empty, or only spaces and tabs) count in `line` but get no
+///   answer. `line` is 1-based per connection; `line` 0 is about the
+///   connection itself (too many connections, too many rejected lines in a
+///   row), and the server closes the connection after it.
+/// - Clients pipeline: write lines without waiting. A connection with
+///   `unacknowledgedLinesMax` unanswered lines is not read until its answers
+///   are written (backpressure). After the client shuts down its sending
+///   side, the server answers every line and closes.
 ///
 /// Threads: `eventLoopThreads` SwiftNIO event loops frame, decode and
 /// validate lines and write answers; one appender thread
@@ -130,8 +150,9 @@ public final class IngestServer: Sendable {
     /// Stops accepting, lets every connection receive the answers to the
     /// lines it sent (up to `drainTimeoutMs`), commits what is queued, and
     /// stops the threads. The log stays open: the caller closes it.
-    /// Idempotent; blocks until done.
+    /// Idempotent; blocks until done, so it must not run on an event loop.
     public func shutdown() {
+        precondition(MultiThreadedEventLoopGroup.currentEventLoop == nil, "IngestServer.shutdown() blocks; call it off the event loops")
         let alreadyStopped = stopped.withLockedValue { stopped in
             defer { stopped = true }
             return stopped
