@@ -111,7 +111,7 @@ final class ReplayCommandTests: XCTestCase {
             (["--out", dataDir + "/x"], "--out writes CSV files"),
             (["--stats", "--follow"], "cannot --follow"),
             (["--json"], "--json and --by go with --stats"),
-            (["--as-of", "2025-01-01"], "Unknown option '--as-of'"),
+            (["--as-of", "2025-01-01"], "--as-of and --as-of-seq go with --into PREFIX"),
         ]
         for (arguments, message) in cases {
             let result = try runCareerlog(["replay", "--data-dir", dataDir] + arguments)
