@@ -71,9 +71,12 @@ final class TestServer: @unchecked Sendable {
     var tcp: IngestEndpoint { .tcp(host: "127.0.0.1", port: server.tcpPort!) }
     var unix: IngestEndpoint { .unix(path: socketPath) }
     private var stopped = false
+    /// A directory this server made is removed when it stops.
+    private let ownsDirectory: Bool
 
     init(directory: String? = nil, limits: IngestLimits = IngestLimits(), dedupeWindow: Int = 100_000) throws {
         self.directory = directory ?? ServerTestSupport.makeDirectory()
+        ownsDirectory = directory == nil
         log = try EventLog.open(directory: self.directory + "/log")
         var configuration = IngestServer.Configuration()
         configuration.tcpPort = 0
@@ -93,6 +96,7 @@ final class TestServer: @unchecked Sendable {
         stopped = true
         server.shutdown()
         try? log.close()
+        if ownsDirectory { try? FileManager.default.removeItem(atPath: directory) }
     }
 
     deinit { stop() }
