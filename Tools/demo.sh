@@ -40,10 +40,10 @@ for _ in $(seq 1 600); do
 done
 "$bin" projections status
 
-for analytic in placement mentorship funnel; do
+for analytic in placement "mentorship --program-wide" funnel; do
   echo
   echo "== careerlog analytics $analytic"
-  "$bin" analytics "$analytic"
+  "$bin" analytics $analytic
 done
 
 cat <<MSG
