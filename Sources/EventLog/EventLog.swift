@@ -48,13 +48,15 @@ public final class EventLog: @unchecked Sendable {
     let shared: NSCondition
     var state: Shared
     private let writerLock = NSLock()
+    /// The appender's `DURABLE` file; nil for read-only logs.
+    let durableMark: DurableMarkWriter?
     private var writer: SegmentWriter?
     private var lockFD: Int32
     private let clock: @Sendable () -> Int64
 
     init(
         directory: String, limits: LogLimits, mode: Mode, state: Shared, writer: SegmentWriter?,
-        lockFD: Int32, recovery: RecoveryReport, clock: @escaping @Sendable () -> Int64
+        lockFD: Int32, recovery: RecoveryReport, clock: @escaping @Sendable () -> Int64, durableMark: DurableMarkWriter?
     ) {
         self.directory = directory
         self.limits = limits
@@ -65,6 +67,7 @@ public final class EventLog: @unchecked Sendable {
         self.recovery = recovery
         self.clock = clock
         self.shared = NSCondition()
+        self.durableMark = durableMark
     }
 
     deinit {
@@ -144,8 +147,9 @@ public final class EventLog: @unchecked Sendable {
 
     // MARK: - Shared state, for the writer and readers
 
-    /// Called by the writer after `fdatasync`: makes frames visible.
-    func publish(baseSeq: UInt64, path: String, length: Int64, newEntries: [IndexEntry]) {
+    /// Called by the writer after `fdatasync`: makes frames visible, here
+    /// and (through `DURABLE`) to other processes.
+    func publish(baseSeq: UInt64, path: String, length: Int64, newEntries: [IndexEntry]) throws(LogError) {
         shared.lock()
         if let last = state.segments.last, last.baseSeq == baseSeq {
             state.segments[state.segments.count - 1].length = length
@@ -154,8 +158,10 @@ public final class EventLog: @unchecked Sendable {
             precondition(baseSeq == state.lastSeq + 1, "a new segment must continue the log")
             state.segments.append(SegmentState(baseSeq: baseSeq, path: path, length: length, entries: newEntries))
         }
+        let mark = DurableMark(segmentBase: baseSeq, length: length, lastSeq: state.lastSeq)
         shared.broadcast()
         shared.unlock()
+        try durableMark?.write(mark)
     }
 
     /// What a reader needs of segment `i`, read under the lock without

@@ -36,9 +36,15 @@ extension EventLog {
                 writer = try loader.resumeWriter(after: segments)
             }
             report.segments = segments.count
+            var markWriter: DurableMarkWriter?
+            if mode == .readWrite, let last = segments.last {
+                // What recovery kept is durable (it was synced or fsynced).
+                markWriter = try DurableMarkWriter(directory: directory)
+                try markWriter?.write(DurableMark(segmentBase: last.baseSeq, length: last.length, lastSeq: last.lastSeq))
+            }
             return EventLog(
                 directory: directory, limits: limits, mode: mode, state: Shared(segments: segments),
-                writer: writer, lockFD: lockFD, recovery: report, clock: clock)
+                writer: writer, lockFD: lockFD, recovery: report, clock: clock, durableMark: markWriter)
         } catch {
             if lockFD >= 0 { Glibc.close(lockFD) }
             throw error
@@ -81,6 +87,22 @@ struct SegmentLoader {
     let limits: LogLimits
     /// True for the appender: cut torn tails and write rebuilt indexes.
     let repair: Bool
+    /// For readers (not the appender): how far the appender's last sync got.
+    let mark: DurableMark?
+
+    init(directory: String, limits: LogLimits, repair: Bool) {
+        self.directory = directory
+        self.limits = limits
+        self.repair = repair
+        self.mark = repair ? nil : DurableMark.read(directory: directory)
+    }
+
+    /// The bytes of segment `base` this loader may read: all of them for the
+    /// appender; up to the durable mark for a reader.
+    func readableSize(_ file: SegmentFile, base: UInt64) throws(LogError) -> Int64 {
+        let size = try file.size()
+        return mark?.readableLength(ofSegment: base, size: size) ?? size
+    }
 
     typealias SegmentState = EventLog.SegmentState
 
@@ -165,7 +187,7 @@ struct SegmentLoader {
     /// after it is corruption.
     func recoverNewest(base: UInt64, report: inout RecoveryReport) throws(LogError) -> SegmentState {
         let file = try SegmentFile(path: path(base), limits: limits)
-        let size = try file.size()
+        let size = try readableSize(file, base: base)
         if case .failure(let failure) = try file.readHeader(fileLength: size) {
             // A header that never reached the disk (short, or zeros) means the
             // segment was being created when the process stopped: a torn tail.
@@ -285,7 +307,7 @@ struct SegmentLoader {
         // Continue the newest known segment from where it ended.
         if var last = segments.popLast() {
             let file = try SegmentFile(path: last.path, limits: limits)
-            let size = try file.size()
+            let size = try readableSize(file, base: last.baseSeq)
             if last.length == 0 {
                 segments.append(try recoverNewest(base: last.baseSeq, report: &report))
             } else {

@@ -78,7 +78,7 @@ final class SegmentWriter {
             guard dirty else { return }
             try FileIO.fdatasync(fd, path: path)
             dirty = false
-            log.publish(baseSeq: baseSeq, path: path, length: writtenLength, newEntries: unpublished)
+            try log.publish(baseSeq: baseSeq, path: path, length: writtenLength, newEntries: unpublished)
             unpublished.removeAll(keepingCapacity: true)
         } catch {
             failure = error
@@ -119,7 +119,7 @@ final class SegmentWriter {
             try FileIO.fdatasync(fd, path: path)
             dirty = false
         }
-        log.publish(baseSeq: baseSeq, path: path, length: writtenLength, newEntries: unpublished)
+        try log.publish(baseSeq: baseSeq, path: path, length: writtenLength, newEntries: unpublished)
         unpublished.removeAll(keepingCapacity: true)
         try writeIndex(entries: log.segmentEntries(baseSeq: baseSeq), directory: directory)
         closeFile()
@@ -128,7 +128,7 @@ final class SegmentWriter {
         path = created.path
         baseSeq = newBase
         writtenLength = Int64(SegmentHeader.size)
-        log.publish(baseSeq: newBase, path: path, length: writtenLength, newEntries: [])
+        try log.publish(baseSeq: newBase, path: path, length: writtenLength, newEntries: [])
     }
 
     /// Writes this segment's index file (atomically).

@@ -24,7 +24,9 @@ extension EventLog {
         var typeCache = TypeNameCache()
         for base in bases {
             let file = try SegmentFile(path: loader.path(base), limits: limits)
-            let size = try file.size()
+            // Beside a running appender, frames past its last sync are not
+            // durable yet: checked next time, not reported as a torn tail.
+            let size = try loader.readableSize(file, base: base)
             switch try file.readHeader(fileLength: size) {
             case .failure(let failure):
                 throw LogError(.corruption, failure.reason, file: file.path, offset: 0)

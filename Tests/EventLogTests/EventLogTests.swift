@@ -288,4 +288,26 @@ final class EventLogTests: XCTestCase {
         XCTAssertEqual(records.suffix(200).map(\.event), makeEvents(200, seed: 2))
         try second.close()
     }
+
+    func testReadOnlyViewSeesOnlyWhatTheAppenderSynced() throws {
+        let dir = makeTemporaryDirectory()
+        // One segment: a roll syncs the sealed segment, which would make
+        // its events durable (and visible) before the explicit sync.
+        var limits = LogLimits()
+        limits.frameTargetBytes = 2 << 10
+        let writer = try EventLog.open(directory: dir, limits: limits)
+        try writer.append(makeEvents(100))
+        try writer.sync()
+        let view = try EventLog.open(directory: dir, limits: limits, mode: .readOnly)
+        XCTAssertEqual(view.lastSeq, 100)
+        // Written to the file but not synced yet.
+        try writer.append(makeEvents(400, seed: 2))
+        XCTAssertEqual(try view.refresh(), 100, "a reader must not see events before they are durable")
+        XCTAssertEqual(try EventLog.open(directory: dir, limits: limits, mode: .readOnly).lastSeq, 100)
+        XCTAssertEqual(try EventLog.verify(directory: dir, limits: limits).lastSeq, 100)
+        try writer.sync()
+        XCTAssertEqual(try view.refresh(), 500)
+        XCTAssertEqual(try readAll(view).map(\.seq), Array(1...500))
+        try writer.close()
+    }
 }
