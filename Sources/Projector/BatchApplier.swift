@@ -14,10 +14,54 @@ final class BatchApplier {
     let connection: PostgresConnection
     /// The loaded batch's seq range (nil when empty).
     private(set) var loaded: ClosedRange<UInt64>?
-    private var lastRecorded: [UInt64: Int64] = [:]
 
-    init(connection: PostgresConnection) {
+    /// The table holding the loaded batch: the session's temporary table,
+    /// or (rebuilds over several connections) an unlogged table they share
+    /// in schema `careerlog`.
+    let batchTable: String
+    /// Its index's name, unqualified (CREATE INDEX takes no schema).
+    private let batchIndex: String
+
+    init(connection: PostgresConnection, sharedBatchTable: String? = nil) {
         self.connection = connection
+        self.batchTable = sharedBatchTable.map { "careerlog.\($0)" } ?? "batch_events_all"
+        self.batchIndex = (sharedBatchTable ?? "batch_events_all") + "_type"
+    }
+
+    /// Creates an unlogged table for a batch shared by several connections
+    /// (one load, every connection applies from it); the caller drops it.
+    static func createSharedBatchTable(_ c: PostgresConnection, name: String) throws {
+        let name = "careerlog.\(name)"
+        try c.execute("""
+            SET synchronous_commit = off;
+            DROP TABLE IF EXISTS \(name);
+            CREATE UNLOGGED TABLE \(name) (
+                seq bigint NOT NULL, recorded timestamptz NOT NULL, id uuid NOT NULL, type text NOT NULL,
+                subject uuid NOT NULL, time timestamptz NOT NULL, dataversion int NOT NULL, data jsonb NOT NULL);
+            ALTER TABLE \(name) ALTER COLUMN data SET STATISTICS 0, ALTER COLUMN id SET STATISTICS 0,
+                ALTER COLUMN subject SET STATISTICS 0, ALTER COLUMN recorded SET STATISTICS 0, ALTER COLUMN time SET STATISTICS 0;
+            """)
+    }
+
+    /// Shared table: empties it and drops its index before the next load.
+    func resetShared() throws {
+        try connection.execute("TRUNCATE \(batchTable); DROP INDEX IF EXISTS careerlog.\(batchIndex)")
+    }
+
+    /// Shared table: one connection's part of the batch.
+    func copyShared(_ records: ArraySlice<EventRecord>) throws {
+        try connection.execute("SET synchronous_commit = off")
+        try copy(records, into: batchTable)
+    }
+
+    /// Shared table: index and statistics once every part is in.
+    func indexShared() throws {
+        try connection.execute("CREATE INDEX \(batchIndex) ON \(batchTable) (type, seq); ANALYZE \(batchTable)")
+    }
+
+    /// Marks the batch in the shared table as this connection's loaded batch.
+    func adoptShared(_ range: ClosedRange<UInt64>) {
+        loaded = range
     }
 
     /// The session's temporary table; created again after a reconnect.
@@ -51,8 +95,13 @@ final class BatchApplier {
         try prepareSession()
         loaded = nil
         guard let first = records.first, let last = records.last else { return }
-        lastRecorded = [last.seq: last.recorded]
-        try connection.copyIn("COPY batch_events_all (seq, recorded, id, type, subject, time, dataversion, data) FROM STDIN") { writer in
+        try copy(records[...], into: "batch_events_all")
+        try connection.execute("CREATE INDEX batch_events_all_type ON batch_events_all (type, seq); ANALYZE batch_events_all")
+        loaded = first.seq...last.seq
+    }
+
+    private func copy(_ records: ArraySlice<EventRecord>, into table: String) throws {
+        try connection.copyIn("COPY \(table) (seq, recorded, id, type, subject, time, dataversion, data) FROM STDIN") { writer in
             for record in records {
                 let event = record.event
                 writer.append(record.seq)
@@ -66,8 +115,6 @@ final class BatchApplier {
                 try writer.endRow()
             }
         }
-        try connection.execute("CREATE INDEX batch_events_all_type ON batch_events_all (type, seq); ANALYZE batch_events_all")
-        loaded = first.seq...last.seq
     }
 
     enum Outcome: Equatable {
@@ -109,9 +156,9 @@ final class BatchApplier {
         if let untilTime = target.untilTime {
             condition += " AND time <= '\(untilTime.replacingOccurrences(of: "'", with: "''"))'::timestamptz"
         }
-        try c.execute("CREATE OR REPLACE TEMP VIEW batch_events AS SELECT * FROM batch_events_all WHERE \(condition)")
+        try c.execute("CREATE OR REPLACE TEMP VIEW batch_events AS SELECT * FROM \(batchTable) WHERE \(condition)")
         try c.execute(definition.applySQL(in: schema))
-        let recorded = try c.query("SELECT recorded FROM batch_events_all WHERE seq = $1", [String(last)]).first?[0]
+        let recorded = try c.query("SELECT recorded FROM \(batchTable) WHERE seq = $1", [String(last)]).first?[0]
         _ = try c.query("""
             UPDATE careerlog.projection_targets SET checkpoint = $2, checkpoint_recorded = $3, events_per_second = COALESCE($4::double precision, events_per_second), updated_at = now()
             WHERE schema_name = $1

@@ -74,13 +74,24 @@ public final class ProjectionBuilder {
         }
         logger.info("rebuild started", metadata: ["projections": "\(names.joined(separator: ","))"])
         let applier = BatchApplier(connection: connection)
-        var appliers = [applier]
-        for _ in 1..<min(options.connections, targets.count) { appliers.append(BatchApplier(connection: try PostgresConnection(url: url))) }
-        try fill(appliers, reader: log.reader(fromSeq: 1), targets: targets, progress: progress)
+        let workers = max(1, min(options.connections, targets.count))
+        if workers == 1 {
+            try fill([applier], shared: nil, reader: log.reader(fromSeq: 1), targets: targets, progress: progress)
+        } else {
+            // One load per batch into an unlogged table every worker reads.
+            let shared = "rebuild_batch_\(getpid())"
+            try BatchApplier.createSharedBatchTable(connection, name: shared)
+            defer { try? connection.execute("DROP TABLE IF EXISTS careerlog.\(shared)") }
+            var appliers = [BatchApplier(connection: connection, sharedBatchTable: shared)]
+            for _ in 1..<workers {
+                appliers.append(BatchApplier(connection: try PostgresConnection(url: url), sharedBatchTable: shared))
+            }
+            try fill(appliers, shared: shared, reader: log.reader(fromSeq: 1), targets: targets, progress: progress)
+        }
         for target in targets {
             // Derived objects are filled before anyone can read the schema.
             if let refresh = target.definition.refreshSQL(in: target.schema) { try connection.execute(refresh) }
-            try swap(connection, applier: applier, definition: target.definition, shadow: target.schema)
+            try swap(connection, applier: BatchApplier(connection: connection), definition: target.definition, shadow: target.schema)
             logger.info("rebuild swapped in", metadata: ["projection": "\(target.definition.name)"])
         }
     }
@@ -128,7 +139,7 @@ public final class ProjectionBuilder {
     /// applies a share of the targets, in parallel; shares are balanced by
     /// what each target cost in the previous batch.
     private func fill(
-        _ appliers: [BatchApplier], reader: LogReader, targets: [(schema: String, definition: ProjectionDefinition)],
+        _ appliers: [BatchApplier], shared: String?, reader: LogReader, targets: [(schema: String, definition: ProjectionDefinition)],
         progress: (BuildProgress) -> Void
     ) throws {
         var batch: [EventRecord] = []
@@ -155,13 +166,30 @@ public final class ProjectionBuilder {
             let outcomes = WorkerOutcomes(count: targets.count)
             let records = batch
             let sendableAppliers = UncheckedBox(appliers)
+            if shared != nil {
+                // Load once: every connection copies its part, one indexes.
+                let t = ContinuousClock.now
+                try appliers[0].resetShared()
+                let parts = appliers.count
+                let failures = WorkerOutcomes(count: parts)
+                DispatchQueue.concurrentPerform(iterations: parts) { w in
+                    let lower = records.count * w / parts, upper = records.count * (w + 1) / parts
+                    do { try sendableAppliers.value[w].copyShared(records[lower..<upper]) } catch { failures.set(w, .failure(error)) }
+                }
+                for w in 0..<parts { if case .failure(let error)? = failures.peek(w) { throw error } }
+                try appliers[0].indexShared()
+                for applier in appliers { applier.adoptShared(records.first!.seq...last.seq) }
+                times.add("load", (ContinuousClock.now - t).seconds)
+            }
             DispatchQueue.concurrentPerform(iterations: shares.count) { w in
                 guard !shares[w].isEmpty else { return }
                 let applier = sendableAppliers.value[w]
                 do {
-                    let t = ContinuousClock.now
-                    try applier.load(records)
-                    times.add("load", (ContinuousClock.now - t).seconds)
+                    if shared == nil {
+                        let t = ContinuousClock.now
+                        try applier.load(records)
+                        times.add("load", (ContinuousClock.now - t).seconds)
+                    }
                     for i in shares[w] {
                         let ti = ContinuousClock.now
                         let outcome = try applier.apply(to: targets[i].schema, definition: targets[i].definition, eventsPerSecond: rate)
@@ -264,6 +292,7 @@ final class WorkerOutcomes: @unchecked Sendable {
     init(count: Int) { results = Array(repeating: nil, count: count) }
     func set(_ i: Int, _ r: Result<(BatchApplier.Outcome, Double), Error>) { lock.withLock { results[i] = r } }
     func setIfEmpty(_ i: Int, _ r: Result<(BatchApplier.Outcome, Double), Error>) { lock.withLock { if results[i] == nil { results[i] = r } } }
+    func peek(_ i: Int) -> Result<(BatchApplier.Outcome, Double), Error>? { lock.withLock { results[i] } }
     func get(_ i: Int) -> Result<(BatchApplier.Outcome, Double), Error> {
         lock.withLock { results[i] ?? .failure(ProjectionLoadError(path: "\(i)", reason: "not applied")) }
     }
