@@ -109,6 +109,7 @@ public struct Envelope: Sendable, Equatable {
                 guard case .string(let text) = member.value, Self.isValidSource(text) else {
                     throw problem("source", "must be a string of 1 to \(Self.sourceCharactersMax) characters")
                 }
+                guard !text.utf8.contains(0) else { throw problem("source", "must not contain U+0000") }
                 source = text
             case .type:
                 guard case .string(let text) = member.value, !text.isEmpty else {
@@ -129,6 +130,8 @@ public struct Envelope: Sendable, Equatable {
                 guard case .string(let text) = member.value, let stamp = Timestamp(rfc3339: text) else {
                     throw problem("time", "must be an RFC 3339 date-time with offset, e.g. 2024-05-01T12:00:00Z")
                 }
+                // Year 0000 has no counterpart in PostgreSQL (the read models).
+                guard !text.hasPrefix("0000") else { throw problem("time", "year 0000 is not supported: use 0001 to 9999") }
                 time = stamp
             case .data:
                 guard case .object(let payload) = member.value else {

@@ -16,10 +16,12 @@ enum SchemaFormat: String, Sendable, CaseIterable {
         switch self {
         case .uuid:
             return withUTF8(text) { UUIDText.parse(bytes: $0) != nil }
+        // Year 0000 is valid RFC 3339 but has no counterpart in PostgreSQL
+        // (the read models' dates), which would stop every projection.
         case .dateTime:
-            return withUTF8(text) { Timestamp(rfc3339Bytes: $0) != nil }
+            return !text.hasPrefix("0000") && withUTF8(text) { Timestamp(rfc3339Bytes: $0) != nil }
         case .date:
-            return withUTF8(text) { CalendarDate(isoBytes: $0) != nil }
+            return !text.hasPrefix("0000") && withUTF8(text) { CalendarDate(isoBytes: $0) != nil }
         case .email:
             return withUTF8(text) { EmailAddress.isValid($0) }
         }
@@ -29,8 +31,8 @@ enum SchemaFormat: String, Sendable, CaseIterable {
     var requirement: String {
         switch self {
         case .uuid: return "must be a UUID (8-4-4-4-12 hex digits)"
-        case .dateTime: return "must be an RFC 3339 date-time with offset"
-        case .date: return "must be a date YYYY-MM-DD"
+        case .dateTime: return "must be an RFC 3339 date-time with offset, year 0001 to 9999"
+        case .date: return "must be a date YYYY-MM-DD, year 0001 to 9999"
         case .email: return "must be an email address"
         }
     }

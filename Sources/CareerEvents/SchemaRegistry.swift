@@ -203,6 +203,33 @@ public final class SchemaRegistry: Sendable {
         if let violation = event.schema.validate(.object(data)) {
             throw EventError(code: .schema, path: violation.pathString(root: "data"), reason: violation.reason, id: id())
         }
+        if let path = Self.pathOfNULCharacter(in: .object(data), path: "data") {
+            throw EventError(code: .schema, path: path,
+                             reason: "contains the character U+0000, which PostgreSQL text (the read models) cannot hold", id: id())
+        }
+    }
+
+    /// The path of the first string (or key) holding U+0000, if any. JSON
+    /// allows it (as \u0000); PostgreSQL's text and jsonb do not, so an event
+    /// carrying one would stop every projection.
+    static func pathOfNULCharacter(in value: JSONValue, path: String) -> String? {
+        switch value {
+        case .string(let text):
+            return text.utf8.contains(0) ? path : nil
+        case .array(let items):
+            for (i, item) in items.enumerated() {
+                if let found = pathOfNULCharacter(in: item, path: "\(path)[\(i)]") { return found }
+            }
+            return nil
+        case .object(let object):
+            for member in object.members {
+                if member.key.utf8.contains(0) { return path }
+                if let found = pathOfNULCharacter(in: member.value, path: "\(path).\(member.key)") { return found }
+            }
+            return nil
+        case .null, .bool, .number:
+            return nil
+        }
     }
 
     private func lookup(_ type: String, _ version: Int) -> EventSchema? {

@@ -208,9 +208,9 @@ final class CatalogTests: XCTestCase {
         // certification.earned
         ("certification.earned", #"{"issued_on":"2024-03-01","expires_on":"2024-02-29"}"#, "data",
          "expires_on is before issued_on"),
-        ("certification.earned", #"{"issued_on":"2023-02-29"}"#, "data.issued_on", "must be a date YYYY-MM-DD"),
+        ("certification.earned", #"{"issued_on":"2023-02-29"}"#, "data.issued_on", "must be a date YYYY-MM-DD, year 0001 to 9999"),
         ("certification.earned", #"{"expires_on":"2027-01-10T00:00:00Z"}"#, "data.expires_on",
-         "must be a date YYYY-MM-DD"),
+         "must be a date YYYY-MM-DD, year 0001 to 9999"),
         // roadmap.created
         ("roadmap.created", #"{"tasks":[]}"#, "data.tasks", "has 0 items, fewer than the minimum 1"),
         ("roadmap.created", #"{"duration_weeks":521}"#, "data.duration_weeks", "521 is greater than the maximum 520"),
@@ -224,7 +224,7 @@ final class CatalogTests: XCTestCase {
         ("task.completed", #"{"task_id":"123"}"#, "data.task_id", "must be a UUID (8-4-4-4-12 hex digits)"),
         ("task.completed", #"{"actual_hours":"2"}"#, "data.actual_hours", "must be a number, got string"),
         // goal.set
-        ("goal.set", #"{"target_date":"2026-13-01"}"#, "data.target_date", "must be a date YYYY-MM-DD"),
+        ("goal.set", #"{"target_date":"2026-13-01"}"#, "data.target_date", "must be a date YYYY-MM-DD, year 0001 to 9999"),
         ("goal.set", #"{"priority":"urgent"}"#, "data.priority", "must be one of low, medium, high"),
         ("goal.set", #"{"kind":"hobby"}"#, "data.kind", "must be one of skill, role, certification, project"),
         // goal.achieved
@@ -252,7 +252,7 @@ final class CatalogTests: XCTestCase {
          "must be one of full-time, part-time, contract, freelance"),
         ("placement.recorded", #"{"salary":{"amount":"65000","currency":"EUR"}}"#, "data.salary.amount",
          "must be a number, got string"),
-        ("placement.recorded", #"{"start_date":"01/09/2024"}"#, "data.start_date", "must be a date YYYY-MM-DD"),
+        ("placement.recorded", #"{"start_date":"01/09/2024"}"#, "data.start_date", "must be a date YYYY-MM-DD, year 0001 to 9999"),
         // milestone.achieved
         ("milestone.achieved", #"{"milestone_type":"raise"}"#, "data.milestone_type",
          "must be one of promotion, role_change, certification, project_completion"),
@@ -488,5 +488,36 @@ final class CatalogTests: XCTestCase {
         if let found = SchemaRegistry.bundledDirectory() { return found }
         XCTFail("EventSchemas/ not found from \(file) or the executable")
         throw XCTSkip("EventSchemas/ not found")
+    }
+}
+
+/// Values JSON allows but the read models' PostgreSQL cannot hold are
+/// refused at the door, not discovered by the projector.
+final class PostgresSafetyTests: XCTestCase {
+    private func registry() throws -> SchemaRegistry {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return try SchemaRegistry(directory: root.appendingPathComponent("EventSchemas").path)
+    }
+
+    private func line(_ data: String, time: String = "2024-03-01T10:00:00Z", source: String = "careerforge-api") -> String {
+        #"{"id":"4b0d2c3e-8f1a-4c5b-9d6e-7f8091a2b3c4","source":"\#(source)","type":"certification.earned","subject":"0e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b","time":"\#(time)","data":\#(data)}"#
+    }
+
+    func testNULCharactersAndYearZeroAreRejectedWithTheirPath() throws {
+        let registry = try registry()
+        func check(_ text: String) -> EventError? {
+            do {
+                try registry.validate(try Envelope.decode(line: Array(text.utf8)))
+                return nil
+            } catch { return error }
+        }
+        XCTAssertNil(check(line(#"{"name":"AWS SA","issuer":"Amazon","issued_on":"2024-01-05"}"#)))
+        let nul = check(line(#"{"name":"AWS\u0000SA","issuer":"Amazon","issued_on":"2024-01-05"}"#))
+        XCTAssertEqual(nul?.code, .schema)
+        XCTAssertEqual(nul?.path, "data.name")
+        let yearZero = check(line(#"{"name":"AWS SA","issuer":"Amazon","issued_on":"0000-01-05"}"#))
+        XCTAssertEqual(yearZero?.path, "data.issued_on")
+        XCTAssertEqual(check(line(#"{"name":"A","issuer":"B","issued_on":"2024-01-05"}"#, time: "0000-03-01T10:00:00Z"))?.path, "time")
+        XCTAssertEqual(check(line(#"{"name":"A","issuer":"B","issued_on":"2024-01-05"}"#, source: #"a\u0000b"#))?.path, "source")
     }
 }
