@@ -5,19 +5,6 @@ import XCTest
 /// `replay --as-of-seq N --into PREFIX` must equal the read models of a fresh
 /// log holding only the first N events.
 final class AsOfCommandTests: XCTestCase {
-    private func digest(_ url: String, schema: (String) -> String, projections: [String]) throws -> [String: String] {
-        let c = try PostgresConnection(url: url)
-        var out: [String: String] = [:]
-        for projection in projections {
-            let name = schema(projection)
-            for table in try c.query("SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1", [name]).map({ $0[0]! }) {
-                let q = "SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM \"\(name)\".\"\(table)\" t"
-                out["\(projection).\(table)"] = try c.query(q).first?[0]
-            }
-        }
-        return out
-    }
-
     func testAsOfSeqEqualsAFreshLogOfThoseEvents() throws {
         let full = makeTemporaryDirectory()
         let partial = makeTemporaryDirectory()
@@ -41,8 +28,8 @@ final class AsOfCommandTests: XCTestCase {
         XCTAssertGreaterThan(projections.count, 3)
         let fullURL = try runCareerlog(["db", "url", "--data-dir", full]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let partialURL = try runCareerlog(["db", "url", "--data-dir", partial]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let past = try digest(fullURL, schema: { "past_\($0)" }, projections: projections)
-        let expected = try digest(partialURL, schema: { $0 }, projections: projections)
+        let past = try tableDigests(PostgresConnection(url: fullURL), schemas: projections.map { ($0, "past_\($0)") })
+        let expected = try tableDigests(PostgresConnection(url: partialURL), schemas: projections.map { ($0, $0) })
         XCTAssertEqual(past.keys.sorted(), expected.keys.sorted())
         for key in expected.keys.sorted() { XCTAssertEqual(past[key], expected[key], key) }
 

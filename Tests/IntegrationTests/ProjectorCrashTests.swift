@@ -7,18 +7,6 @@ import XCTest
 /// rebuild: no event's effect lost or doubled.
 /// CAREERLOG_PROJECTOR_CRASH_ITERATIONS sets the number of kills.
 final class ProjectorCrashTests: XCTestCase {
-    private func digest(_ c: PostgresConnection, schemas: [String]) throws -> [String: String] {
-        var out: [String: String] = [:]
-        for schema in schemas {
-            let tables = try c.query("SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1", [schema]).map { $0[0]! }
-            for table in tables {
-                let q = "SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM \"\(schema)\".\"\(table)\" t"
-                out["\(schema).\(table)"] = try c.query(q).first?[0] ?? ""
-            }
-        }
-        return out
-    }
-
     private func statusLag(_ dir: String) throws -> [String: Int] {
         let status = try runCareerlog(["projections", "status", "--json", "--data-dir", dir])
         var lags: [String: Int] = [:]
@@ -69,10 +57,10 @@ final class ProjectorCrashTests: XCTestCase {
 
         let c = try PostgresConnection(url: databaseURL)
         let schemas = lags.keys.sorted()
-        let afterKills = try digest(c, schemas: schemas)
+        let afterKills = try tableDigests(c, schemas: schemas.map { ($0, $0) })
         let rebuild = try runCareerlog(["projections", "rebuild", "--all", "--data-dir", dir])
         XCTAssertEqual(rebuild.status, 0, rebuild.stderr)
-        let clean = try digest(c, schemas: schemas)
+        let clean = try tableDigests(c, schemas: schemas.map { ($0, $0) })
         XCTAssertEqual(afterKills.keys.sorted(), clean.keys.sorted())
         for key in clean.keys.sorted() {
             XCTAssertEqual(afterKills[key], clean[key], "table \(key) differs from a clean rebuild")

@@ -61,3 +61,18 @@ func runCareerlog(_ arguments: [String], input: Data? = nil, environment: [Strin
 func sizeParameter(_ name: String, default value: Int) -> Int {
     ProcessInfo.processInfo.environment[name].flatMap(Int.init) ?? value
 }
+
+import Postgres
+
+/// Row count and md5 of every table of each schema, keyed
+/// "<label>.<table>": two sets of read models are equal when these are.
+func tableDigests(_ c: PostgresConnection, schemas: [(label: String, schema: String)]) throws -> [String: String] {
+    var out: [String: String] = [:]
+    for (label, schema) in schemas {
+        for table in try c.query("SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1", [schema]).map({ $0[0]! }) {
+            let q = "SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM \"\(schema)\".\"\(table)\" t"
+            out["\(label).\(table)"] = try c.query(q).first?[0] ?? ""
+        }
+    }
+    return out
+}
