@@ -15,8 +15,10 @@ func careerlogBinary() throws -> String {
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
 func makeTemporaryDirectory(_ name: String = #function) -> String {
-    let clean = name.filter { $0.isLetter || $0.isNumber }
-    let path = FileManager.default.temporaryDirectory.path + "/careerlog-it-\(clean)-\(UUID().uuidString.prefix(8))"
+    // Short: a private PostgreSQL's socket lives under it, and Unix socket
+    // paths are limited to 107 bytes.
+    let clean = String(name.filter { $0.isLetter || $0.isNumber }.prefix(24))
+    let path = FileManager.default.temporaryDirectory.path + "/cl-\(clean)-\(UUID().uuidString.prefix(8))"
     try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
