@@ -20,6 +20,9 @@ public final class Projector: @unchecked Sendable {
         public var batchEventsMax = 20_000
         /// How long to wait for new events before looking again.
         public var pollInterval: Duration = .milliseconds(200)
+        /// Rebuild stale (changed SQL or version) and failed projections when
+        /// the projector starts, instead of only reporting them.
+        public var rebuildStaleOnStart = false
         /// How often derived objects (materialized views) are refreshed while
         /// events keep arriving; when the projector catches up it refreshes at
         /// once. Bounds analytics staleness under load.
@@ -38,6 +41,7 @@ public final class Projector: @unchecked Sendable {
     private var rates: [String: Double] = [:]
     /// Targets with applied batches not yet refreshed, and when each was last refreshed.
     private var refreshPending: Set<String> = []
+    private var rebuiltStale = false
     private var lastRefresh: [String: ContinuousClock.Instant] = [:]
 
     public init(url: String, log: EventLog, catalog: ProjectionCatalog, logger: Logger, options: Options = Options()) {
@@ -61,6 +65,12 @@ public final class Projector: @unchecked Sendable {
     /// Creates the live schema of every projection that has none yet, and
     /// reports (or rebuilds) those whose definition changed.
     public func ensureLiveTargets() throws {
+        try ensureLiveTargets(rebuildingStale: false)
+    }
+
+    /// Like `ensureLiveTargets()`; with `rebuildingStale`, stale projections
+    /// are rebuilt (beside the live schema, then swapped) before returning.
+    public func ensureLiveTargets(rebuildingStale: Bool) throws {
         let (c, _) = try connect()
         let targets = try ProjectionStore.targets(c).filter { $0.role == .live }
         for definition in catalog.definitions {
@@ -74,6 +84,13 @@ public final class Projector: @unchecked Sendable {
                                metadata: ["projection": "\(definition.name)", "projection.version": "\(target.version)"])
             }
         }
+        guard rebuildingStale else { return }
+        let stale = catalog.definitions.filter { definition in
+            targets.contains { $0.projection == definition.name && ($0.fingerprint != definition.fingerprint || $0.state == .failed) }
+        }
+        guard !stale.isEmpty else { return }
+        logger.info("rebuilding stale projections", metadata: ["projections": "\(stale.map(\.name).joined(separator: ","))"])
+        try ProjectionBuilder(url: url, log: log, catalog: catalog, logger: logger).rebuild(stale.map(\.name)) { _ in }
     }
 
     /// Applies at most one batch to every live projection. Returns the
@@ -113,7 +130,10 @@ public final class Projector: @unchecked Sendable {
         let policy = ReconnectPolicy()
         while !shouldStop() {
             do {
-                if failures > 0 || connection == nil { try ensureLiveTargets() }
+                if failures > 0 || connection == nil {
+                    try ensureLiveTargets(rebuildingStale: options.rebuildStaleOnStart && !rebuiltStale)
+                    rebuiltStale = true
+                }
                 if failures > 0 { logger.info("projector resumed", metadata: ["postgres.failures": "\(failures)"]) }
                 failures = 0
                 let read = try step()

@@ -44,6 +44,8 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup(title: "Read models") var projections: ProjectionOptions
     @Flag(help: "Do not run the projector (read models): ingest only.")
     var noProjector = false
+    @Flag(help: "On start, rebuild projections whose SQL or version changed (or that failed), beside the live ones, then swap them in.")
+    var rebuildStale = false
 
     func validate() throws {
         if noTcp && noSocket { throw ValidationError("--no-tcp and --no-socket together leave nothing to listen on") }
@@ -142,6 +144,7 @@ extension ServeCommand {
         let catalog = try projections.catalog()
         let database = self.database
         let data = self.data
+        let rebuildStale = self.rebuildStale
         var projectorLogger = logger
         projectorLogger[metadataKey: "component"] = "projector"
         let thread = Thread { [projectorLogger] in
@@ -158,7 +161,9 @@ extension ServeCommand {
             }
             guard let url else { return }
             projectorLogger.info("projector started", metadata: ["projections": "\(catalog.definitions.map(\.name).joined(separator: ","))"])
-            Projector(url: url, log: log, catalog: catalog, logger: projectorLogger).run(shouldStop: { stop.isSet })
+            var options = Projector.Options()
+            options.rebuildStaleOnStart = rebuildStale
+            Projector(url: url, log: log, catalog: catalog, logger: projectorLogger, options: options).run(shouldStop: { stop.isSet })
         }
         thread.name = "careerlog-projector"
         thread.start()

@@ -126,6 +126,33 @@ final class ProjectorTests: XCTestCase {
                        ["2000", String((0..<2000).reduce(0, +)), "2000"])
     }
 
+    func testAChangedProjectionIsStaleUntilRebuiltOrRebuiltOnStartWhenConfigured() throws {
+        let (log, projector, c, url) = try setUp([countingProjection], batch: 100)
+        try appendCountingEvents(log, count: 300)
+        try drain(projector)
+        var changed = countingProjection
+        changed.version = 2
+        changed.schemaSQL += "\nCREATE TABLE {{schema}}.extra (seq bigint PRIMARY KEY);"
+        changed.applySQL += "\nINSERT INTO {{schema}}.extra (seq) SELECT seq FROM batch_events WHERE seq % 10 = 0;"
+        let catalog = ProjectionCatalog(definitions: [changed])
+        let status = try ProjectionStatusReport.rows(url: url, log: log, catalog: catalog)
+        XCTAssertEqual(status.map(\.state), ["stale"])
+        // A projector with the new definition leaves a stale projection alone...
+        let plain = Projector(url: url, log: log, catalog: catalog, logger: testLogger)
+        try plain.ensureLiveTargets()
+        try appendCountingEvents(log, count: 10, start: 300)
+        XCTAssertEqual(try plain.step(), 0)
+        XCTAssertEqual(try ProjectionStore.targets(c).first?.checkpoint, 300)
+        // ...unless told to rebuild it on start.
+        try plain.ensureLiveTargets(rebuildingStale: true)
+        let rebuilt = try ProjectionStore.targets(c)
+        XCTAssertEqual(rebuilt.map(\.version), [2])
+        XCTAssertEqual(rebuilt.first?.checkpoint, 310)
+        XCTAssertEqual(try c.query("SELECT count(*) FROM counts.extra").first?[0], "31")
+        XCTAssertEqual(try c.query("SELECT sum(events) FROM counts.type_counts").first?[0], "310")
+        XCTAssertEqual(try ProjectionStatusReport.rows(url: url, log: log, catalog: catalog).map(\.state), ["live"])
+    }
+
     func testAsOfBuildEqualsALogHoldingOnlyThoseEvents() throws {
         let (log, projector, c, url) = try setUp([countingProjection], batch: 64)
         try appendCountingEvents(log, count: 500)
