@@ -13,6 +13,14 @@ bin="$PWD/.build/release/careerlog"
 export CAREERLOG_DATA_DIR="${CAREERLOG_DATA_DIR:-$PWD/.careerlog}"
 users="${USERS:-3000}"
 mkdir -p "$CAREERLOG_DATA_DIR"
+# PostgreSQL refuses to run as root; careerlog then runs it as the `postgres`
+# account, which must be able to reach the data directory. A checkout under
+# /root is not reachable: use a directory it can reach instead.
+if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 && ! runuser -u postgres -- test -x "$CAREERLOG_DATA_DIR"; then
+  export CAREERLOG_DATA_DIR="/var/tmp/careerlog-demo"
+  echo "== $PWD is not reachable by the postgres account; keeping the demo's data in $CAREERLOG_DATA_DIR"
+  mkdir -p "$CAREERLOG_DATA_DIR"
+fi
 
 if [ -f "$CAREERLOG_DATA_DIR/serve.pid" ] && kill -0 "$(cat "$CAREERLOG_DATA_DIR/serve.pid")" 2>/dev/null; then
   echo "== careerlog serve is already running (pid $(cat "$CAREERLOG_DATA_DIR/serve.pid"))"
