@@ -3,6 +3,9 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The event schemas of `EventSchemas/`, compiled, and the check every event's
 /// `data` goes through before it is appended.
@@ -210,26 +213,43 @@ public final class SchemaRegistry: Sendable {
     }
 
     /// The path of the first string (or key) holding U+0000, if any. JSON
-    /// allows it (as \u0000); PostgreSQL's text and jsonb do not, so an event
-    /// carrying one would stop every projection.
+    /// allows it (as \\u0000); PostgreSQL's text and jsonb do not, so an event
+    /// carrying one would stop every projection. On the ingest hot path: the
+    /// walk allocates nothing unless it finds one.
     static func pathOfNULCharacter(in value: JSONValue, path: String) -> String? {
+        guard let reversed = nulPathReversed(value) else { return nil }
+        return reversed.reversed().reduce(path, +)
+    }
+
+    /// The path components to the first NUL, innermost first.
+    private static func nulPathReversed(_ value: JSONValue) -> [String]? {
         switch value {
         case .string(let text):
-            return text.utf8.contains(0) ? path : nil
+            return containsNUL(text) ? [] : nil
         case .array(let items):
             for (i, item) in items.enumerated() {
-                if let found = pathOfNULCharacter(in: item, path: "\(path)[\(i)]") { return found }
+                if var found = nulPathReversed(item) {
+                    found.append("[\(i)]")
+                    return found
+                }
             }
             return nil
         case .object(let object):
             for member in object.members {
-                if member.key.utf8.contains(0) { return path }
-                if let found = pathOfNULCharacter(in: member.value, path: "\(path).\(member.key)") { return found }
+                if containsNUL(member.key) { return [] }
+                if var found = nulPathReversed(member.value) {
+                    found.append(".\(member.key)")
+                    return found
+                }
             }
             return nil
         case .null, .bool, .number:
             return nil
         }
+    }
+
+    private static func containsNUL(_ text: String) -> Bool {
+        withUTF8(text) { bytes in bytes.count > 0 && memchr(bytes.baseAddress!, 0, bytes.count) != nil }
     }
 
     private func lookup(_ type: String, _ version: Int) -> EventSchema? {

@@ -519,5 +519,8 @@ final class PostgresSafetyTests: XCTestCase {
         XCTAssertEqual(yearZero?.path, "data.issued_on")
         XCTAssertEqual(check(line(#"{"name":"A","issuer":"B","issued_on":"2024-01-05"}"#, time: "0000-03-01T10:00:00Z"))?.path, "time")
         XCTAssertEqual(check(line(#"{"name":"A","issuer":"B","issued_on":"2024-01-05"}"#, source: #"a\u0000b"#))?.path, "source")
+        let nested = line(#"{"cv_id":"5bd8a5ec-a996-4704-bf75-92a69f41bb99","skills":["Swift","Go\u0000"]}"#)
+            .replacingOccurrences(of: "certification.earned", with: "cv.parsed")
+        XCTAssertEqual(check(nested)?.path, "data.skills[1]")
     }
 }
