@@ -154,19 +154,18 @@ struct ProjectCommand: ParsableCommand {
 
 /// Set by SIGINT or SIGTERM.
 final class StopSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var flag = false
+    private let flag = StopFlag()
     private var sources: [DispatchSourceSignal] = []
 
     init() {
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [weak self] in self?.lock.withLock { self?.flag = true } }
+            source.setEventHandler { [flag] in flag.set() }
             source.resume()
             sources.append(source)
         }
     }
 
-    var requested: Bool { lock.withLock { flag } }
+    var requested: Bool { flag.isSet }
 }
