@@ -74,8 +74,13 @@ let package = Package(
             ]
         ),
 
+        // What the test targets share: the shared-testdata locator (and, as they
+        // move here, one SplitMix, one waitUntil, one temporary directory, one
+        // test PostgreSQL cluster).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"]),
-        .testTarget(name: "CareerEventsTests", dependencies: ["CareerEvents"]),
+        .testTarget(name: "CareerEventsTests", dependencies: ["CareerEvents", "TestSupport"]),
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "CareerEvents"]),
         .testTarget(name: "IngestTests", dependencies: [
             "Ingest", "EventLog", "CareerEvents", "LogCodec", "EventGenerator",
