@@ -127,7 +127,13 @@ public final class Node: @unchecked Sendable {
     /// accepting and answers every line it received, the projector stops,
     /// the log is synced and closed. Every caller returns once the drain is
     /// over; throws `NodeError(.logNotClosed)` when closing the log failed.
+    /// Returns at once when the node is already stopped (its `start()`
+    /// failed, or an earlier drain finished).
     public func waitUntilStopped() throws {
+        if condition.withLock({ if case .stopped = state { true } else { false } }) {
+            if let closeError = condition.withLock({ closeError }) { throw closeError }
+            return
+        }
         let reason = stopSignal.wait()
         let running: (EventLog, IngestServer)? = condition.withLock {
             while case .starting = state { condition.wait() }
