@@ -32,7 +32,7 @@ extension Node {
     func startProjector(_ projector: ProjectorConfiguration, log: EventLog, projectorDone: DispatchGroup, logger: Logger) {
         var logger = logger
         logger[metadataKey: "component"] = "projector"
-        let stop = stopSignal
+        let stop = projectorStop
         projectorDone.enter()
         let thread = Thread { [logger] in
             defer { projectorDone.leave() }

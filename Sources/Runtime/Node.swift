@@ -81,7 +81,10 @@ public final class Node: @unchecked Sendable {
     private let condition = NSCondition()
     private var state = State.created
     private var closeError: NodeError?
-    // Left by the projector thread when it ends; the drain waits for it.
+    // The projector's own stop, requested only once ingest has drained, so
+    // it keeps projecting what the drain commits; it leaves `projectorDone`
+    // when its thread ends.
+    let projectorStop = StopSignal()
     let projectorDone = DispatchGroup()
 
     /// A node that will log to `logger` and stop when `stopSignal` is
@@ -157,6 +160,7 @@ public final class Node: @unchecked Sendable {
         }
         server.shutdown()
         if configuration.projector != nil {
+            projectorStop.request()
             projectorDone.wait()
             logger.info("projector stopped")
         }
