@@ -71,7 +71,8 @@ public final class StopSignal: @unchecked Sendable {
     /// Routes `signals` to this stop request instead of their default
     /// action (ending the process), so the shutdown runs as ordinary code on
     /// the thread that waits. Taken by dispatch sources, not a C handler,
-    /// which could do nothing safely.
+    /// which could do nothing safely. The signals stay away from their
+    /// default action for the rest of the process.
     public func trap(_ signals: [Int32] = [SIGTERM, SIGINT]) {
         for signalNumber in signals {
             signal(signalNumber, SIG_IGN)
