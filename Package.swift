@@ -30,9 +30,9 @@ let package = Package(
         // The event contract: JSON, envelope, schemas and the validator.
         .target(name: "CareerEvents"),
 
-        // Where the contract meets the storage format: envelope <-> log event,
-        // stored records back to NDJSON.
-        .target(name: "LogCodec", dependencies: ["EventLog", "CareerEvents"]),
+        // The stored event as JSON and back: envelope <-> log record, stored
+        // records back to NDJSON, and the one JSON-string and CSV-field writer.
+        .target(name: "StoredEventCodec", dependencies: ["EventLog", "CareerEvents"]),
 
         // Deterministic, realistic event histories for tests, benchmarks, demos.
         .target(name: "EventGenerator", dependencies: ["CareerEvents"]),
@@ -41,7 +41,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "EventLog", "CareerEvents", "LogCodec",
+                "EventLog", "CareerEvents", "StoredEventCodec",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -57,18 +57,18 @@ let package = Package(
         .target(
             name: "Projector",
             dependencies: [
-                "EventLog", "CareerEvents", "LogCodec", "Postgres",
+                "EventLog", "CareerEvents", "StoredEventCodec", "Postgres",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         // Analysts' replays: filters, the read planner, NDJSON/CSV writers, counts.
-        .target(name: "Replay", dependencies: ["EventLog", "CareerEvents", "LogCodec"]),
+        .target(name: "Replay", dependencies: ["EventLog", "CareerEvents", "StoredEventCodec"]),
 
         .executableTarget(
             name: "careerlog",
             dependencies: [
-                "EventLog", "CareerEvents", "LogCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Replay",
+                "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Replay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "CareerEventsTests", dependencies: ["CareerEvents"]),
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "CareerEvents"]),
         .testTarget(name: "IngestTests", dependencies: [
-            "Ingest", "EventLog", "CareerEvents", "LogCodec", "EventGenerator",
+            "Ingest", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -86,10 +86,10 @@ let package = Package(
         // A real private PostgreSQL cluster per test process (no mocks).
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ProjectorTests", dependencies: [
-            "Projector", "Postgres", "EventLog", "CareerEvents", "LogCodec", "EventGenerator",
+            "Projector", "Postgres", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "ReplayTests", dependencies: ["Replay", "EventLog", "CareerEvents", "LogCodec"]),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "EventLog", "CareerEvents", "StoredEventCodec"]),
         // Real processes and files: the careerlog binary as a user runs it.
         .testTarget(name: "IntegrationTests", dependencies: ["careerlog", "EventLog", "CareerEvents", "EventGenerator", "Ingest", "Postgres"]),
     ]

@@ -1,6 +1,6 @@
 import CareerEvents
 import EventLog
-import LogCodec
+import StoredEventCodec
 
 /// The CSV of one event type (RFC 4180): a header row, then one row per
 /// event, records ended by CRLF, UTF-8 without a byte order mark.

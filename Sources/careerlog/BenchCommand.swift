@@ -3,7 +3,7 @@ import CareerEvents
 import EventGenerator
 import EventLog
 import Foundation
-import LogCodec
+import StoredEventCodec
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,7 +3,7 @@ import CareerEvents
 import EventLog
 import Foundation
 import Ingest
-import LogCodec
+import StoredEventCodec
 
 struct LogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

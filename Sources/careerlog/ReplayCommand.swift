@@ -4,7 +4,7 @@ import Logging
 import CareerEvents
 import EventLog
 import Foundation
-import LogCodec
+import StoredEventCodec
 import Replay
 import Synchronization
 
