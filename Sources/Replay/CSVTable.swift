@@ -150,22 +150,3 @@ private final class ColumnNode {
         }
     }
 }
-
-/// One RFC 4180 field.
-public enum CSVField {
-    /// Appends `bytes` as a field: as is when it holds no comma, double
-    /// quote, CR or LF; else in double quotes with its quotes doubled.
-    public static func append(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
-        let needsQuotes = bytes.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0D || $0 == 0x0A }
-        guard needsQuotes else {
-            out.append(contentsOf: bytes)
-            return
-        }
-        out.append(UInt8(ascii: "\""))
-        for byte in bytes {
-            if byte == UInt8(ascii: "\"") { out.append(byte) }
-            out.append(byte)
-        }
-        out.append(UInt8(ascii: "\""))
-    }
-}

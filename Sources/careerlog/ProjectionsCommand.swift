@@ -3,6 +3,7 @@ import EventLog
 import Foundation
 import Logging
 import Projector
+import StoredEventCodec
 
 /// Finds the projection definitions: `--projections`, else
 /// `$CAREERLOG_PROJECTIONS_DIR`, else `Projections/` next to the program or
@@ -68,7 +69,7 @@ struct ProjectionsStatus: ParsableCommand {
     }
 
     private func statusJSON(_ row: ProjectionStatusRow) -> String {
-        func s(_ v: String?) -> String { v.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" } ?? "null" }
+        let s = JSONString.quotedOrNull
         func n<T>(_ v: T?) -> String { v.map { "\($0)" } ?? "null" }
         return "{\"projection\":\(s(row.projection)),\"schema\":\(s(row.schema)),\"role\":\(s(row.role)),\"version\":\(row.version),"
             + "\"checkpoint\":\(row.checkpoint),\"head\":\(row.head),\"lag_events\":\(row.lagEvents),\"lag_seconds\":\(n(row.lagSeconds)),"
