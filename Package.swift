@@ -65,10 +65,15 @@ let package = Package(
         // Analysts' replays: filters, the read planner, NDJSON/CSV writers, counts.
         .target(name: "Replay", dependencies: ["EventLog", "CareerEvents", "StoredEventCodec"]),
 
+        // The analytics figures, read and rendered once for the command line
+        // and the HTTP dashboard.
+        .target(name: "Analytics", dependencies: ["Postgres", "StoredEventCodec"]),
+
         .executableTarget(
             name: "careerlog",
             dependencies: [
                 "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Replay",
+                "Analytics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -89,6 +94,7 @@ let package = Package(
             "Projector", "Postgres", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "AnalyticsTests", dependencies: ["Analytics", "Postgres", "CareerEvents"]),
         .testTarget(name: "StoredEventCodecTests", dependencies: ["StoredEventCodec", "EventLog", "CareerEvents"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "EventLog", "CareerEvents", "StoredEventCodec"]),
         // Real processes and files: the careerlog binary as a user runs it.
