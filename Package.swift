@@ -31,9 +31,9 @@ let package = Package(
         // The event contract: JSON, envelope, schemas and the validator.
         .target(name: "CareerEvents"),
 
-        // Where the contract meets the storage format: envelope <-> log event,
-        // stored records back to NDJSON.
-        .target(name: "LogCodec", dependencies: ["EventLog", "CareerEvents"]),
+        // The stored event as JSON and back: envelope <-> log record, stored
+        // records back to NDJSON, and the one JSON-string and CSV-field writer.
+        .target(name: "StoredEventCodec", dependencies: ["EventLog", "CareerEvents"]),
 
         // Deterministic, realistic event histories for tests, benchmarks, demos.
         .target(name: "EventGenerator", dependencies: ["CareerEvents"]),
@@ -42,7 +42,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "EventLog", "CareerEvents", "LogCodec",
+                "EventLog", "CareerEvents", "StoredEventCodec",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -58,13 +58,17 @@ let package = Package(
         .target(
             name: "Projector",
             dependencies: [
-                "EventLog", "CareerEvents", "LogCodec", "Postgres",
+                "EventLog", "CareerEvents", "StoredEventCodec", "Postgres",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         // Analysts' replays: filters, the read planner, NDJSON/CSV writers, counts.
-        .target(name: "Replay", dependencies: ["EventLog", "CareerEvents", "LogCodec"]),
+        .target(name: "Replay", dependencies: ["EventLog", "CareerEvents", "StoredEventCodec"]),
+
+        // The analytics figures, read and rendered once for the command line
+        // and the HTTP dashboard.
+        .target(name: "Analytics", dependencies: ["Postgres", "StoredEventCodec"]),
 
         // A node's lifecycle: open and recover the log, dedupe, ingest, the
         // projector thread; one stop signal; the drain order.
@@ -80,7 +84,8 @@ let package = Package(
         .executableTarget(
             name: "careerlog",
             dependencies: [
-                "EventLog", "CareerEvents", "LogCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Replay", "Runtime",
+                "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Replay",
+                "Runtime", "Analytics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -90,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "careerlog-bench",
             dependencies: [
-                "EventLog", "CareerEvents", "LogCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Runtime",
+                "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Runtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -105,7 +110,7 @@ let package = Package(
         .testTarget(name: "CareerEventsTests", dependencies: ["CareerEvents", "TestSupport"]),
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "CareerEvents"]),
         .testTarget(name: "IngestTests", dependencies: [
-            "Ingest", "EventLog", "CareerEvents", "LogCodec", "EventGenerator",
+            "Ingest", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -113,10 +118,12 @@ let package = Package(
         // A real private PostgreSQL cluster per test process (no mocks).
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ProjectorTests", dependencies: [
-            "Projector", "Postgres", "EventLog", "CareerEvents", "LogCodec", "EventGenerator",
+            "Projector", "Postgres", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "ReplayTests", dependencies: ["Replay", "EventLog", "CareerEvents", "LogCodec"]),
+        .testTarget(name: "AnalyticsTests", dependencies: ["Analytics", "Postgres", "CareerEvents"]),
+        .testTarget(name: "StoredEventCodecTests", dependencies: ["StoredEventCodec", "EventLog", "CareerEvents"]),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "EventLog", "CareerEvents", "StoredEventCodec"]),
         // In-process nodes over real sockets and a real data directory.
         .testTarget(name: "RuntimeTests", dependencies: [
             "Runtime", "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector", "EventGenerator",

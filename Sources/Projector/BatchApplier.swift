@@ -1,7 +1,7 @@
 import CareerEvents
 import EventLog
 import Foundation
-import LogCodec
+import StoredEventCodec
 import Postgres
 
 /// Loads a batch of log events into a temporary table and applies it to

@@ -3,7 +3,7 @@ import CareerEvents
 import EventGenerator
 import EventLog
 import Foundation
-import LogCodec
+import StoredEventCodec
 
 /// The benchmarks and the crash tests' helpers, kept out of `careerlog` so
 /// that its help lists only what users run.

@@ -3,7 +3,7 @@ import CareerEvents
 import EventGenerator
 import EventLog
 import Foundation
-import LogCodec
+import StoredEventCodec
 import Logging
 import struct EventLog.LogEvent
 import Postgres

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Projector
 import Runtime
+import StoredEventCodec
 
 /// Finds the projection definitions: `--projections`, else
 /// `$CAREERLOG_PROJECTIONS_DIR`, else `Projections/` next to the program or
@@ -69,7 +70,7 @@ struct ProjectionsStatus: ParsableCommand {
     }
 
     private func statusJSON(_ row: ProjectionStatusRow) -> String {
-        func s(_ v: String?) -> String { v.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" } ?? "null" }
+        let s = JSONString.quotedOrNull
         func n<T>(_ v: T?) -> String { v.map { "\($0)" } ?? "null" }
         return "{\"projection\":\(s(row.projection)),\"schema\":\(s(row.schema)),\"role\":\(s(row.role)),\"version\":\(row.version),"
             + "\"checkpoint\":\(row.checkpoint),\"head\":\(row.head),\"lag_events\":\(row.lagEvents),\"lag_seconds\":\(n(row.lagSeconds)),"
