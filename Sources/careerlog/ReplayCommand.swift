@@ -247,22 +247,16 @@ struct AsOfOptions: ParsableArguments {
             if asOf != nil || asOfSeq != nil { throw ValidationError("--as-of and --as-of-seq go with --into PREFIX") }
             return
         }
-        guard (asOf == nil) != (asOfSeq == nil) else { throw ValidationError("--into needs exactly one of --as-of TIME or --as-of-seq N") }
-        guard into.count <= 20, into.first?.isLetter == true,
-              into.allSatisfy({ ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "_" }) else {
-            throw ValidationError("--into takes lower-case letters, digits and _, starting with a letter, at most 20 characters")
-        }
-        if let asOf { _ = try untilTime(asOf) }
+        _ = try request(into: into)
     }
 
-    /// The inclusive upper bound on event time, as RFC 3339.
-    func untilTime(_ text: String) throws -> String {
-        if let time = Timestamp(rfc3339: text) { return time.rfc3339 }
-        if let date = CalendarDate(iso: text) {
-            // A date means the whole of that UTC day.
-            return Timestamp(seconds: Int64(date.daysSinceEpoch) * 86_400 + 86_399, nanoseconds: 999_999_000, fractionDigits: 6).rfc3339
+    /// The checked request (`Replay.AsOfRequest`); option errors as usage errors.
+    func request(into: String) throws -> AsOfRequest {
+        do {
+            return try AsOfRequest(prefix: into, asOf: asOf, asOfSeq: asOfSeq)
+        } catch {
+            throw ValidationError(error.message)
         }
-        throw ValidationError("--as-of must be an RFC 3339 time or a date YYYY-MM-DD, got \(text)")
     }
 
     func build(data: DataDirectoryOptions) throws {
@@ -271,7 +265,8 @@ struct AsOfOptions: ParsableArguments {
                                         logger: Logger(label: "careerlog.replay"))
         let terminal = isTerminal(2)
         let start = ContinuousClock.now
-        let schemas = try builder.buildAsOf(into: into!, untilSeq: asOfSeq, untilTime: try asOf.map(untilTime)) { p in
+        let request = try request(into: into!)
+        let schemas = try builder.buildAsOf(into: request.prefix, untilSeq: request.untilSeq, untilTime: request.untilTime) { p in
             guard terminal else { return }
             FileHandle.standardError.write(Data("\r\(p.schema): \(p.checkpoint)/\(p.head) events   ".utf8))
         }
