@@ -4,10 +4,11 @@ import PackageDescription
 let package = Package(
     name: "careerlog",
     platforms: [.macOS(.v15)],
+    // Only the executables are products: the libraries are internal modules
+    // until their API (and error codes) is stable enough to promise.
     products: [
         .executable(name: "careerlog", targets: ["careerlog"]),
-        .library(name: "EventLog", targets: ["EventLog"]),
-        .library(name: "CareerEvents", targets: ["CareerEvents"]),
+        .executable(name: "careerlog-bench", targets: ["careerlog-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -69,18 +70,44 @@ let package = Package(
         // and the HTTP dashboard.
         .target(name: "Analytics", dependencies: ["Postgres", "StoredEventCodec"]),
 
+        // A node's lifecycle: open and recover the log, dedupe, ingest, the
+        // projector thread; one stop signal; the drain order.
+        .target(
+            name: "Runtime",
+            dependencies: [
+                "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // The command line: argument parsing and calls into the libraries.
         .executableTarget(
             name: "careerlog",
             dependencies: [
                 "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Replay",
-                "Analytics",
+                "Runtime", "Analytics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
+        // Benchmarks (the figures of BENCHMARKS.md) and the crash tests' debug commands.
+        .executableTarget(
+            name: "careerlog-bench",
+            dependencies: [
+                "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Runtime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // What the test targets share: the shared-testdata locator (and, as they
+        // move here, one SplitMix, one waitUntil, one temporary directory, one
+        // test PostgreSQL cluster).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"]),
-        .testTarget(name: "CareerEventsTests", dependencies: ["CareerEvents"]),
+        .testTarget(name: "CareerEventsTests", dependencies: ["CareerEvents", "TestSupport"]),
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "CareerEvents"]),
         .testTarget(name: "IngestTests", dependencies: [
             "Ingest", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
@@ -97,7 +124,14 @@ let package = Package(
         .testTarget(name: "AnalyticsTests", dependencies: ["Analytics", "Postgres", "CareerEvents"]),
         .testTarget(name: "StoredEventCodecTests", dependencies: ["StoredEventCodec", "EventLog", "CareerEvents"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "EventLog", "CareerEvents", "StoredEventCodec"]),
-        // Real processes and files: the careerlog binary as a user runs it.
-        .testTarget(name: "IntegrationTests", dependencies: ["careerlog", "EventLog", "CareerEvents", "EventGenerator", "Ingest", "Postgres"]),
+        // In-process nodes over real sockets and a real data directory.
+        .testTarget(name: "RuntimeTests", dependencies: [
+            "Runtime", "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector", "EventGenerator",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Real processes and files: the careerlog binaries as a user runs them.
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "careerlog", "careerlog-bench", "EventLog", "CareerEvents", "EventGenerator", "Ingest", "Postgres",
+        ]),
     ]
 )

@@ -3,6 +3,7 @@ import EventLog
 import Foundation
 import Logging
 import Projector
+import Runtime
 import StoredEventCodec
 
 /// Finds the projection definitions: `--projections`, else
@@ -147,26 +148,9 @@ struct ProjectCommand: ParsableCommand {
         options.batchEventsMax = batchEvents
         let projector = Projector(url: try database.connectionURL(data: data), log: log, catalog: try projections.catalog(), logger: logger, options: options)
         let stop = StopSignal()
+        stop.trap([SIGINT, SIGTERM])
         logger.info("projector started", metadata: ["log.last_seq": "\(log.lastSeq)"])
-        projector.run(shouldStop: { stop.requested })
+        projector.run(shouldStop: { stop.isRequested })
         logger.info("projector stopped")
     }
-}
-
-/// Set by SIGINT or SIGTERM.
-final class StopSignal: @unchecked Sendable {
-    private let flag = StopFlag()
-    private var sources: [DispatchSourceSignal] = []
-
-    init() {
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [flag] in flag.set() }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    var requested: Bool { flag.isSet }
 }

@@ -474,7 +474,7 @@ final class CatalogTests: XCTestCase {
     }
 
     static func object(_ json: String) throws -> JSONObject {
-        guard case .object(let object) = try JSONParser.parse(json) else { throw XCTSkip("not an object: \(json)") }
+        guard case .object(let object) = try JSONParser.parse(json) else { throw CatalogFixtureError("not a JSON object: \(json)") }
         return object
     }
 
@@ -486,8 +486,7 @@ final class CatalogTests: XCTestCase {
         let candidate = root.appendingPathComponent("EventSchemas").path
         if FileManager.default.fileExists(atPath: candidate + "/defs.json") { return candidate }
         if let found = SchemaRegistry.bundledDirectory() { return found }
-        XCTFail("EventSchemas/ not found from \(file) or the executable")
-        throw XCTSkip("EventSchemas/ not found")
+        throw CatalogFixtureError("EventSchemas/ not found from \(file) or next to the executable")
     }
 }
 
@@ -523,4 +522,11 @@ final class PostgresSafetyTests: XCTestCase {
             .replacingOccurrences(of: "certification.earned", with: "cv.parsed")
         XCTAssertEqual(check(nested)?.path, "data.skills[1]")
     }
+}
+
+/// A fixture the test itself relies on is missing or malformed: a failure,
+/// never a skip (a test that cannot check anything must not pass).
+struct CatalogFixtureError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

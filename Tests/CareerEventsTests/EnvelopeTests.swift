@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 @testable import CareerEvents
@@ -237,7 +238,7 @@ final class UUIDTextTests: XCTestCase {
     }
 
     func testUUIDFormatSuite() throws {
-        let folder = try sharedTestData("json-schema/draft2020-12/optional/format")
+        let folder = try SharedTestData.folder("json-schema/draft2020-12/optional/format")
         let bytes = try [UInt8](Data(contentsOf: folder.appendingPathComponent("uuid.json")))
         var checked = 0
         for group in try XCTUnwrap(try JSONParser.parse(bytes).arrayValue) {
@@ -252,15 +253,3 @@ final class UUIDTextTests: XCTestCase {
     }
 }
 
-/// `shared/testdata/<name>` beside the package root (this file is
-/// Tests/CareerEventsTests/X.swift, three levels below it); skips the test
-/// when the folder is absent.
-private func sharedTestData(_ name: String, filePath: StaticString = #filePath) throws -> URL {
-    let root = URL(fileURLWithPath: "\(filePath)")
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let folder = root.appendingPathComponent("../shared/testdata/\(name)").standardizedFileURL
-    guard FileManager.default.fileExists(atPath: folder.path) else {
-        throw XCTSkip("shared test data not found at \(folder.path); CI checks it out beside the project")
-    }
-    return folder
-}

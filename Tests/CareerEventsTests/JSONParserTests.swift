@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 @testable import CareerEvents
@@ -7,7 +8,7 @@ final class JSONParserTests: XCTestCase {
     // MARK: JSONTestSuite (nst/JSONTestSuite)
 
     func testJSONTestSuiteAcceptsEveryYAndRejectsEveryN() throws {
-        let folder = try sharedTestData("json-parsing")
+        let folder = try SharedTestData.folder("json-parsing")
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted()
         XCTAssertGreaterThan(names.count, 300, "JSONTestSuite looks incomplete at \(folder.path)")
         var accepted = 0
@@ -43,7 +44,7 @@ final class JSONParserTests: XCTestCase {
     /// The RFC leaves these open; each outcome here is a decision (see
     /// JSONParser's doc comment), pinned so it cannot drift.
     func testJSONTestSuiteImplementationDefinedCases() throws {
-        let folder = try sharedTestData("json-parsing")
+        let folder = try SharedTestData.folder("json-parsing")
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("i_") }.sorted()
         XCTAssertEqual(names.count, 35)
         for name in names {
@@ -314,15 +315,3 @@ final class JSONParserTests: XCTestCase {
     }
 }
 
-/// `shared/testdata/<name>` beside the package root (this file is
-/// Tests/CareerEventsTests/X.swift, three levels below it); skips the test
-/// when the folder is absent.
-private func sharedTestData(_ name: String, filePath: StaticString = #filePath) throws -> URL {
-    let root = URL(fileURLWithPath: "\(filePath)")
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let folder = root.appendingPathComponent("../shared/testdata/\(name)").standardizedFileURL
-    guard FileManager.default.fileExists(atPath: folder.path) else {
-        throw XCTSkip("shared test data not found at \(folder.path); CI checks it out beside the project")
-    }
-    return folder
-}

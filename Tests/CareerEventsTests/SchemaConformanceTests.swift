@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 @testable import CareerEvents
@@ -129,7 +130,7 @@ final class SchemaConformanceTests: XCTestCase {
     static func loadGroups(_ path: String) throws -> [Group] {
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         guard case .array(let groups) = try JSONParser.parse(bytes, limits: JSONParseLimits(depthMax: 128)) else {
-            throw XCTSkip("\(path) is not a JSON array")
+            throw CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "\(path) is not a JSON array of test groups"])
         }
         return groups.map { group in
             let object = group.objectValue!
@@ -142,36 +143,7 @@ final class SchemaConformanceTests: XCTestCase {
     }
 
     static func suiteFolder() throws -> String {
-        guard let folder = SchemaTestData.folder("json-schema/draft2020-12") else {
-            throw XCTSkip("JSON Schema Test Suite not found: expected ../shared/testdata/json-schema/draft2020-12 "
-                + "beside the package root (see /work/shared/testdata/README.md)")
-        }
-        return folder
+        try SharedTestData.folder("json-schema/draft2020-12").path
     }
 }
 
-/// Finds `../shared/testdata/<relative>` from the package root. The root is
-/// found from this file's path (three levels up), with symlinks resolved or
-/// not (a checkout may link its test folder), and from the current directory.
-enum SchemaTestData {
-    static func folder(_ relative: String, file: String = #filePath) -> String? {
-        let fileManager = FileManager.default
-        let source = URL(fileURLWithPath: file)
-        var roots: [URL] = [
-            source.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent(),
-            source.resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent(),
-        ]
-        let cwd = URL(fileURLWithPath: fileManager.currentDirectoryPath)
-        roots.append(cwd)
-        roots.append(cwd.resolvingSymlinksInPath())
-        for root in roots {
-            let candidate = root.deletingLastPathComponent().appendingPathComponent("shared/testdata/" + relative).path
-            var isDirectory: ObjCBool = false
-            if fileManager.fileExists(atPath: candidate, isDirectory: &isDirectory), isDirectory.boolValue {
-                return candidate
-            }
-        }
-        return nil
-    }
-}

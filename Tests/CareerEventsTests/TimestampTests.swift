@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 @testable import CareerEvents
@@ -183,7 +184,7 @@ final class TimestampTests: XCTestCase {
     /// The string cases of one `optional/format` file of the JSON Schema Test
     /// Suite, read with our own parser.
     private func formatCases(_ file: String) throws -> [(String, String, Bool)] {
-        let folder = try sharedTestData("json-schema/draft2020-12/optional/format")
+        let folder = try SharedTestData.folder("json-schema/draft2020-12/optional/format")
         let bytes = try [UInt8](Data(contentsOf: folder.appendingPathComponent(file)))
         var cases: [(String, String, Bool)] = []
         for group in try XCTUnwrap(try JSONParser.parse(bytes).arrayValue) {
@@ -196,15 +197,3 @@ final class TimestampTests: XCTestCase {
     }
 }
 
-/// `shared/testdata/<name>` beside the package root (this file is
-/// Tests/CareerEventsTests/X.swift, three levels below it); skips the test
-/// when the folder is absent.
-private func sharedTestData(_ name: String, filePath: StaticString = #filePath) throws -> URL {
-    let root = URL(fileURLWithPath: "\(filePath)")
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let folder = root.appendingPathComponent("../shared/testdata/\(name)").standardizedFileURL
-    guard FileManager.default.fileExists(atPath: folder.path) else {
-        throw XCTSkip("shared test data not found at \(folder.path); CI checks it out beside the project")
-    }
-    return folder
-}
