@@ -8,11 +8,14 @@ let package = Package(
         .executable(name: "careerlog", targets: ["careerlog"]),
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "CareerEvents", targets: ["CareerEvents"]),
+        .library(name: "SubjectKeys", targets: ["SubjectKeys"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // SHA-256 of producer tokens (and, later, the sealing of PII fields).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // System library shims. pkg-config names the flags; the providers tell
@@ -33,6 +36,14 @@ let package = Package(
         // Where the contract meets the storage format: envelope <-> log event,
         // stored records back to NDJSON.
         .target(name: "LogCodec", dependencies: ["EventLog", "CareerEvents"]),
+
+        // Per-subject data keys, the key store, sealing and unsealing of PII
+        // fields, crypto-shredding (SEALING.md, KEYSTORE.md).
+        .target(
+            name: "SubjectKeys",
+            dependencies: ["CareerEvents", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["SEALING.md", "KEYSTORE.md"]
+        ),
 
         // Deterministic, realistic event histories for tests, benchmarks, demos.
         .target(name: "EventGenerator", dependencies: ["CareerEvents"]),
@@ -81,6 +92,9 @@ let package = Package(
 
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"]),
         .testTarget(name: "CareerEventsTests", dependencies: ["CareerEvents", "TestSupport"]),
+        .testTarget(name: "SubjectKeysTests", dependencies: [
+            "SubjectKeys", "CareerEvents", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "CareerEvents"]),
         .testTarget(name: "IngestTests", dependencies: [
             "Ingest", "EventLog", "CareerEvents", "LogCodec", "EventGenerator",
