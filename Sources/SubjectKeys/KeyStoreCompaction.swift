@@ -101,3 +101,43 @@ extension KeyStoreState {
         writeDurableMark(directory: directory)
     }
 }
+
+extension KeyStore {
+    /// For a read-only store (a replay or dump running beside the server):
+    /// reads the store again to see keys created and destroyed since it was
+    /// opened, and forgets every cached key (one may have been destroyed).
+    /// Costs a full scan of the store.
+    public func reload() throws(KeyStoreError) {
+        try state.withLock { (s) throws(KeyStoreError) in
+            try s.checkOpen(path)
+            guard !writable else { return }  // the writer's own view is always current
+            let fd = try KeyFileIO.open(path, flags: O_RDONLY)
+            do throws(KeyStoreError) {
+                let header = try s.compactionHeader(path: path)  // same store id as before
+                var bytes = [UInt8](repeating: 0, count: KeyStoreHeader.byteCount)
+                let read = bytes.withUnsafeMutableBytes { raw in
+                    Result { () throws(KeyStoreError) in try KeyFileIO.pread(fd, raw, at: 0, path: path) }
+                }
+                bytes = Array(bytes[..<(try read.get())])
+                let current = try KeyStoreHeader.decode(bytes, path: path)
+                guard current.storeID == header.storeID, current.keyCheck == header.keyCheck else {
+                    throw KeyStoreError(.corruption, "the key store was replaced by another store while it was open; open it again", file: path, offset: 24)
+                }
+                let mark = KeyStoreState.readDurableMark(directory: directory, generation: current.generation)
+                let scan = try KeyStoreScan.run(fd: fd, path: path, durableMark: mark, limits: limits)
+                Glibc.close(s.fd)
+                s.fd = fd
+                s.generation = current.generation
+                s.table = scan.table
+                s.recordCount = scan.recordCount
+                s.nextBatch = scan.nextBatch
+                s.shredded = scan.shredded
+                s.erasureSeqMax = scan.erasureSeqMax
+                s.cache.removeAll()
+            } catch {
+                Glibc.close(fd)
+                throw error
+            }
+        }
+    }
+}

@@ -355,3 +355,29 @@ final class KeyStoreTests: XCTestCase {
         XCTAssertLessThanOrEqual(reloaded.bytesAllocated, 26_000_000)
     }
 }
+
+final class KeyStoreReaderTests: XCTestCase {
+    func testAReaderSeesNewKeysAndErasuresAfterReload() throws {
+        let directory = NSTemporaryDirectory() + "subjectkeys-\(UUID().uuidString)/keys"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
+        let master = try MasterKey(bytes: [UInt8](repeating: 0x42, count: 32))
+        let writer = try KeyStore.open(directory: directory, masterKey: master)
+        let subjects = KeyStoreTests.subjects(2)
+        let keys = try writer.keys(for: [subjects[0]])
+        let reader = try KeyStore.open(directory: directory, masterKey: master, mode: .readOnly)
+        XCTAssertEqual(try reader.key(for: subjects[0]), keys[subjects[0]]!)
+        XCTAssertThrowsError(try reader.keys(for: [subjects[1]])) { XCTAssertEqual(($0 as? KeyStoreError)?.code, .notWritable) }
+        let later = try writer.keys(for: [subjects[1]])
+        try writer.destroy(subject: subjects[0], erasureSeq: 10, time: 20)
+        XCTAssertEqual(try reader.key(for: subjects[0]), keys[subjects[0]]!, "before reload the reader has its cached view")
+        XCTAssertNil(try reader.key(for: subjects[1]))
+        try reader.reload()
+        XCTAssertNil(try reader.key(for: subjects[0]))
+        XCTAssertEqual(try reader.status(subjects[0]), .destroyed(erasureSeq: 10, erasedAt: 20))
+        XCTAssertEqual(try reader.key(for: subjects[1]), later[subjects[1]]!)
+        try writer.compact()
+        try reader.reload()
+        XCTAssertEqual(try reader.key(for: subjects[1]), later[subjects[1]]!)
+    }
+}
