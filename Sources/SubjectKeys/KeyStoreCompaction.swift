@@ -63,10 +63,20 @@ extension KeyStoreState {
         var index = 0
         while index < recordCount {
             let n = min(chunkRecords, recordCount - index)
+            var chunk = [UInt8](repeating: 0, count: n * KeyRecord.byteCount)
+            let offset = KeyStoreState.offset(ofRecord: index)
+            let read = chunk.withUnsafeMutableBytes { raw in
+                Result { () throws(KeyStoreError) in try KeyFileIO.pread(fd, raw, at: offset, path: path) }
+            }
+            guard try read.get() == chunk.count else {
+                throw KeyStoreError(.io, "the key store file shrank while it was compacted", file: path, offset: offset)
+            }
             var live: [KeyRecord] = []
             live.reserveCapacity(n)
-            for i in index ..< index + n {
-                var record = try readRecord(i, path: path)
+            for i in 0 ..< n {
+                guard var record = KeyRecord.decode(chunk, at: i * KeyRecord.byteCount) else {
+                    throw KeyStoreError(.corruption, "key store record \(index + i) is damaged; compaction stopped and changed nothing; restore the key store from backup", file: path, offset: offset + Int64(i * KeyRecord.byteCount))
+                }
                 guard record.kind != .shredded else { continue }
                 record.shreddedRecord = 0
                 live.append(record)
