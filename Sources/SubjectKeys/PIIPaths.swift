@@ -137,19 +137,30 @@ public struct PIIPaths: Sendable, Equatable {
 /// RFC 6901 JSON Pointers over `JSONValue`, as the sealed plaintext uses them.
 enum JSONPointer {
     static func escape(_ name: String) -> String {
-        guard name.contains("~") || name.contains("/") else { return name }
+        // A byte scan: `String.contains(String)` goes through Foundation and
+        // cost more than the rest of sealing together.
+        guard name.utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) else { return name }
         return name.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
     }
 
     static func unescape(_ token: Substring) -> String {
-        guard token.contains("~") else { return String(token) }
+        guard token.utf8.contains(UInt8(ascii: "~")) else { return String(token) }
         return token.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
     }
 
     /// Puts `newValue` at `pointer` inside `object`, where a `null` must
     /// stand now; false when the pointer leads nowhere or not to a `null`.
     static func restore(_ newValue: JSONValue, at pointer: String, in object: inout JSONObject) -> Bool {
-        guard pointer.hasPrefix("/") else { return false }
+        guard pointer.utf8.first == UInt8(ascii: "/") else { return false }
+        let name = pointer.utf8.dropFirst()
+        if !name.contains(UInt8(ascii: "/")) && !name.contains(UInt8(ascii: "~")) {
+            // A top-level member, as every PII field of the catalog is: no
+            // token splitting, no re-wrapping of the whole object.
+            let key = String(Substring(name))
+            guard let index = object.members.firstIndex(where: { $0.key == key }), object.members[index].value.isNull else { return false }
+            object.members[index].value = newValue
+            return true
+        }
         let tokens = pointer.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map(unescape)
         var root = JSONValue.object(object)
         object = JSONObject()  // drop the reference so `root` mutates in place
