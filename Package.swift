@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // Sealing of PII fields (AES-256-GCM) and key wrapping in SubjectKeys.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // System library shims. pkg-config names the flags; the providers tell
@@ -34,6 +36,14 @@ let package = Package(
         // The stored event as JSON and back: envelope <-> log record, stored
         // records back to NDJSON, and the one JSON-string and CSV-field writer.
         .target(name: "StoredEventCodec", dependencies: ["EventLog", "CareerEvents"]),
+
+        // Per-subject data keys, the key store, sealing and unsealing of PII
+        // fields, crypto-shredding (SEALING.md, KEYSTORE.md).
+        .target(
+            name: "SubjectKeys",
+            dependencies: ["CareerEvents", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["SEALING.md", "KEYSTORE.md"]
+        ),
 
         // Deterministic, realistic event histories for tests, benchmarks, demos.
         .target(name: "EventGenerator", dependencies: ["CareerEvents"]),
@@ -108,6 +118,9 @@ let package = Package(
 
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"]),
         .testTarget(name: "CareerEventsTests", dependencies: ["CareerEvents", "TestSupport"]),
+        .testTarget(name: "SubjectKeysTests", dependencies: [
+            "SubjectKeys", "CareerEvents", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "CareerEvents"]),
         .testTarget(name: "IngestTests", dependencies: [
             "Ingest", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
