@@ -74,7 +74,7 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "EventLogTests", dependencies: ["EventLog"]),
+        .testTarget(name: "EventLogTests", dependencies: ["EventLog"], resources: [.copy("Golden")]),
         .testTarget(name: "CareerEventsTests", dependencies: ["CareerEvents"]),
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "CareerEvents"]),
         .testTarget(name: "IngestTests", dependencies: [
