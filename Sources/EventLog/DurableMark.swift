@@ -15,8 +15,11 @@ import Glibc
 ///     24      last durable seq
 ///     32      CRC-32C of bytes 0..<32
 ///
-/// Written (not fsynced: it only ever lags the truth) after every sync and
-/// roll, and after recovery. A reader retries a read whose CRC does not
+/// Written after every sync and roll, after recovery and by a repair, always
+/// after the `fdatasync` it reports, so it never leads the truth. Fsynced at
+/// a clean close, at a roll and by a repair (not after every sync): after a
+/// power cut it may lag. Recovery trusts it: damage at or before it is
+/// corruption, never a torn tail (FORMAT.md, "Recovery on open"). A reader retries a read whose CRC does not
 /// match (it raced a write). Missing file: no limit (a log written before
 /// the mark existed, or never opened by an appender).
 struct DurableMark: Equatable {

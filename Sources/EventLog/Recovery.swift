@@ -7,8 +7,9 @@ extension EventLog {
     ///
     /// Sealed segments are loaded through their indexes (rebuilt when missing
     /// or stale); the newest segment is read and checked frame by frame, and a
-    /// torn tail is cut and kept aside (FORMAT.md, "Recovery on open").
-    /// Corruption anywhere else fails with the file and offset.
+    /// torn tail past the durable mark is cut and kept aside (FORMAT.md,
+    /// "Recovery on open"). Damage at or before the mark, a log ending before
+    /// it, and corruption anywhere else fail with the file and offset.
     public static func open(
         directory: String, limits: LogLimits = LogLimits(), mode: Mode = .readWrite,
         clock: @escaping @Sendable () -> Int64 = EventLog.systemClock
