@@ -116,7 +116,7 @@ let package = Package(
         // PostgreSQL cluster, one recording log handler.
         .target(name: "TestSupport", dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),
 
-        .testTarget(name: "EventLogTests", dependencies: ["EventLog"]),
+        .testTarget(name: "EventLogTests", dependencies: ["EventLog", "TestSupport"], resources: [.copy("Golden")]),
         .testTarget(name: "CareerEventsTests", dependencies: ["CareerEvents", "TestSupport"]),
         .testTarget(name: "SubjectKeysTests", dependencies: [
             "SubjectKeys", "CareerEvents", .product(name: "Crypto", package: "swift-crypto"),

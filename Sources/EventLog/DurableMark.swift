@@ -15,8 +15,11 @@ import Glibc
 ///     24      last durable seq
 ///     32      CRC-32C of bytes 0..<32
 ///
-/// Written (not fsynced: it only ever lags the truth) after every sync and
-/// roll, and after recovery. A reader retries a read whose CRC does not
+/// Written after every sync and roll, after recovery and by a repair, always
+/// after the `fdatasync` it reports, so it never leads the truth. Fsynced at
+/// a clean close, at a roll and by a repair (not after every sync): after a
+/// power cut it may lag. Recovery trusts it: damage at or before it is
+/// corruption, never a torn tail (FORMAT.md, "Recovery on open"). A reader retries a read whose CRC does not
 /// match (it raced a write). Missing file: no limit (a log written before
 /// the mark existed, or never opened by an appender).
 struct DurableMark: Equatable {
@@ -88,5 +91,11 @@ final class DurableMarkWriter {
 
     func write(_ mark: DurableMark) throws(LogError) {
         try FileIO.pwrite(fd, mark.encoded(), at: 0, path: path)
+    }
+
+    /// Makes the last mark written survive a power cut (clean close, roll,
+    /// repair): after one, recovery knows at least that much was durable.
+    func sync() throws(LogError) {
+        try FileIO.fdatasync(fd, path: path)
     }
 }

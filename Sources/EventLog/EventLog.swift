@@ -132,6 +132,9 @@ public final class EventLog: @unchecked Sendable {
         if let writer {
             try writer.sync(log: self)
             try writer.writeIndex(entries: segmentEntries(baseSeq: writer.baseSeq), directory: directory)
+            // A clean close leaves a mark that survives a power cut, so the
+            // next open tells damage to any synced frame from a torn tail.
+            try durableMark?.sync()
             writer.closeFile()
             self.writer = nil
         }
@@ -152,6 +155,8 @@ public final class EventLog: @unchecked Sendable {
     func publish(baseSeq: UInt64, path: String, length: Int64, newEntries: [IndexEntry]) throws(LogError) {
         shared.lock()
         if let last = state.segments.last, last.baseSeq == baseSeq {
+            // Readers may already be reading up to the old length.
+            precondition(length >= last.length, "a published segment length went back from \(last.length) to \(length)")
             state.segments[state.segments.count - 1].length = length
             state.segments[state.segments.count - 1].entries.append(contentsOf: newEntries)
         } else {

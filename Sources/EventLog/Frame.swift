@@ -225,11 +225,35 @@ struct FrameBuilder {
             header.write(into: headerBytes, payload: payload)
             header.crc = UnsafeRawBufferPointer(headerBytes).loadLE(UInt32.self, at: 28)
         }
+        checkBeforeWrite(header, frame: out[start...])
         records.removeAll(keepingCapacity: true)
         pairIndex.removeAll(keepingCapacity: true)
         pairs.removeAll(keepingCapacity: true)
         count = 0
         return header
+    }
+}
+
+extension FrameBuilder {
+    /// Checks a finished frame right before it goes to the file (as
+    /// TigerBeetle does): its header reads back as written and agrees with
+    /// the records it frames (count, seqs, recorded range, pair indexes,
+    /// length). A mismatch is a bug in the writer, never written to disk.
+    private func checkBeforeWrite(_ header: FrameHeader, frame: ArraySlice<UInt8>) {
+        precondition(frame.count == header.frameLength, "frame bytes disagree with the header's stored length")
+        precondition(header.count == UInt32(count) && header.rawLength == UInt32(raw.count), "frame header disagrees with its records")
+        frame.withUnsafeBytes { bytes in
+            let head = UnsafeRawBufferPointer(rebasing: bytes[0..<FrameHeader.size])
+            let payload = UnsafeRawBufferPointer(rebasing: bytes[FrameHeader.size...])
+            precondition(head.loadLE(UInt64.self, at: 8) == header.baseSeq && head.loadLE(UInt32.self, at: 16) == header.count
+                && head.loadLE(UInt32.self, at: 24) == header.storedLength
+                && FrameHeader.checksum(header: head, payload: payload) == header.crc, "frame header does not read back as written")
+        }
+        raw.withUnsafeBytes { payload in
+            if let problem = RecordCodec.check(payload, header: header) {
+                preconditionFailure("frame records disagree with their header: \(problem)")
+            }
+        }
     }
 }
 

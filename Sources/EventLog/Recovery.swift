@@ -7,8 +7,9 @@ extension EventLog {
     ///
     /// Sealed segments are loaded through their indexes (rebuilt when missing
     /// or stale); the newest segment is read and checked frame by frame, and a
-    /// torn tail is cut and kept aside (FORMAT.md, "Recovery on open").
-    /// Corruption anywhere else fails with the file and offset.
+    /// torn tail past the durable mark is cut and kept aside (FORMAT.md,
+    /// "Recovery on open"). Damage at or before the mark, a log ending before
+    /// it, and corruption anywhere else fail with the file and offset.
     public static func open(
         directory: String, limits: LogLimits = LogLimits(), mode: Mode = .readWrite,
         clock: @escaping @Sendable () -> Int64 = EventLog.systemClock
@@ -24,7 +25,7 @@ extension EventLog {
         }
         do {
             var report = RecoveryReport()
-            let loader = SegmentLoader(directory: directory, limits: limits, repair: mode == .readWrite)
+            let loader = try SegmentLoader(directory: directory, limits: limits, purpose: mode == .readWrite ? .append : .read)
             var segments = try loader.loadAll(report: &report)
             var writer: SegmentWriter?
             if mode == .readWrite {
@@ -51,7 +52,7 @@ extension EventLog {
         }
     }
 
-    private static func acquireLock(directory: String) throws(LogError) -> Int32 {
+    static func acquireLock(directory: String) throws(LogError) -> Int32 {
         let path = directory + "/LOCK"
         let fd = try FileIO.open(path, flags: O_RDWR | O_CREAT)
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
@@ -69,7 +70,7 @@ extension EventLog {
         shared.lock()
         let known = state.segments
         shared.unlock()
-        let loader = SegmentLoader(directory: directory, limits: limits, repair: false)
+        let loader = try SegmentLoader(directory: directory, limits: limits, purpose: .read)
         let updated = try loader.refresh(known: known)
         shared.lock()
         state.segments = updated
@@ -81,27 +82,75 @@ extension EventLog {
 }
 
 /// Reads the segment files of a log directory into `SegmentState`s, checking
-/// them as FORMAT.md says, repairing only a torn tail and only when allowed.
+/// them as FORMAT.md says ("Recovery on open"). The one place that decides
+/// what is good, what is a torn tail and what is corruption: the appender,
+/// read-only views and `verify` all load through it and differ only in what
+/// they may read and whether they may repair.
 struct SegmentLoader {
+    enum Purpose {
+        /// The appender: cut torn tails past the durable mark, write rebuilt indexes.
+        case append
+        /// Another process's view: never modifies a file; reads up to the mark.
+        case read
+        /// `verify`: decides exactly as `.append` would, re-reads every frame
+        /// (no index trusted), decodes every record, and only reports what
+        /// the appender would cut.
+        case verify
+    }
+
     let directory: String
     let limits: LogLimits
-    /// True for the appender: cut torn tails and write rebuilt indexes.
-    let repair: Bool
-    /// For readers (not the appender): how far the appender's last sync got.
+    let purpose: Purpose
+    /// Where the appender's last sync ended, as far as `DURABLE` tells.
+    /// Damage at or before it is corruption; only bytes past it are a torn tail.
     let mark: DurableMark?
+    /// Reads stop at this mark (another process may be writing past it).
+    let readLimit: DurableMark?
+    /// Seq gaps an operator's repair recorded (the only gaps allowed).
+    let gaps: [SeqGap]
 
-    init(directory: String, limits: LogLimits, repair: Bool) {
+    var repair: Bool { purpose == .append }
+
+    init(directory: String, limits: LogLimits, purpose: Purpose) throws(LogError) {
         self.directory = directory
         self.limits = limits
-        self.repair = repair
-        self.mark = repair ? nil : DurableMark.read(directory: directory)
+        self.purpose = purpose
+        let mark = DurableMark.read(directory: directory)
+        self.mark = mark
+        switch purpose {
+        case .append: readLimit = nil
+        case .read: readLimit = mark
+        // With no appender running, verify sees every byte the appender's
+        // next open would; beside one, frames past its last sync are not
+        // durable yet and are checked next time.
+        case .verify: readLimit = SegmentLoader.appenderIsRunning(directory) ? mark : nil
+        }
+        self.gaps = try RepairJournal.read(directory: directory).gaps
+    }
+
+    /// Whether a process holds the log's `LOCK` (probed, released at once).
+    static func appenderIsRunning(_ directory: String) -> Bool {
+        guard let fd = try? FileIO.open(directory + "/LOCK", flags: O_RDONLY) else { return false }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return true }
+        flock(fd, LOCK_UN)
+        return false
     }
 
     /// The bytes of segment `base` this loader may read: all of them for the
     /// appender; up to the durable mark for a reader.
     func readableSize(_ file: SegmentFile, base: UInt64) throws(LogError) -> Int64 {
         let size = try file.size()
-        return mark?.readableLength(ofSegment: base, size: size) ?? size
+        return readLimit?.readableLength(ofSegment: base, size: size) ?? size
+    }
+
+    /// The bytes of segment `base` the mark says were made durable: nothing
+    /// may be cut below this. Segments sealed before the mark's are durable
+    /// whole; one created after it, not at all (yet).
+    func durableLength(ofSegment base: UInt64) -> Int64 {
+        guard let mark else { return 0 }
+        if base == mark.segmentBase { return mark.length }
+        return base < mark.segmentBase ? .max : 0
     }
 
     typealias SegmentState = EventLog.SegmentState
@@ -112,7 +161,8 @@ struct SegmentLoader {
 
     func path(_ base: UInt64) -> String { directory + "/" + SegmentName.fileName(baseSeq: base) }
 
-    func loadAll(report: inout RecoveryReport) throws(LogError) -> [SegmentState] {
+    /// Loads every segment; `loaded` sees each one as it is done (verify's progress).
+    func loadAll(report: inout RecoveryReport, loaded: ((SegmentState) -> Void)? = nil) throws(LogError) -> [SegmentState] {
         let bases = try segmentBases()
         var segments: [SegmentState] = []
         for (i, base) in bases.enumerated() {
@@ -122,24 +172,50 @@ struct SegmentLoader {
             } else {
                 segments.append(try loadSealed(base: base, report: &report))
             }
+            loaded?(segments[segments.count - 1])
         }
+        try checkAgainstMark(segments)
         return segments
+    }
+
+    /// A log that ends before what `DURABLE` names has lost durable data
+    /// (a deleted or truncated newest segment): never served as if whole.
+    func checkAgainstMark(_ segments: [SegmentState]) throws(LogError) {
+        guard let mark else { return }
+        let newestBase = segments.last?.baseSeq ?? 0
+        guard newestBase >= mark.segmentBase else {
+            throw LogError(.corruption, "segment \(mark.segmentBase) is missing: DURABLE says it holds durable events up to seq \(mark.lastSeq), but the log ends at seq \(segments.last?.lastSeq ?? 0); restore it from a backup, or accept the loss with `careerlog log repair`", file: path(mark.segmentBase), offset: 0)
+        }
+        let lastSeq = segments.last?.lastSeq ?? 0
+        guard lastSeq >= mark.lastSeq else {
+            throw LogError(.corruption, "events are missing: DURABLE says seq \(mark.lastSeq) was durable, but the log ends at seq \(lastSeq); restore from a backup, or accept the loss with `careerlog log repair`", file: segments.last?.path ?? path(mark.segmentBase), offset: segments.last?.length)
+        }
     }
 
     private func checkContinuity(base: UInt64, after previous: SegmentState?) throws(LogError) {
         guard let previous else { return }
-        guard base == previous.lastSeq + 1 else {
-            throw LogError(.corruption, "segment starts at seq \(base) but the previous segment ends at seq \(previous.lastSeq)", file: path(base), offset: 0)
+        guard base == previous.lastSeq + 1 || gaps.contains(SeqGap(after: previous.lastSeq, next: base)) else {
+            throw LogError(.corruption, "segment starts at seq \(base) but the previous segment ends at seq \(previous.lastSeq) (no repair recorded this gap in \(RepairJournal.fileName))", file: path(base), offset: 0)
         }
     }
 
-    /// A sealed segment: trusted through an intact index, else fully re-read.
+    /// A segment shorter than its durable length has lost acknowledged bytes.
+    private func checkDurableLength(_ file: SegmentFile, base: UInt64, size: Int64) throws(LogError) {
+        let durable = durableLength(ofSegment: base)
+        guard durable == .max || size >= durable else {
+            throw LogError(.corruption, "the segment is \(size) bytes but DURABLE says \(durable) were made durable: acknowledged data is missing, not a torn tail; restore from a backup, or accept the loss with `careerlog log repair --truncate-after SEQ`", file: file.path, offset: size)
+        }
+    }
+
+    /// A sealed segment: trusted through an intact index, else fully re-read
+    /// (always, for verify).
     func loadSealed(base: UInt64, report: inout RecoveryReport) throws(LogError) -> SegmentState {
         let file = try SegmentFile(path: path(base), limits: limits)
         let size = try file.size()
         try checkHeader(file, base: base, size: size)
+        try checkDurableLength(file, base: base, size: size)
         let indexPath = SegmentIndexFile.path(forSegment: file.path)
-        if let bytes = try? readWholeFile(indexPath),
+        if purpose != .verify, let bytes = try? readWholeFile(indexPath),
            let entries = SegmentIndexFile.decode(bytes, segmentBase: base, segmentLength: size) {
             return SegmentState(baseSeq: base, path: file.path, length: size, entries: entries)
         }
@@ -151,7 +227,7 @@ struct SegmentLoader {
             case .failure(let failure):
                 throw LogError(.corruption, "sealed segment: \(failure.reason)", file: file.path, offset: offset)
             case .success(let frame):
-                try checkSeq(frame, expected: expected, file: file.path)
+                try checkFrame(frame, expected: expected, file: file.path)
                 entries.append(IndexEntry(header: frame.header, offset: offset))
                 expected = frame.header.lastSeq + 1
                 offset = frame.end
@@ -160,8 +236,8 @@ struct SegmentLoader {
         if repair {
             let bytes = SegmentIndexFile.encode(entries: entries, segmentBase: base, segmentLength: size)
             try FileIO.writeAtomically(bytes, to: indexPath, directory: directory)
+            report.indexesRebuilt.append(indexPath)
         }
-        report.indexesRebuilt.append(indexPath)
         return SegmentState(baseSeq: base, path: file.path, length: size, entries: entries)
     }
 
@@ -176,31 +252,57 @@ struct SegmentLoader {
         }
     }
 
-    private func checkSeq(_ frame: SegmentFile.Frame, expected: UInt64, file: String) throws(LogError) {
+    /// A good frame must continue the seqs; verify also decodes every record.
+    private func checkFrame(_ frame: SegmentFile.Frame, expected: UInt64, file: String) throws(LogError) {
         guard frame.header.baseSeq == expected else {
             throw LogError(.corruption, "frame starts at seq \(frame.header.baseSeq) where seq \(expected) was expected", file: file, offset: frame.offset)
         }
+        if purpose == .verify { try EventLog.verifyRecords(frame, file: file) }
     }
 
-    /// The newest segment: every frame is read and checked; a torn tail is
-    /// cut (when repairing) or ignored (read-only); damage with a good frame
-    /// after it is corruption.
+    /// The newest segment: every frame is read and checked; damage at or
+    /// before the durable mark is corruption; a torn tail past it is cut
+    /// (when repairing), reported (verify) or not read (read-only); damage
+    /// with a good frame after it is corruption.
     func recoverNewest(base: UInt64, report: inout RecoveryReport) throws(LogError) -> SegmentState {
         let file = try SegmentFile(path: path(base), limits: limits)
         let size = try readableSize(file, base: base)
+        try checkDurableLength(file, base: base, size: size)
         if case .failure(let failure) = try file.readHeader(fileLength: size) {
-            // A header that never reached the disk (short, or zeros) means the
-            // segment was being created when the process stopped: a torn tail.
-            // A damaged header with frames after it is corruption.
-            var torn = failure.torn || size <= Int64(SegmentHeader.size)
-            if !torn { torn = try allZero(file, from: 0, to: size) }
-            let later = try file.validFrameExists(after: Int64(SegmentHeader.size) - 1, end: size)
-            if !torn || later != nil {
-                throw LogError(.corruption, failure.reason, file: file.path, offset: 0)
-            }
-            guard repair else {
-                return SegmentState(baseSeq: base, path: file.path, length: 0, entries: [])
-            }
+            return try recoverTornHeader(file, base: base, size: size, failure: failure, report: &report)
+        }
+        try checkHeader(file, base: base, size: size)
+        // A read-only view (replay, status) trusts an index written at a clean
+        // close for the prefix it covers and reads only the tail after it;
+        // its readers still check every frame they read. The appender and
+        // verify read the whole newest segment, so damage anywhere stops them.
+        if purpose == .read, let bytes = try? readWholeFile(SegmentIndexFile.path(forSegment: file.path)),
+           let (entries, length) = SegmentIndexFile.decode(bytes, segmentBase: base), length <= size,
+           let last = entries.last, last.offset < length {
+            return try scanFrames(file, base: base, from: length, expected: last.lastSeq + 1, entries: entries, size: size, report: &report)
+        }
+        return try scanFrames(file, base: base, from: Int64(SegmentHeader.size), expected: base, entries: [], size: size, report: &report)
+    }
+
+    /// A header that never reached the disk (short, or zeros) means the
+    /// segment was being created when the process stopped: a torn tail,
+    /// unless the mark says the segment was durable or a frame follows.
+    private func recoverTornHeader(
+        _ file: SegmentFile, base: UInt64, size: Int64, failure: DecodeFailure, report: inout RecoveryReport
+    ) throws(LogError) -> SegmentState {
+        var torn = failure.torn || size <= Int64(SegmentHeader.size)
+        if !torn { torn = try allZero(file, from: 0, to: size) }
+        let later = try file.validFrameExists(after: Int64(SegmentHeader.size) - 1, end: size)
+        if !torn || later != nil || durableLength(ofSegment: base) > 0 {
+            throw LogError(.corruption, failure.reason, file: file.path, offset: 0)
+        }
+        switch purpose {
+        case .read:
+            return SegmentState(baseSeq: base, path: file.path, length: 0, entries: [])
+        case .verify:
+            report.truncations.append(.init(file: file.path, offset: 0, bytes: size, savedAs: file.path + ".broken-0", reason: failure.reason))
+            return SegmentState(baseSeq: base, path: file.path, length: Int64(SegmentHeader.size), entries: [])
+        case .append:
             try cutTail(file, at: 0, size: size, reason: failure.reason, report: &report)
             let fd = try writableFD(file.path)
             defer { close(fd) }
@@ -208,17 +310,6 @@ struct SegmentLoader {
             try FileIO.fdatasync(fd, path: file.path)
             return SegmentState(baseSeq: base, path: file.path, length: Int64(SegmentHeader.size), entries: [])
         }
-        try checkHeader(file, base: base, size: size)
-        // A read-only view (replay, status) trusts an index written at a clean
-        // close for the prefix it covers and reads only the tail after it;
-        // its readers still check every frame they read. The appender reads
-        // the whole newest segment, so damage anywhere in it stops the open.
-        if !repair, let bytes = try? readWholeFile(SegmentIndexFile.path(forSegment: file.path)),
-           let (entries, length) = SegmentIndexFile.decode(bytes, segmentBase: base), length <= size,
-           let last = entries.last, last.offset < length {
-            return try scanFrames(file, base: base, from: length, expected: last.lastSeq + 1, entries: entries, size: size, report: &report)
-        }
-        return try scanFrames(file, base: base, from: Int64(SegmentHeader.size), expected: base, entries: [], size: size, report: &report)
     }
 
     private func scanFrames(
@@ -231,27 +322,46 @@ struct SegmentLoader {
         while offset < size {
             switch try file.readFrame(at: offset, end: size) {
             case .success(let frame):
-                try checkSeq(frame, expected: expected, file: file.path)
+                try checkFrame(frame, expected: expected, file: file.path)
                 entries.append(IndexEntry(header: frame.header, offset: offset))
                 expected = frame.header.lastSeq + 1
                 offset = frame.end
             case .failure(let failure):
-                if let later = try file.validFrameExists(after: offset, end: size) {
-                    throw LogError(.corruption, "\(failure.reason); a valid frame follows at offset \(later), so this is damage inside the log, not a torn tail", file: file.path, offset: offset)
-                }
-                if repair {
-                    try cutTail(file, at: offset, size: size, reason: failure.reason, report: &report)
-                }
+                try recoverTornTail(file, base: base, at: offset, size: size, failure: failure, report: &report)
                 return SegmentState(baseSeq: base, path: file.path, length: offset, entries: entries)
             }
         }
         return SegmentState(baseSeq: base, path: file.path, length: offset, entries: entries)
     }
 
+    /// At the first bad frame of the newest segment: corruption if the mark
+    /// says it was durable or a good frame follows; else a torn tail.
+    private func recoverTornTail(
+        _ file: SegmentFile, base: UInt64, at offset: Int64, size: Int64, failure: DecodeFailure, report: inout RecoveryReport
+    ) throws(LogError) {
+        let durable = durableLength(ofSegment: base)
+        if offset < durable {
+            throw LogError(.corruption, "\(failure.reason); DURABLE says the segment was durable up to byte \(durable), so this is damage to acknowledged data, not a torn tail; restore from a backup, or accept the loss with `careerlog log repair --truncate-after SEQ`", file: file.path, offset: offset)
+        }
+        if let later = try file.validFrameExists(after: offset, end: size) {
+            throw LogError(.corruption, "\(failure.reason); a valid frame follows at offset \(later), so this is damage inside the log, not a torn tail", file: file.path, offset: offset)
+        }
+        switch purpose {
+        case .read: return
+        case .verify:
+            report.truncations.append(.init(file: file.path, offset: offset, bytes: size - offset, savedAs: file.path + ".broken-\(offset)", reason: failure.reason))
+        case .append:
+            try cutTail(file, at: offset, size: size, reason: failure.reason, report: &report)
+        }
+    }
+
     private func allZero(_ file: SegmentFile, from: Int64, to: Int64) throws(LogError) -> Bool {
-        let buffer = RawBuffer().reserve(Int(min(to - from, 1 << 20)))
+        // The buffer is held until the check is done (a temporary would be
+        // freed before `pread` writes into it).
+        let storage = RawBuffer()
+        let buffer = storage.reserve(Int(min(to - from, 1 << 20)))
         let n = try FileIO.pread(file.fd, buffer, at: from, path: file.path)
-        return buffer[0..<n].allSatisfy { $0 == 0 }
+        return withExtendedLifetime(storage) { buffer[0..<n].allSatisfy { $0 == 0 } }
     }
 
     private func writableFD(_ path: String) throws(LogError) -> Int32 {
@@ -261,19 +371,7 @@ struct SegmentLoader {
     /// Copies the bytes from `offset` to the end into
     /// `<segment>.broken-<offset>` (fsynced), then truncates and fsyncs.
     private func cutTail(_ file: SegmentFile, at offset: Int64, size: Int64, reason: String, report: inout RecoveryReport) throws(LogError) {
-        let savedAs = file.path + ".broken-\(offset)"
-        let out = try FileIO.open(savedAs, flags: O_WRONLY | O_CREAT | O_TRUNC)
-        defer { close(out) }
-        let chunk = RawBuffer()
-        var position = offset
-        while position < size {
-            let buffer = chunk.reserve(Int(min(size - position, 4 << 20)))
-            let n = try FileIO.pread(file.fd, buffer, at: position, path: file.path)
-            guard n > 0 else { break }
-            try FileIO.pwrite(out, UnsafeRawBufferPointer(rebasing: buffer[0..<n]), at: position - offset, path: savedAs)
-            position += Int64(n)
-        }
-        try FileIO.fsync(out, path: savedAs)
+        let savedAs = try EventLog.keepAside(file, from: offset, size: size)
         let fd = try writableFD(file.path)
         defer { close(fd) }
         try FileIO.truncate(fd, to: offset, path: file.path)
@@ -308,6 +406,7 @@ struct SegmentLoader {
         if var last = segments.popLast() {
             let file = try SegmentFile(path: last.path, limits: limits)
             let size = try readableSize(file, base: last.baseSeq)
+            try checkDurableLength(file, base: last.baseSeq, size: size)
             if last.length == 0 {
                 segments.append(try recoverNewest(base: last.baseSeq, report: &report))
             } else {
@@ -320,6 +419,7 @@ struct SegmentLoader {
             try checkContinuity(base: base, after: segments.last)
             segments.append(i == newer.count - 1 ? try recoverNewest(base: base, report: &report) : try loadSealed(base: base, report: &report))
         }
+        try checkAgainstMark(segments)
         return segments
     }
 

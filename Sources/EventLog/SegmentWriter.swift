@@ -129,6 +129,9 @@ final class SegmentWriter {
         baseSeq = newBase
         writtenLength = Int64(SegmentHeader.size)
         try log.publish(baseSeq: newBase, path: path, length: writtenLength, newEntries: [])
+        // The mark now names the new segment; made durable so that losing
+        // the sealed segment's successor is noticed after a power cut too.
+        try log.durableMark?.sync()
     }
 
     /// Writes this segment's index file (atomically).

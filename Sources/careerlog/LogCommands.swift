@@ -8,8 +8,8 @@ import StoredEventCodec
 struct LogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "log",
-        abstract: "Work with the event log directly: import, stats, verify, dump.",
-        subcommands: [ImportLog.self, LogStats.self, VerifyLog.self, DumpLog.self]
+        abstract: "Work with the event log directly: import, stats, verify, repair, dump.",
+        subcommands: [ImportLog.self, LogStats.self, VerifyLog.self, RepairLog.self, DumpLog.self]
     )
 }
 
@@ -120,11 +120,44 @@ struct LogStats: ParsableCommand {
     }
 }
 
+struct RepairLog: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "repair",
+        abstract: "Accept the loss of every event after a seq, knowingly.",
+        discussion: """
+            For a log that refuses to open because durable data is damaged or missing, \
+            and no backup can restore it. Keeps seqs up to --truncate-after (it must end a good \
+            frame; the error names the seq to use), moves everything after it aside \
+            (*.broken-<offset>), records the decision in <log>/REPAIRS, and continues after the \
+            highest seq ever durable, so no seq is assigned twice: projections see a gap. \
+            Stop the server first. Safe to run again if interrupted.
+            """)
+
+    @OptionGroup var data: DataDirectoryOptions
+
+    @Option(name: .customLong("truncate-after"), help: ArgumentHelp("The last seq to keep.", valueName: "seq"))
+    var truncateAfter: UInt64
+
+    func run() throws {
+        do {
+            let now = EventLog.systemClock()
+            let report = try EventLog.repair(directory: data.logDirectory, truncateAfter: truncateAfter, now: now)
+            print("repaired: kept seqs up to \(report.truncateAfter), cut \(report.bytesCut) bytes, next seq \(report.nextSeq)")
+            for path in report.savedAs { print("  kept aside: \(path)") }
+        } catch {
+            printError("repair failed: \(error.message)")
+            if let file = error.file { printError("  file: \(file)") }
+            if let offset = error.offset { printError("  offset: \(offset)") }
+            throw ExitCode(1)
+        }
+    }
+}
+
 struct VerifyLog: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Re-read and check every frame of every segment.",
-        discussion: "Exit 0 with a one-line summary when everything checks out; otherwise exit 1 with the first bad file and byte offset.")
+        discussion: "Applies the same rules as opening the log, without changing anything. Exit 0 with a one-line summary when the log would open (plus a line per recorded gap and per torn tail that the next open cuts); otherwise exit 1 with the first bad file and byte offset.")
 
     @OptionGroup var data: DataDirectoryOptions
 
@@ -134,6 +167,12 @@ struct VerifyLog: ParsableCommand {
             let summary = try EventLog.verify(directory: data.logDirectory)
             let seconds = (ContinuousClock.now - start).seconds
             print("ok: \(summary.events) events (seq 1...\(summary.lastSeq)) in \(summary.frames) frames, \(summary.segments) segments, \(summary.bytes) bytes; verified in \(String(format: "%.2f", seconds)) s")
+            for gap in summary.gaps {
+                print("gap: seqs \(gap.after + 1)...\(gap.next - 1) were given up by a recorded repair (REPAIRS)")
+            }
+            for tail in summary.tornTails {
+                print("torn tail: \(tail.bytes) bytes at offset \(tail.offset) of \(tail.file) were never durable (\(tail.reason)); the next open cuts them and keeps them as \(tail.savedAs)")
+            }
         } catch {
             printError("verify failed: \(error.message)")
             if let file = error.file { printError("  file: \(file)") }

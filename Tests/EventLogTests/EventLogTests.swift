@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 @testable import EventLog
@@ -231,7 +232,7 @@ final class EventLogTests: XCTestCase {
         }
         thread.start()
         var i = 0
-        var random = TestRandom(seed: 5)
+        var random = SplitMix(seed: 5)
         while i < events.count {
             let n = min(random.int(1...700), events.count - i)
             try log.append(Array(events[i..<i + n]))

@@ -100,4 +100,54 @@ final class LogCommandTests: XCTestCase {
         XCTAssertTrue(verify.stderr.contains("file: \(segment)"), verify.stderr)
         XCTAssertTrue(verify.stderr.contains("offset: 32"), verify.stderr)
     }
+
+    /// Issue 10: a damaged durable frame stops verify (and serve) with the
+    /// file and offset; `log repair` accepts the loss knowingly, and the next
+    /// event gets a seq after every seq ever handed out.
+    func testRepairAcceptsALossKnowinglyAndNeverReusesASeq() throws {
+        let dir = makeTemporaryDirectory()
+        let generated = try runCareerlog(["generate", "--users", "20", "--seed", "3"])
+        let input = lines(generated.stdout)
+        XCTAssertEqual(try runCareerlog(["log", "import", "--data-dir", dir], input: Data(generated.stdout.utf8)).status, 0)
+        let segment = dir + "/log/00000000000000000001.seg"
+        var bytes = [UInt8](FileManager.default.contents(atPath: segment)!)
+        bytes[bytes.count - 100] ^= 0x04
+        FileManager.default.createFile(atPath: segment, contents: Data(bytes))
+
+        let verify = try runCareerlog(["log", "verify", "--data-dir", dir])
+        XCTAssertEqual(verify.status, 1)
+        XCTAssertTrue(verify.stderr.contains("DURABLE says the segment was durable"), verify.stderr)
+        XCTAssertTrue(verify.stderr.contains("file: \(segment)"), verify.stderr)
+
+        // A seq inside the damaged frame: refused, with the seq to use.
+        let refused = try runCareerlog(["log", "repair", "--data-dir", dir, "--truncate-after", "\(input.count - 1)"])
+        XCTAssertEqual(refused.status, 1)
+        let suggestion = try XCTUnwrap(refused.stderr.range(of: #"use --truncate-after \d+"#, options: .regularExpression), refused.stderr)
+        let keep = try XCTUnwrap(Int(refused.stderr[suggestion].split(separator: " ").last!))
+        XCTAssertLessThan(keep, input.count)
+
+        let repaired = try runCareerlog(["log", "repair", "--data-dir", dir, "--truncate-after", "\(keep)"])
+        XCTAssertEqual(repaired.status, 0, repaired.stderr)
+        XCTAssertTrue(repaired.stdout.contains("next seq \(input.count + 1)"), repaired.stdout)
+        let journal = String(decoding: FileManager.default.contents(atPath: dir + "/log/REPAIRS") ?? Data(), as: UTF8.self)
+        XCTAssertTrue(journal.contains("truncate-after=\(keep) next-seq=\(input.count + 1) "), journal)
+
+        let after = try runCareerlog(["log", "verify", "--data-dir", dir])
+        XCTAssertEqual(after.status, 0, after.stderr)
+        XCTAssertTrue(after.stdout.contains("gap: seqs \(keep + 1)...\(input.count)"), after.stdout)
+        // The last event was cut with its frame: appended again, it gets a new seq.
+        let again = try runCareerlog(["log", "import", "--data-dir", dir], input: Data((input.last! + "\n").utf8))
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains(#""first_seq":\#(input.count + 1)"#), again.stdout)
+    }
+
+    func testVerifyReportsADeletedNewestSegment() throws {
+        let dir = makeTemporaryDirectory()
+        let generated = try runCareerlog(["generate", "--users", "5", "--seed", "4"])
+        XCTAssertEqual(try runCareerlog(["log", "import", "--data-dir", dir], input: Data(generated.stdout.utf8)).status, 0)
+        try FileManager.default.removeItem(atPath: dir + "/log/00000000000000000001.seg")
+        let verify = try runCareerlog(["log", "verify", "--data-dir", dir])
+        XCTAssertEqual(verify.status, 1)
+        XCTAssertTrue(verify.stderr.contains("segment 1 is missing"), verify.stderr)
+    }
 }

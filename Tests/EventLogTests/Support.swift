@@ -1,40 +1,8 @@
 import Foundation
+import TestSupport
 import XCTest
 
 @testable import EventLog
-
-/// A fresh temporary directory per test, removed afterwards.
-func makeTemporaryDirectory(_ name: String = #function) -> String {
-    let base = FileManager.default.temporaryDirectory.path
-    let clean = name.filter { $0.isLetter || $0.isNumber }
-    let path = "\(base)/careerlog-test-\(clean)-\(UUID().uuidString.prefix(8))"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
-/// A small deterministic PRNG (SplitMix64) so failures reproduce.
-struct TestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func int(_ range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.count))
-    }
-    mutating func uuid() -> UUID {
-        let a = next(), b = next()
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for i in 0..<8 { bytes[i] = UInt8(truncatingIfNeeded: a >> (8 * UInt64(i))) }
-        for i in 0..<8 { bytes[8 + i] = UInt8(truncatingIfNeeded: b >> (8 * UInt64(i))) }
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
-    }
-}
 
 let sampleTypes = [
     "user.registered", "skill.assessed", "learning.progressed", "application.sent",
@@ -43,7 +11,7 @@ let sampleTypes = [
 
 /// Events with varied sizes, types, times and JSON bodies.
 func makeEvents(_ count: Int, seed: UInt64 = 1, dataBytes: ClosedRange<Int> = 20...400) -> [LogEvent] {
-    var random = TestRandom(seed: seed)
+    var random = SplitMix(seed: seed)
     return (0..<count).map { i in
         let size = random.int(dataBytes)
         var text = "{\"n\":\(i),\"note\":\""
