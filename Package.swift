@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(name: "CareerEventsTests", dependencies: ["CareerEvents", "TestSupport"]),
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "CareerEvents"]),
         .testTarget(name: "IngestTests", dependencies: [
-            "Ingest", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
+            "Ingest", "TestSupport", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -143,6 +143,7 @@ let package = Package(
         ]),
         // Real processes and files: the careerlog binaries as a user runs them.
         .testTarget(name: "IntegrationTests", dependencies: [
+            "TestSupport",
             "careerlog", "careerlog-bench", "EventLog", "CareerEvents", "EventGenerator", "Ingest", "Postgres",
         ]),
     ]

@@ -1,5 +1,6 @@
 import Foundation
 import NIOSSL
+import TestSupport
 import XCTest
 
 @testable import Ingest
@@ -90,7 +91,7 @@ final class DoorAuthorizerTests: XCTestCase {
     }
 
     func testNamesOfARealCertificate() throws {
-        let pki = DoorTestCertificates.shared
+        let pki = TestCertificates.shared
         let certificate = try XCTUnwrap(NIOSSLCertificate.fromPEMFile(pki.clientPEM).first)
         XCTAssertEqual(CertificateName.names(of: certificate),
                        [CertificateName(.commonName, "careerforge-api"), CertificateName(.uri, "spiffe://careerforge/api")])

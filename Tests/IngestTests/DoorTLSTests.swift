@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import NIOTLS
+import TestSupport
 import XCTest
 
 @testable import Ingest
@@ -13,7 +14,7 @@ import XCTest
 final class DoorTLSTests: XCTestCase {
     private var group: MultiThreadedEventLoopGroup!
     private var servers: [any Channel] = []
-    private let pki = DoorTestCertificates.shared
+    private let pki = TestCertificates.shared
 
     override func setUp() {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

@@ -1,7 +1,6 @@
 import Foundation
-import XCTest
 
-/// A test PKI made by the `openssl` command line once per test process, in
+/// A test PKI (for TLS tests) made by the `openssl` command line once per test process, in
 /// a temporary directory: two CAs and certificates signed by them. P-256
 /// keys, so the whole set takes well under a second.
 ///
@@ -9,37 +8,37 @@ import XCTest
 /// of PEM files, which eight `openssl` runs make; swift-certificates would
 /// add swift-asn1, swift-crypto's extras and X509 to every test build for
 /// that. `openssl` is on the machine (Tools/setup.sh installs it).
-final class DoorTestCertificates: @unchecked Sendable {
-    let directory: String
+public final class TestCertificates: @unchecked Sendable {
+    public let directory: String
 
     /// The CA that signs the server's and the good clients' certificates.
-    var caPEM: String { directory + "/ca.pem" }
+    public var caPEM: String { directory + "/ca.pem" }
     /// A second CA, trusted by nobody: what a wrongly signed certificate
     /// chains to.
-    var otherCAPEM: String { directory + "/other-ca.pem" }
+    public var otherCAPEM: String { directory + "/other-ca.pem" }
     /// Server: CN=localhost, SAN DNS:localhost and IP:127.0.0.1, by `ca`.
-    var serverPEM: String { directory + "/server.pem" }
-    var serverKey: String { directory + "/server.key" }
+    public var serverPEM: String { directory + "/server.pem" }
+    public var serverKey: String { directory + "/server.key" }
     /// A second server certificate (CN=careerlog-renewed), by `ca`: what a
     /// reload swaps in.
-    var renewedServerPEM: String { directory + "/renewed.pem" }
-    var renewedServerKey: String { directory + "/renewed.key" }
+    public var renewedServerPEM: String { directory + "/renewed.pem" }
+    public var renewedServerKey: String { directory + "/renewed.key" }
     /// Client CN=careerforge-api, SAN URI:spiffe://careerforge/api, by `ca`.
-    var clientPEM: String { directory + "/client.pem" }
-    var clientKey: String { directory + "/client.key" }
+    public var clientPEM: String { directory + "/client.pem" }
+    public var clientKey: String { directory + "/client.key" }
     /// The same subject, by `ca`, expired yesterday.
-    var expiredClientPEM: String { directory + "/expired.pem" }
-    var expiredClientKey: String { directory + "/expired.key" }
+    public var expiredClientPEM: String { directory + "/expired.pem" }
+    public var expiredClientKey: String { directory + "/expired.key" }
     /// The same subject, signed by `other-ca`.
-    var strangerClientPEM: String { directory + "/stranger.pem" }
-    var strangerClientKey: String { directory + "/stranger.key" }
+    public var strangerClientPEM: String { directory + "/stranger.pem" }
+    public var strangerClientKey: String { directory + "/stranger.key" }
     /// A server certificate by `ca` that expired yesterday.
-    var expiredServerPEM: String { directory + "/expired-server.pem" }
-    var expiredServerKey: String { directory + "/expired-server.key" }
+    public var expiredServerPEM: String { directory + "/expired-server.pem" }
+    public var expiredServerKey: String { directory + "/expired-server.key" }
 
-    static let shared: DoorTestCertificates = {
+    public static let shared: TestCertificates = {
         do {
-            return try DoorTestCertificates()
+            return try TestCertificates()
         } catch {
             fatalError("cannot make the test certificates with openssl: \(error)")
         }
@@ -97,7 +96,7 @@ final class DoorTestCertificates: @unchecked Sendable {
 
     /// A copy of `source` at a new path in the PKI directory (reload tests
     /// replace the files a server was started with).
-    func copy(_ source: String, to name: String) throws -> String {
+    public func copy(_ source: String, to name: String) throws -> String {
         let path = directory + "/" + name
         try? FileManager.default.removeItem(atPath: path)
         try FileManager.default.copyItem(atPath: source, toPath: path)
@@ -106,7 +105,7 @@ final class DoorTestCertificates: @unchecked Sendable {
 
     /// Overwrites `path` with `source`'s bytes (what `cp` over a renewed
     /// certificate does).
-    func overwrite(_ path: String, with source: String) throws {
+    public func overwrite(_ path: String, with source: String) throws {
         try Data(contentsOf: URL(fileURLWithPath: source)).write(to: URL(fileURLWithPath: path))
     }
 }
