@@ -48,12 +48,16 @@ final class DoorGateHandler: ChannelInboundHandler {
     private var deadline: Scheduled<Void>?
 
     /// `producers` must be non-nil: without a producers file no gate is installed.
-    init(door: IngestDoor, peer: SocketAddress?, logger: Logger) {
+    init(door: IngestDoor, logger: Logger) {
         precondition(door.producers != nil, "a gate without producers")
         self.door = door
-        self.authentication = ConnectionAuthentication(
-            authorizer: door.producers, limiter: door.limiter, limits: door.limits, peer: IngestDoor.peerKey(peer))
+        // Replaced in channelActive, once the peer's address is known.
+        self.authentication = Self.authentication(door, peer: nil)
         self.logger = logger
+    }
+
+    private static func authentication(_ door: IngestDoor, peer: SocketAddress?) -> ConnectionAuthentication {
+        ConnectionAuthentication(authorizer: door.producers, limiter: door.limiter, limits: door.limits, peer: IngestDoor.peerKey(peer))
     }
 
     private static var now: UInt64 { NIODeadline.now().uptimeNanoseconds }
@@ -67,6 +71,8 @@ final class DoorGateHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
+        authentication = Self.authentication(door, peer: context.channel.remoteAddress)
+        logger[metadataKey: "connection.peer"] = "\(context.channel.remoteAddress.map { "\($0)" } ?? "unix")"
         guard authentication.admits(now: Self.now) else {
             logger.notice("connection closed at once: too many failed authentications from this address")
             return refuse(context, message: "too many failed authentications from this address; try again in a minute")
