@@ -135,14 +135,14 @@ final class ServeProcess {
     private let stderrPath: String
     private let stdoutPipe = Pipe()
 
-    init(dataDirectory: String, listen: String = "127.0.0.1:0", arguments: [String] = []) throws {
+    init(dataDirectory: String, arguments: [String] = []) throws {
         self.dataDirectory = dataDirectory
         socketPath = dataDirectory + "/ingest.sock"
         stderrPath = dataDirectory + "/serve-\(UUID().uuidString.prefix(6)).log"
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: try careerlogBinary())
         // Ingest only: the read models (PostgreSQL) are not what these tests are about.
-        process.arguments = ["serve", "--data-dir", dataDirectory, "--listen", listen, "--no-projector"] + arguments
+        process.arguments = ["serve", "--data-dir", dataDirectory, "--listen", "127.0.0.1:0", "--no-projector"] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["CAREERLOG_SCHEMA_DIR"] = packageRoot + "/EventSchemas"
         process.environment = environment
