@@ -51,9 +51,11 @@ public enum AuthLine {
 /// file, and authenticated as nobody (`producer == nil`, everything passes)
 /// when it has none. It becomes a producer by an auth line, or implicitly
 /// by a client certificate or a Unix peer uid the producers file names.
-/// Until then every line is answered `unauthenticated`. An auth line may
-/// come again later: the last one decides, and a failed one leaves the
-/// connection unauthenticated.
+/// Until then every line is answered `unauthenticated`. The state machine
+/// lets an auth line come again later (the last one decides, and a failed
+/// one leaves the connection unauthenticated); `DoorGateHandler` stops
+/// screening once the connection is authenticated, so on the server a
+/// producer authenticates once.
 public struct ConnectionAuthentication {
     /// What to do with one line.
     public enum Screening: Equatable {
