@@ -14,7 +14,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
-        // Sealing of PII fields (AES-256-GCM) and key wrapping in SubjectKeys.
+        // TLS on the ingest TCP listener (BoringSSL inside: no system OpenSSL needed).
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // SHA-256 of producer tokens; sealing of PII fields (AES-256-GCM) and key wrapping in SubjectKeys.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
@@ -57,7 +59,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ]
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            exclude: ["Door/DOOR.md"]
         ),
 
         // A small libpq layer (connect, parameters, transactions, COPY, SQLSTATE
@@ -123,9 +129,13 @@ let package = Package(
         ]),
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "CareerEvents"]),
         .testTarget(name: "IngestTests", dependencies: [
-            "Ingest", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
+            "Ingest", "TestSupport", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOTLS", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // A real private PostgreSQL cluster per test process (no mocks).

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what careerlog needs and a fresh machine may lack: the C libraries
 # it links (liblz4, libpq), pkg-config to find them, and PostgreSQL for the
-# read models and the database tests. Does nothing when all are present.
+# read models and the database tests, and openssl, which makes the TLS tests'
+# certificates. Does nothing when all are present.
 set -euo pipefail
 
-packages=(liblz4-dev libpq-dev pkg-config postgresql)
+packages=(liblz4-dev libpq-dev pkg-config postgresql openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -74,6 +74,12 @@ public final class IngestSocket: @unchecked Sendable {
         setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
+    /// Takes over a descriptor that is already connected (the caller's end
+    /// of an `IngestTLSBridge`, duplicated): this socket closes it.
+    public init(connectedDescriptor fd: Int32) {
+        self.fd = fd
+    }
+
     deinit { close() }
 
     private static func setReceiveBuffer(_ fd: Int32, _ bytes: Int) {

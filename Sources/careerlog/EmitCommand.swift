@@ -1,4 +1,5 @@
 import ArgumentParser
+import CareerEvents
 import Foundation
 import Ingest
 
@@ -14,7 +15,9 @@ struct EmitCommand: ParsableCommand {
             Lines are pipelined: up to --window lines are in flight, answers are read as they come. \
             Prints one JSON summary on stdout: {"sent":N,"stored":S,"duplicates":D,"rejected":R} \
             (sent counts non-blank lines). Each rejected line is reported on stderr with its line number \
-            and reason. Exit status 1 if any line was rejected or left unanswered.
+            and reason. Exit status 1 if any line was rejected or left unanswered. \
+            With --token or --token-file, the first line sent is {"auth":"<token>"} and its answer is \
+            awaited before any event is sent; with --tls (or --tls-ca, --tls-cert), the TCP connection is TLS.
             """)
 
     @Option(help: ArgumentHelp("The server's TCP address (default 127.0.0.1:7400).", valueName: "host:port"))
@@ -27,12 +30,14 @@ struct EmitCommand: ParsableCommand {
     var lineBytesMax: Int = 1 << 20
     @Argument(help: ArgumentHelp("The NDJSON file to send, or - for stdin.", valueName: "file"))
     var file: String = "-"
+    @OptionGroup(title: "Authentication and TLS") var door: EmitDoorOptions
 
     func validate() throws {
         if connect != nil && socket != nil { throw ValidationError("give --connect or --socket, not both") }
         if let connect, IngestEndpoint(hostPort: connect) == nil { throw ValidationError("--connect must be HOST:PORT, got \(connect)") }
         guard window >= 1, window <= 1 << 20 else { throw ValidationError("--window must be between 1 and 1048576") }
         guard lineBytesMax >= 1 else { throw ValidationError("--line-bytes-max must be at least 1") }
+        if door.usesTLS && socket != nil { throw ValidationError("TLS is for TCP; the Unix socket is plain (its file mode guards it): drop --tls or --socket") }
     }
 
     func run() throws {
@@ -41,16 +46,15 @@ struct EmitCommand: ParsableCommand {
         guard fd >= 0 else { throw ValidationError("cannot open \(file): \(String(cString: strerror(errno)))") }
         defer { if fd != 0 { close(fd) } }
         signal(SIGPIPE, SIG_IGN)
-        let connection: IngestSocket
-        do {
-            connection = try IngestSocket(endpoint: endpoint)
-        } catch {
-            printError("emit: \(error)")
-            throw ExitCode(1)
+        let token = try door.resolvedToken()
+        let (connection, bridge) = try connect(endpoint)
+        defer {
+            connection.close()
+            bridge?.close()
         }
-        defer { connection.close() }
+        if let token { try authenticate(connection, token: token) }
 
-        let progress = EmitProgress(window: window, showProgress: isTerminal(2))
+        let progress = EmitProgress(window: window, showProgress: isTerminal(2), lineOffset: token == nil ? 0 : 1)
         let reader = Thread { progress.readAnswers(from: connection) }
         reader.start()
         let sendError = sendLines(fd: fd, to: connection, progress: progress)
@@ -64,8 +68,53 @@ struct EmitCommand: ParsableCommand {
         let unanswered = summary.sent - summary.stored - summary.duplicates - summary.rejected
         if unanswered > 0 {
             printError("emit: \(unanswered) of \(summary.sent) lines got no answer (the connection closed early); they may or may not be stored, send them again")
+            if let failure = bridge?.failure { printError("emit: the TLS connection ended with: \(failure)") }
         }
         if summary.rejected > 0 || unanswered > 0 { throw ExitCode(1) }
+    }
+
+    /// A plain socket, or the caller's end of a TLS bridge.
+    private func connect(_ endpoint: IngestEndpoint) throws -> (IngestSocket, IngestTLSBridge?) {
+        do {
+            guard door.usesTLS, case .tcp(let host, let port) = endpoint else { return (try IngestSocket(endpoint: endpoint), nil) }
+            let context = try TLSClientContext.make(door.tlsFiles)
+            let bridge = try IngestTLSBridge.connect(host: host, port: port, context: context)
+            return (IngestSocket(connectedDescriptor: dup(bridge.descriptor)), bridge)
+        } catch {
+            printError("emit: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// Sends the auth line and waits for its answer, so a wrong token is
+    /// one clear error, not one `unauthenticated` answer per line.
+    private func authenticate(_ connection: IngestSocket, token: String) throws {
+        var line: [UInt8] = Array(#"{"auth":"#.utf8)
+        JSONValue.writeString(token, into: &line)
+        line.append(contentsOf: "}\n".utf8)
+        var answer: [UInt8] = []
+        var byte: UInt8 = 0
+        do {
+            try connection.send(line)
+            // Byte by byte up to the newline: nothing else is in flight yet.
+            while answer.count < 4096 {
+                let n = try withUnsafeMutableBytes(of: &byte) { try connection.receive(into: $0, timeoutMs: 10_000) }
+                if n == 0 || byte == UInt8(ascii: "\n") { break }
+                answer.append(byte)
+            }
+        } catch {
+            printError("emit: authenticating: \(error)")
+            throw ExitCode(1)
+        }
+        guard case .object(let object)? = try? JSONParser.parse(answer), case .bool(true)? = object["ok"],
+              case .string? = object["producer"] else {
+            var reason = "the connection closed"
+            if case .object(let object)? = try? JSONParser.parse(answer), case .string(let message)? = object["message"] {
+                reason = message
+            }
+            printError("emit: the server refused the token: \(reason)")
+            throw ExitCode(1)
+        }
     }
 
     /// Sends every line, keeping at most `window` unanswered; blank lines
@@ -125,12 +174,16 @@ private final class EmitProgress: @unchecked Sendable {
     private var connectionEnded = false
     private let window: Int
     private let showProgress: Bool
+    /// Lines the server counted before the file's first (the auth line), so
+    /// reports name the file's line numbers.
+    private let lineOffset: Int
     private var lastProgress = ContinuousClock.now
     private var progressShown = false
 
-    init(window: Int, showProgress: Bool) {
+    init(window: Int, showProgress: Bool, lineOffset: Int) {
         self.window = window
         self.showProgress = showProgress
+        self.lineOffset = lineOffset
     }
 
     var summary: Summary {
@@ -220,7 +273,7 @@ private final class EmitProgress: @unchecked Sendable {
         condition.signal()
         condition.unlock()
         if case .rejected(_, let line, let error, let message) = ack {
-            report("line \(line): \(error): \(message)")
+            report("line \(line - lineOffset): \(error): \(message)")
         }
     }
 

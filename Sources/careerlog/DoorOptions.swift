@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import Ingest
+import Logging
+
+/// `serve`'s door: TLS on TCP, the producers file, and the safe default
+/// that keeps a network address closed without them.
+struct ServeDoorOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("TLS on the TCP listener: the server certificate (PEM, with any intermediates).", valueName: "file"))
+    var tlsCert: String?
+    @Option(help: ArgumentHelp("The private key of --tls-cert (PEM, unencrypted).", valueName: "file"))
+    var tlsKey: String?
+    @Option(help: ArgumentHelp("Require client certificates signed by this CA (PEM): mutual TLS.", valueName: "file"))
+    var tlsClientCa: String?
+    @Option(help: ArgumentHelp("The producers file (JSON): who may write, proved how, which sources and types. SIGHUP reloads it.", valueName: "file"))
+    var producers: String?
+    @Flag(help: "Listen on a non-loopback address without TLS or without a producers file (logs a warning). For trusted networks only.")
+    var insecureListen = false
+    @Option(help: ArgumentHelp("Time a new connection has to finish TLS and authenticate.", valueName: "ms"))
+    var authDeadlineMs: Int = DoorLimits().authenticationDeadlineMs
+
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together: give both, or neither") }
+        if tlsClientCa != nil && tlsCert == nil { throw ValidationError("--tls-client-ca needs TLS: add --tls-cert FILE --tls-key FILE") }
+        do { try limits.validate() } catch { throw ValidationError(error.message) }
+    }
+
+    var limits: DoorLimits {
+        var limits = DoorLimits()
+        limits.authenticationDeadlineMs = authDeadlineMs
+        return limits
+    }
+
+    /// Loads the TLS files and the producers file, and applies the listen
+    /// policy to `tcp` (nil: no TCP listener). Throws a message saying which
+    /// file is wrong or what to add.
+    func makeDoor(tcp: (host: String, port: Int)?, logger: Logger) throws -> IngestDoor {
+        var tls: TLSServerContext?
+        if let tlsCert, let tlsKey {
+            do {
+                tls = try TLSServerContext(files: TLSServerFiles(certificateChainPath: tlsCert, privateKeyPath: tlsKey, clientCAPath: tlsClientCa))
+            } catch {
+                throw DoorStartError(message: "\(error)")
+            }
+        }
+        var authorizer: ProducerAuthorizer?
+        if let producers {
+            do { authorizer = try ProducerAuthorizer(path: producers) } catch { throw DoorStartError(message: "\(error)") }
+        }
+        if let tcp {
+            switch ListenPolicy.check(host: tcp.host, port: tcp.port, tls: tls != nil, producers: authorizer != nil, insecureListen: insecureListen) {
+            case .allowed: break
+            case .allowedInsecurely(let warning): logger.warning("\(warning)")
+            case .refused(let message): throw DoorStartError(message: message)
+            }
+        }
+        return IngestDoor(tls: tls, producers: authorizer, limits: limits)
+    }
+}
+
+/// Why `serve` will not open its door; printed as it is.
+struct DoorStartError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// `emit`'s side of the door: a token, TLS, a client certificate.
+struct EmitDoorOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Authenticate with this producer token (visible to other local users in the process list: prefer --token-file).", valueName: "token"))
+    var token: String?
+    @Option(help: ArgumentHelp("Read the producer token from this file (its first line).", valueName: "file"))
+    var tokenFile: String?
+    @Flag(help: "Connect with TLS (implied by --tls-ca, --tls-cert and --tls-key).")
+    var tls = false
+    @Option(help: ArgumentHelp("The CA that signed the server's certificate (PEM); default: the system's CAs.", valueName: "file"))
+    var tlsCa: String?
+    @Option(help: ArgumentHelp("Client certificate for mutual TLS (PEM).", valueName: "file"))
+    var tlsCert: String?
+    @Option(help: ArgumentHelp("The private key of --tls-cert (PEM).", valueName: "file"))
+    var tlsKey: String?
+
+    func validate() throws {
+        if token != nil && tokenFile != nil { throw ValidationError("give --token or --token-file, not both") }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together: give both, or neither") }
+    }
+
+    var usesTLS: Bool { tls || tlsCa != nil || tlsCert != nil }
+
+    var tlsFiles: TLSClientFiles { TLSClientFiles(caPath: tlsCa, certificateChainPath: tlsCert, privateKeyPath: tlsKey) }
+
+    /// The token to send, if any: `--token`, or the first line of
+    /// `--token-file` without surrounding white space.
+    func resolvedToken() throws -> String? {
+        if let token { return token }
+        guard let tokenFile else { return nil }
+        guard let data = FileManager.default.contents(atPath: tokenFile) else {
+            throw ValidationError("cannot read the token file \(tokenFile): check that it exists and that you may read it")
+        }
+        let firstLine = String(decoding: data.prefix(4096), as: UTF8.self).split(whereSeparator: \.isNewline).first ?? ""
+        let token = firstLine.trimmingCharacters(in: .whitespaces)
+        guard !token.isEmpty else { throw ValidationError("the token file \(tokenFile) is empty; put the producer's token on its first line") }
+        return token
+    }
+}
