@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System library shims. pkg-config names the flags; the providers tell
@@ -65,6 +67,32 @@ let package = Package(
         // Analysts' replays: filters, the read planner, NDJSON/CSV writers, counts.
         .target(name: "Replay", dependencies: ["EventLog", "CareerEvents", "LogCodec"]),
 
+        // The metric handles ingest, log and projector record through, and
+        // their Prometheus exposition. Apart from `Window` so the hot paths
+        // that record link swift-metrics and the registry, not an HTTP server.
+        .target(
+            name: "Telemetry",
+            dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+
+        // The HTTP window: /metrics, /healthz, /readyz, the dashboard and its
+        // JSON API, `report --html`. Routes are injected, so it depends on no
+        // other careerlog library but Telemetry.
+        .target(
+            name: "Window",
+            dependencies: [
+                "Telemetry",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+
         .executableTarget(
             name: "careerlog",
             dependencies: [
@@ -94,6 +122,18 @@ let package = Package(
             "Projector", "Postgres", "EventLog", "CareerEvents", "LogCodec", "EventGenerator",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Real sockets, a real Prometheus text parser (Python prometheus_client)
+        // and a real headless Chromium over the DevTools protocol.
+        .testTarget(
+            name: "WindowTests",
+            dependencies: [
+                "Window", "Telemetry",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["Helpers"]
+        ),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "EventLog", "CareerEvents", "LogCodec"]),
         // Real processes and files: the careerlog binary as a user runs it.
         .testTarget(name: "IntegrationTests", dependencies: ["careerlog", "EventLog", "CareerEvents", "EventGenerator", "Ingest", "Postgres"]),
