@@ -109,7 +109,7 @@ final class WindowServerTests: XCTestCase {
         defer { server.shutdown() }
         let client = try RawClient(port: server.port)
         XCTAssertEqual(client.readToEnd(), "")  // closed with no bytes
-        try waitUntil(5, "the idle connection to be gone") { server.connectionCount == 0 }
+        waitUntil(5, "the idle connection to be gone") { server.connectionCount == 0 }
     }
 
     func testConnectionsBeyondTheLimitGet503AndTheSlotComesBack() throws {
@@ -118,7 +118,7 @@ final class WindowServerTests: XCTestCase {
         let server = try startWindow(routes: routes(), limits: limits)
         defer { server.shutdown() }
         var held = try (0..<4).map { _ in try RawClient(port: server.port) }
-        try waitUntil(10, "4 connections admitted") { server.connectionCount == 4 }
+        waitUntil(10, "4 connections admitted") { server.connectionCount == 4 }
         let refused = try RawClient(port: server.port)
         let answer = refused.readToEnd()
         XCTAssertTrue(answer.hasPrefix("HTTP/1.1 503 "), answer)
@@ -127,7 +127,7 @@ final class WindowServerTests: XCTestCase {
         held[0].send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
         XCTAssertEqual(held[0].readResponse()?.status, 200)
         held.removeLast()
-        try waitUntil(10, "a slot to free up") { server.connectionCount == 3 }
+        waitUntil(10, "a slot to free up") { server.connectionCount == 3 }
         XCTAssertEqual(try get(server.port, "/hello").status, 200)
     }
 
