@@ -13,6 +13,7 @@ enum DashboardPage {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 {{CSP}}
 <title>careerlog: career programme dashboard</title>
 <style>
@@ -387,7 +388,7 @@ code { background:#f0f2f5; padding:0 3px; border-radius:3px; }
     document.getElementById('as-of').textContent = asOf ? 'Figures as of ' + asOf.replace('T', ' ') : 'No figures yet';
     document.getElementById('updated').textContent = config.embedded
       ? 'report generated ' + config.generatedAt
-      : 'updated ' + new Date().toLocaleTimeString('en-GB') + ', every ' + Math.round(config.refreshMs / 1000) + ' s';
+      : 'updated ' + new Date().toLocaleTimeString('en-GB') + ', every ' + +(config.refreshMs / 1000).toFixed(1) + ' s';
     for (const step of [renderFilters, renderPlacement, renderTime, renderUplift, renderMentored, renderFunnel, renderVelocity, renderMentors, renderOps]) {
       try { step(); } catch (e) { state.lastError = String(e); console.error('dashboard: ' + step.name + ': ' + e); }
     }
