@@ -4,10 +4,11 @@ import PackageDescription
 let package = Package(
     name: "careerlog",
     platforms: [.macOS(.v15)],
+    // Only the executables are products: the libraries are internal modules
+    // until their API (and error codes) is stable enough to promise.
     products: [
         .executable(name: "careerlog", targets: ["careerlog"]),
-        .library(name: "EventLog", targets: ["EventLog"]),
-        .library(name: "CareerEvents", targets: ["CareerEvents"]),
+        .executable(name: "careerlog-bench", targets: ["careerlog-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -32,9 +33,9 @@ let package = Package(
         // The event contract: JSON, envelope, schemas and the validator.
         .target(name: "CareerEvents"),
 
-        // Where the contract meets the storage format: envelope <-> log event,
-        // stored records back to NDJSON.
-        .target(name: "LogCodec", dependencies: ["EventLog", "CareerEvents"]),
+        // The stored event as JSON and back: envelope <-> log record, stored
+        // records back to NDJSON, and the one JSON-string and CSV-field writer.
+        .target(name: "StoredEventCodec", dependencies: ["EventLog", "CareerEvents"]),
 
         // Deterministic, realistic event histories for tests, benchmarks, demos.
         .target(name: "EventGenerator", dependencies: ["CareerEvents"]),
@@ -43,7 +44,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "EventLog", "CareerEvents", "LogCodec",
+                "EventLog", "CareerEvents", "StoredEventCodec",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -59,13 +60,13 @@ let package = Package(
         .target(
             name: "Projector",
             dependencies: [
-                "EventLog", "CareerEvents", "LogCodec", "Postgres",
+                "EventLog", "CareerEvents", "StoredEventCodec", "Postgres",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         // Analysts' replays: filters, the read planner, NDJSON/CSV writers, counts.
-        .target(name: "Replay", dependencies: ["EventLog", "CareerEvents", "LogCodec"]),
+        .target(name: "Replay", dependencies: ["EventLog", "CareerEvents", "StoredEventCodec"]),
 
         // The metric handles ingest, log and projector record through, and
         // their Prometheus exposition. Apart from `Window` so the hot paths
@@ -93,10 +94,36 @@ let package = Package(
             ]
         ),
 
+        // The analytics figures, read and rendered once for the command line
+        // and the HTTP dashboard.
+        .target(name: "Analytics", dependencies: ["Postgres", "StoredEventCodec"]),
+
+        // A node's lifecycle: open and recover the log, dedupe, ingest, the
+        // projector thread; one stop signal; the drain order.
+        .target(
+            name: "Runtime",
+            dependencies: [
+                "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // The command line: argument parsing and calls into the libraries.
         .executableTarget(
             name: "careerlog",
             dependencies: [
-                "EventLog", "CareerEvents", "LogCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Replay",
+                "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Replay",
+                "Runtime", "Analytics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Benchmarks (the figures of BENCHMARKS.md) and the crash tests' debug commands.
+        .executableTarget(
+            name: "careerlog-bench",
+            dependencies: [
+                "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Runtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -111,7 +138,7 @@ let package = Package(
         .testTarget(name: "CareerEventsTests", dependencies: ["CareerEvents", "TestSupport"]),
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "CareerEvents"]),
         .testTarget(name: "IngestTests", dependencies: [
-            "Ingest", "EventLog", "CareerEvents", "LogCodec", "EventGenerator",
+            "Ingest", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -119,7 +146,7 @@ let package = Package(
         // A real private PostgreSQL cluster per test process (no mocks).
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ProjectorTests", dependencies: [
-            "Projector", "Postgres", "EventLog", "CareerEvents", "LogCodec", "EventGenerator",
+            "Projector", "Postgres", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Real sockets, a real Prometheus text parser (Python prometheus_client)
@@ -134,8 +161,17 @@ let package = Package(
             ],
             exclude: ["Helpers"]
         ),
-        .testTarget(name: "ReplayTests", dependencies: ["Replay", "EventLog", "CareerEvents", "LogCodec"]),
-        // Real processes and files: the careerlog binary as a user runs it.
-        .testTarget(name: "IntegrationTests", dependencies: ["careerlog", "EventLog", "CareerEvents", "EventGenerator", "Ingest", "Postgres"]),
+        .testTarget(name: "AnalyticsTests", dependencies: ["Analytics", "Postgres", "CareerEvents"]),
+        .testTarget(name: "StoredEventCodecTests", dependencies: ["StoredEventCodec", "EventLog", "CareerEvents"]),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "EventLog", "CareerEvents", "StoredEventCodec"]),
+        // In-process nodes over real sockets and a real data directory.
+        .testTarget(name: "RuntimeTests", dependencies: [
+            "Runtime", "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector", "EventGenerator",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Real processes and files: the careerlog binaries as a user runs them.
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "careerlog", "careerlog-bench", "EventLog", "CareerEvents", "EventGenerator", "Ingest", "Postgres",
+        ]),
     ]
 )

@@ -2,9 +2,13 @@
 -- and Projections/analytics/README.md for why each kind of row is
 -- independent of where batches begin and end.
 
--- 1. As of: the newest event time of every event applied, any type.
+-- 1. As of: in an as-of build by time, the moment asked for (the projector
+--    sets careerlog.as_of_time for the batch's transaction); otherwise the
+--    newest event time of every event applied, any type.
 INSERT INTO {{schema}}.as_of AS t (singleton, newest_event_time)
-SELECT true, max(time) FROM batch_events HAVING count(*) > 0
+SELECT true, coalesce(nullif(current_setting('careerlog.as_of_time', true), '')::timestamptz, max(time))
+FROM batch_events
+HAVING count(*) > 0 OR nullif(current_setting('careerlog.as_of_time', true), '') IS NOT NULL
 ON CONFLICT (singleton) DO UPDATE SET newest_event_time = EXCLUDED.newest_event_time
 WHERE EXCLUDED.newest_event_time > t.newest_event_time;
 
@@ -32,7 +36,7 @@ ON CONFLICT (seq) DO NOTHING;
 
 INSERT INTO {{schema}}.mentorship_sessions (seq, mentee, held_at, mentorship_id, duration_minutes, mentee_rating)
 SELECT seq, subject, time, (data->>'mentorship_id')::uuid,
-       (data->>'duration_minutes')::integer, (data->>'mentee_rating')::integer
+       (data->>'duration_minutes')::numeric::integer, (data->>'mentee_rating')::numeric::integer
 FROM batch_events
 WHERE type = 'mentorship.session_held'
 ON CONFLICT (seq) DO NOTHING;

@@ -13,7 +13,8 @@
 --                         whatever the batch split; days as an OR-ed bit
 --                         mask), learning_watermark making a re-applied
 --                         batch a no-op
---   newest .............. as_of (max time of every event applied)
+--   newest .............. as_of (max time of every event applied; in an
+--                         as-of build by time, the moment asked for)
 --
 -- Analytics (views, computed when read):
 --   enrollees                       one row per enrolled subject, everything
@@ -38,8 +39,10 @@
 -- ---------------------------------------------------------------------------
 -- Facts
 
--- The newest event `time` among ALL events applied (every type counts): the
--- definitions' "as of". One row once any event is applied.
+-- The definitions' "as of": the newest event `time` among ALL events applied
+-- (every type counts), or in an as-of build by time the moment asked for
+-- (careerlog.as_of_time, see Projections/README.md). One row once any event
+-- is applied (or the build by time has started).
 CREATE TABLE {{schema}}.as_of (
     singleton          boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     newest_event_time  timestamptz NOT NULL

@@ -39,7 +39,7 @@ WHERE roadmap_id = ANY (ARRAY(SELECT (data->>'roadmap_id')::uuid FROM batch_even
 INSERT INTO {{schema}}.roadmap_tasks
     (roadmap_id, ordinal, task_id, phase, week, title, type, estimated_hours, completed_at, actual_hours, seq)
 SELECT r.roadmap_id, k.ordinal::integer, (k.task->>'task_id')::uuid,
-       (k.task->>'phase')::numeric, (k.task->>'week')::numeric,
+       trunc((k.task->>'phase')::numeric), trunc((k.task->>'week')::numeric),
        k.task->>'title', k.task->>'type', (k.task->>'estimated_hours')::numeric,
        c.completed_at, c.actual_hours, GREATEST(r.seq, c.seq)
 FROM (SELECT DISTINCT ON ((data->>'roadmap_id')::uuid) (data->>'roadmap_id')::uuid AS roadmap_id, data, seq

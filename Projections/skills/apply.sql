@@ -74,7 +74,7 @@ INSERT INTO {{schema}}.cv_parses AS t
     (cv_id, user_id, skills, experience, education, certifications, parsed_at, seq)
 SELECT cv_id, subject,
        ARRAY(SELECT jsonb_array_elements_text(data->'skills')),
-       data->'experience', data->'education',
+       {{schema}}.integers_plain(data->'experience', 'months'), {{schema}}.integers_plain(data->'education', 'year'),
        CASE WHEN data ? 'certifications' THEN ARRAY(SELECT jsonb_array_elements_text(data->'certifications')) END,
        time, seq
 FROM (SELECT DISTINCT ON ((data->>'cv_id')::uuid) (data->>'cv_id')::uuid AS cv_id, subject, data, time, seq

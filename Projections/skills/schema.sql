@@ -59,3 +59,13 @@ CREATE TABLE {{schema}}.cv_parses (
     seq             bigint NOT NULL
 );
 CREATE INDEX cv_parses_user ON {{schema}}.cv_parses (user_id);
+
+-- The validator accepts 30.0 and 3e1 as integers and the log keeps numbers
+-- as written: the copies of a CV's lists keep their integer field as a plain
+-- integer, so the rows do not depend on how a producer spelled it.
+CREATE FUNCTION {{schema}}.integers_plain(list jsonb, field text) RETURNS jsonb
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT coalesce(jsonb_agg(CASE WHEN e ? field THEN jsonb_set(e, ARRAY[field], to_jsonb(trunc((e->>field)::numeric))) ELSE e END
+                              ORDER BY o), '[]'::jsonb)
+    FROM jsonb_array_elements(list) WITH ORDINALITY AS x(e, o)
+$$;

@@ -1,7 +1,7 @@
 import CareerEvents
 import EventLog
 import Foundation
-import LogCodec
+import StoredEventCodec
 
 /// What one import did.
 public struct ImportSummary: Sendable, Equatable {

@@ -6,6 +6,11 @@ import CLibPQ
 /// five-character SQLSTATE when the server sent one (client-side failures,
 /// such as a refused connection, have none). Messages name the database and
 /// host, never the password of the connection URL.
+///
+/// `description` (what is logged and stored, e.g. as a projection's failure
+/// reason) leaves out the server's DETAIL: it can quote row values ("Key
+/// (email)=(ann@example.com) already exists"), which may be PII.
+/// `descriptionWithDetail` adds it, for an operator at a terminal.
 public struct PostgresError: Error, CustomStringConvertible, Sendable {
     public enum Code: Sendable, Equatable {
         /// Connecting failed, or the connection broke while in use.
@@ -33,12 +38,21 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         self.hint = hint
     }
 
+    /// The message, SQLSTATE and hint; never the DETAIL (it can quote row
+    /// values). Safe to log and to store.
     public var description: String {
         var text = message
         if let sqlState { text += " (SQLSTATE \(sqlState))" }
-        if let detail { text += "; detail: \(detail)" }
         if let hint { text += "; hint: \(hint)" }
         return text
+    }
+
+    /// `description` plus the server's DETAIL, which can quote row values
+    /// (PII): for the person who ran the statement, not for logs or stored
+    /// state.
+    public var descriptionWithDetail: String {
+        guard let detail else { return description }
+        return description + "; detail: \(detail)"
     }
 
     /// True when the failure means "the server or the connection went away",

@@ -3,7 +3,10 @@ import Logging
 
 /// How long to wait between attempts when the server has gone away:
 /// exponential backoff with jitter, so many clients of one restarted server
-/// do not all knock at the same moment.
+/// do not all knock at the same moment. The one backoff of careerlog: used
+/// by `withReconnect`, by the projector's loop, and by a node (`Runtime`)
+/// waiting for the read models' PostgreSQL. It lives here, the lowest
+/// library all three import.
 ///
 ///     attempt   1      2      3      4      5       6       7...
 ///     delay     100ms  200ms  400ms  800ms  1.6s    3.2s    5s (cap)
@@ -31,6 +34,28 @@ public struct ReconnectPolicy: Sendable {
         let doublings = min(failures - 1, 30)
         let delay = min(delayMsMax, delayMsInitial << doublings)
         return delay / 2 + Int.random(in: 0...(delay - delay / 2), using: &random)
+    }
+
+    /// How often a pause looks at `shouldStop`, in milliseconds: a stop
+    /// (SIGTERM) is noticed within this while a retry waits, instead of
+    /// after a whole delay of up to `delayMsMax`.
+    public static let pauseSliceMs = 50
+
+    /// Waits `milliseconds` (a `delayMs` result), ending early when
+    /// `shouldStop` turns true. Returns false when it ended early: the
+    /// caller should stop instead of retrying. Blocks the calling thread.
+    public func pause(milliseconds: Int, shouldStop: () -> Bool = { false }) -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(milliseconds)
+        while ContinuousClock.now < deadline {
+            if shouldStop() { return false }
+            let remaining = Self.seconds(deadline - ContinuousClock.now)
+            Thread.sleep(forTimeInterval: Swift.min(Double(Self.pauseSliceMs) / 1_000, remaining))
+        }
+        return !shouldStop()
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Swift.max(0, Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
     }
 }
 
@@ -65,7 +90,7 @@ extension PostgresConnection {
                     "postgres.target": "\(target)", "postgres.failures": "\(failures)",
                     "postgres.retry_ms": "\(delayMs)", "error": "\(error)",
                 ])
-                Thread.sleep(forTimeInterval: Double(delayMs) / 1_000)
+                _ = policy.pause(milliseconds: delayMs)
             }
         }
     }

@@ -1,7 +1,7 @@
 import CareerEvents
 import EventLog
 import Foundation
-import LogCodec
+import StoredEventCodec
 import Postgres
 
 /// Loads a batch of log events into a temporary table and applies it to
@@ -22,25 +22,51 @@ final class BatchApplier {
     /// Its index's name, unqualified (CREATE INDEX takes no schema).
     private let batchIndex: String
 
+    /// Shared batch tables are `careerlog.<prefix><backend pid>`, named after
+    /// the builder's PostgreSQL backend so that `ProjectionStore` can tell
+    /// one left by a build that is gone (see `removeAbandoned`).
+    static let sharedTablePrefix = "rebuild_batch_"
+
     init(connection: PostgresConnection, sharedBatchTable: String? = nil) {
         self.connection = connection
         self.batchTable = sharedBatchTable.map { "careerlog.\($0)" } ?? "batch_events_all"
         self.batchIndex = (sharedBatchTable ?? "batch_events_all") + "_type"
     }
 
+    /// The one definition of a batch table: the session's temporary table
+    /// (`CREATE TEMP TABLE IF NOT EXISTS batch_events_all`) or a shared
+    /// unlogged one (`CREATE UNLOGGED TABLE careerlog.<name>`).
+    /// No primary key (the log's seqs are unique already), and statistics
+    /// only where plans need them (type, seq): ANALYZE of the jsonb column
+    /// would cost more than the plans gain.
+    static func batchTableSQL(_ create: String, _ table: String) -> String {
+        """
+        \(create) \(table) (
+            seq bigint NOT NULL, recorded timestamptz NOT NULL, id uuid NOT NULL, type text NOT NULL,
+            subject uuid NOT NULL, time timestamptz NOT NULL, dataversion int NOT NULL, data jsonb NOT NULL);
+        ALTER TABLE \(table) ALTER COLUMN data SET STATISTICS 0, ALTER COLUMN id SET STATISTICS 0,
+            ALTER COLUMN subject SET STATISTICS 0, ALTER COLUMN recorded SET STATISTICS 0, ALTER COLUMN time SET STATISTICS 0;
+        """
+    }
+
     /// Creates an unlogged table for a batch shared by several connections
-    /// (one load, every connection applies from it); the caller drops it.
-    static func createSharedBatchTable(_ c: PostgresConnection, name: String) throws {
-        let name = "careerlog.\(name)"
-        try c.execute("""
-            SET synchronous_commit = off;
-            DROP TABLE IF EXISTS \(name);
-            CREATE UNLOGGED TABLE \(name) (
-                seq bigint NOT NULL, recorded timestamptz NOT NULL, id uuid NOT NULL, type text NOT NULL,
-                subject uuid NOT NULL, time timestamptz NOT NULL, dataversion int NOT NULL, data jsonb NOT NULL);
-            ALTER TABLE \(name) ALTER COLUMN data SET STATISTICS 0, ALTER COLUMN id SET STATISTICS 0,
-                ALTER COLUMN subject SET STATISTICS 0, ALTER COLUMN recorded SET STATISTICS 0, ALTER COLUMN time SET STATISTICS 0;
-            """)
+    /// (one load, every connection applies from it) and returns its name.
+    /// The caller drops it (`dropShared`) once the other connections are
+    /// closed; if the caller dies first, the next `ProjectionStore.prepare`
+    /// does.
+    static func createSharedBatchTable(_ c: PostgresConnection) throws -> String {
+        guard let pid = try c.query("SELECT pg_backend_pid()").first?[0] else {
+            throw PostgresError(code: .protocolViolation, message: "pg_backend_pid() returned no row")
+        }
+        let name = sharedTablePrefix + pid
+        try c.execute("SET synchronous_commit = off; DROP TABLE IF EXISTS careerlog.\(name) CASCADE;"
+                      + batchTableSQL("CREATE UNLOGGED TABLE", "careerlog.\(name)"))
+        return name
+    }
+
+    /// Drops a shared batch table, with the views other sessions made over it.
+    static func dropShared(_ c: PostgresConnection, name: String) throws {
+        try c.execute("DROP TABLE IF EXISTS careerlog.\(name) CASCADE")
     }
 
     /// Shared table: empties it and drops its index before the next load.
@@ -64,11 +90,9 @@ final class BatchApplier {
         loaded = range
     }
 
-    /// The session's temporary table; created again after a reconnect.
-    /// No primary key (the log's seqs are unique already) and the index is
-    /// built after the COPY: a bulk build is cheaper than 50,000 inserts into
-    /// it. Statistics only where plans need them (type, seq): ANALYZE of the
-    /// jsonb column would cost more than the plans gain.
+    /// The session's temporary table; created again after a reconnect. The
+    /// index is built after the COPY: a bulk build is cheaper than 50,000
+    /// inserts into it.
     private func prepareSession() throws {
         // temp_buffers: a 50,000-event batch fits in memory instead of
         // spilling to temp files (only effective before the session's first
@@ -76,17 +100,9 @@ final class BatchApplier {
         // lost in a PostgreSQL crash is lost with its checkpoint (same
         // transaction) and re-applied from the log, so exactly-once holds
         // and no commit waits for a WAL flush.
-        try connection.execute("""
-            SET temp_buffers = '256MB';
-            SET synchronous_commit = off;
-            CREATE TEMP TABLE IF NOT EXISTS batch_events_all (
-                seq bigint NOT NULL, recorded timestamptz NOT NULL, id uuid NOT NULL, type text NOT NULL,
-                subject uuid NOT NULL, time timestamptz NOT NULL, dataversion int NOT NULL, data jsonb NOT NULL);
-            ALTER TABLE batch_events_all ALTER COLUMN data SET STATISTICS 0, ALTER COLUMN id SET STATISTICS 0,
-                ALTER COLUMN subject SET STATISTICS 0, ALTER COLUMN recorded SET STATISTICS 0, ALTER COLUMN time SET STATISTICS 0;
-            DROP INDEX IF EXISTS batch_events_all_type;
-            TRUNCATE batch_events_all;
-            """)
+        try connection.execute("SET temp_buffers = '256MB'; SET synchronous_commit = off;"
+                               + Self.batchTableSQL("CREATE TEMP TABLE IF NOT EXISTS", "batch_events_all")
+                               + "DROP INDEX IF EXISTS batch_events_all_type; TRUNCATE batch_events_all;")
     }
 
     /// Replaces the loaded batch with `records` (COPY, index, then ANALYZE
@@ -157,12 +173,12 @@ final class BatchApplier {
             condition += " AND time <= '\(untilTime.replacingOccurrences(of: "'", with: "''"))'::timestamptz"
         }
         try c.execute("CREATE OR REPLACE TEMP VIEW batch_events AS SELECT * FROM \(batchTable) WHERE \(condition)")
+        // The moment an as-of build by time asked for, for this transaction
+        // only (analytics reads it as "as of"); empty for every other build.
+        _ = try c.query("SELECT set_config('careerlog.as_of_time', $1, true)", [target.untilTime ?? ""])
         try c.execute(definition.applySQL(in: schema))
         let recorded = try c.query("SELECT recorded FROM \(batchTable) WHERE seq = $1", [String(last)]).first?[0]
-        _ = try c.query("""
-            UPDATE careerlog.projection_targets SET checkpoint = $2, checkpoint_recorded = $3, events_per_second = COALESCE($4::double precision, events_per_second), updated_at = now()
-            WHERE schema_name = $1
-            """, [schema, String(last), recorded, eventsPerSecond.map { String($0) }])
+        try ProjectionStore.advance(c, schema: schema, checkpoint: last, recorded: recorded, eventsPerSecond: eventsPerSecond)
         return .applied(last, events: Int(last - from))
     }
 
@@ -175,10 +191,7 @@ final class BatchApplier {
                 }
             } catch let error as PostgresError where !error.isConnectionFailure {
                 let reason = error.description
-                _ = try connection.query("""
-                    UPDATE careerlog.projection_targets SET state = 'failed', failed_seq = $2, failed_reason = $3, updated_at = now()
-                    WHERE schema_name = $1
-                    """, [schema, String(seq), reason])
+                try ProjectionStore.markFailed(connection, schema: schema, seq: seq, reason: reason)
                 return .failed(seq, reason: reason)
             }
         }

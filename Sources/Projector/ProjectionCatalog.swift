@@ -43,12 +43,6 @@ func quoteIdentifier(_ name: String) -> String {
     "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }
 
-public struct ProjectionLoadError: Error, CustomStringConvertible {
-    public var path: String
-    public var reason: String
-    public var description: String { "\(path): \(reason)" }
-}
-
 /// The projections of a `Projections/` directory, in name order.
 public struct ProjectionCatalog: Sendable {
     public var definitions: [ProjectionDefinition]
@@ -61,12 +55,12 @@ public struct ProjectionCatalog: Sendable {
         self.definitions = definitions.sorted { $0.name < $1.name }
     }
 
-    public init(directory: String) throws(ProjectionLoadError) {
+    public init(directory: String) throws(ProjectorError) {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         } catch {
-            throw ProjectionLoadError(path: directory, reason: "cannot list: \(error.localizedDescription)")
+            throw ProjectorError(code: .definitionInvalid, location: directory, reason: "cannot list: \(error.localizedDescription)")
         }
         var definitions: [ProjectionDefinition] = []
         for name in names {
@@ -76,25 +70,25 @@ public struct ProjectionCatalog: Sendable {
                   FileManager.default.fileExists(atPath: folder + "/apply.sql") else { continue }
             definitions.append(try Self.load(name: name, folder: folder))
         }
-        guard !definitions.isEmpty else { throw ProjectionLoadError(path: directory, reason: "no projections (folders with apply.sql)") }
+        guard !definitions.isEmpty else { throw ProjectorError(code: .definitionInvalid, location: directory, reason: "no projections (folders with apply.sql)") }
         self.init(definitions: definitions)
     }
 
-    private static func load(name: String, folder: String) throws(ProjectionLoadError) -> ProjectionDefinition {
+    private static func load(name: String, folder: String) throws(ProjectorError) -> ProjectionDefinition {
         guard name.count <= nameCharactersMax, name.first?.isLetter == true,
               name.allSatisfy({ ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "_" }) else {
-            throw ProjectionLoadError(path: folder, reason: "a projection name is lower-case letters, digits and _, at most \(nameCharactersMax) characters, starting with a letter")
+            throw ProjectorError(code: .definitionInvalid, location: folder, reason: "a projection name is lower-case letters, digits and _, at most \(nameCharactersMax) characters, starting with a letter")
         }
-        func read(_ file: String) throws(ProjectionLoadError) -> String {
+        func read(_ file: String) throws(ProjectorError) -> String {
             guard let data = FileManager.default.contents(atPath: folder + "/" + file),
                   let text = String(data: data, encoding: .utf8) else {
-                throw ProjectionLoadError(path: folder + "/" + file, reason: "missing or not UTF-8")
+                throw ProjectorError(code: .definitionInvalid, location: folder + "/" + file, reason: "missing or not UTF-8")
             }
             return text
         }
         let versionText = try read("version").trimmingCharacters(in: .whitespacesAndNewlines)
         guard let version = Int(versionText), version >= 1 else {
-            throw ProjectionLoadError(path: folder + "/version", reason: "must hold a positive integer, found \"\(versionText)\"")
+            throw ProjectorError(code: .definitionInvalid, location: folder + "/version", reason: "must hold a positive integer, found \"\(versionText)\"")
         }
         let refresh = FileManager.default.fileExists(atPath: folder + "/refresh.sql") ? try read("refresh.sql") : nil
         return ProjectionDefinition(name: name, version: version, schemaSQL: try read("schema.sql"), applySQL: try read("apply.sql"), refreshSQL: refresh)

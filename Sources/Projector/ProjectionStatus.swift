@@ -1,6 +1,6 @@
 import EventLog
 import Foundation
-import LogCodec
+import StoredEventCodec
 import Postgres
 
 /// One line of `careerlog projections status`.

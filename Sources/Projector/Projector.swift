@@ -27,6 +27,9 @@ public final class Projector: @unchecked Sendable {
         /// events keep arriving; when the projector catches up it refreshes at
         /// once. Bounds analytics staleness under load.
         public var refreshInterval: Duration = .seconds(2)
+        /// The backoff after a failure (PostgreSQL away, a batch failing).
+        /// A projector never gives up: it waits for PostgreSQL as long as it runs.
+        public var reconnectPolicy = ReconnectPolicy(attemptsMax: .max)
         public init() {}
     }
 
@@ -127,7 +130,7 @@ public final class Projector: @unchecked Sendable {
     public func run(shouldStop: @Sendable () -> Bool) {
         var failures = 0
         var random = SystemRandomNumberGenerator()
-        let policy = ReconnectPolicy()
+        let policy = options.reconnectPolicy
         while !shouldStop() {
             do {
                 if failures > 0 || connection == nil {
@@ -146,13 +149,15 @@ public final class Projector: @unchecked Sendable {
                 let delay = policy.delayMs(afterFailures: failures, using: &random)
                 logger.warning("PostgreSQL unavailable; the projector waits and resumes from its checkpoints",
                                metadata: ["postgres.failures": "\(failures)", "postgres.retry_ms": "\(delay)", "error": "\(error)"])
-                usleep(useconds_t(delay) * 1000)
+                // Cut short by a stop: a shutdown does not wait out a backoff (up to delayMsMax).
+                guard policy.pause(milliseconds: delay, shouldStop: shouldStop) else { return }
             } catch {
                 failures += 1
                 connection = nil
                 applier = nil
-                logger.error("projector error; retrying", metadata: ["error": "\(error)"])
-                usleep(useconds_t(min(5000, 200 * failures)) * 1000)
+                let delay = policy.delayMs(afterFailures: failures, using: &random)
+                logger.error("projector error; retrying", metadata: ["error": "\(error)", "postgres.retry_ms": "\(delay)"])
+                guard policy.pause(milliseconds: delay, shouldStop: shouldStop) else { return }
             }
         }
     }

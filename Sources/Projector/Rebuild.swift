@@ -58,59 +58,114 @@ public final class ProjectionBuilder {
 
     /// Rebuilds several projections in one pass over the log (one read and
     /// one COPY per batch, applied to every shadow schema), then swaps each in.
+    /// A rebuild that fails leaves nothing behind: its shadow schemas and
+    /// batch table are dropped, the live schemas carry on as they were.
     public func rebuild(_ names: [String], progress: (BuildProgress) -> Void) throws {
-        var definitions: [ProjectionDefinition] = []
-        for name in names {
+        let definitions = try names.map { name in
             guard let definition = catalog.definition(named: name) else {
-                throw ProjectionLoadError(path: name, reason: "no such projection; known: \(catalog.definitions.map(\.name).joined(separator: ", "))")
+                throw ProjectorError(code: .projectionUnknown, location: name,
+                                     reason: "no such projection; known: \(catalog.definitions.map(\.name).joined(separator: ", "))")
             }
-            definitions.append(definition)
+            return definition
         }
         let connection = try PostgresConnection(url: url)
         try ProjectionStore.prepare(connection)
         let targets = definitions.map { (schema: Self.shadowSchema(for: $0.name), definition: $0) }
-        for target in targets {
-            try ProjectionStore.create(connection, schema: target.schema, definition: target.definition, role: .shadow, state: .rebuilding)
-        }
-        logger.info("rebuild started", metadata: ["projections": "\(names.joined(separator: ","))"])
-        let applier = BatchApplier(connection: connection)
-        let workers = max(1, min(options.connections, targets.count))
-        if workers == 1 {
-            try fill([applier], shared: nil, reader: log.reader(fromSeq: 1), targets: targets, progress: progress)
-        } else {
-            // One load per batch into an unlogged table every worker reads.
-            let shared = "rebuild_batch_\(getpid())"
-            try BatchApplier.createSharedBatchTable(connection, name: shared)
-            defer { try? connection.execute("DROP TABLE IF EXISTS careerlog.\(shared)") }
-            var appliers = [BatchApplier(connection: connection, sharedBatchTable: shared)]
-            for _ in 1..<workers {
-                appliers.append(BatchApplier(connection: try PostgresConnection(url: url), sharedBatchTable: shared))
+        do {
+            for target in targets {
+                try ProjectionStore.create(connection, schema: target.schema, definition: target.definition, role: .shadow, state: .rebuilding)
             }
-            try fill(appliers, shared: shared, reader: log.reader(fromSeq: 1), targets: targets, progress: progress)
+            logger.info("rebuild started", metadata: ["projections": "\(names.joined(separator: ","))"])
+            try fillShadows(connection, targets: targets, progress: progress)
+            for target in targets {
+                // Derived objects are filled before anyone can read the schema.
+                if let refresh = target.definition.refreshSQL(in: target.schema) { try connection.execute(refresh) }
+                try swap(connection, applier: BatchApplier(connection: connection), definition: target.definition, shadow: target.schema)
+                logger.info("rebuild swapped in", metadata: ["projection": "\(target.definition.name)"])
+            }
+        } catch {
+            // Shadows already swapped in have no shadow row or schema left.
+            for target in targets { try? ProjectionStore.remove(connection, schema: target.schema) }
+            throw error
         }
-        for target in targets {
-            // Derived objects are filled before anyone can read the schema.
-            if let refresh = target.definition.refreshSQL(in: target.schema) { try connection.execute(refresh) }
-            try swap(connection, applier: BatchApplier(connection: connection), definition: target.definition, shadow: target.schema)
-            logger.info("rebuild swapped in", metadata: ["projection": "\(target.definition.name)"])
+    }
+
+    /// Fills the shadow schemas from seq 1. With several connections, one
+    /// load per batch goes into an unlogged table every worker reads; it is
+    /// dropped here, after the workers' connections closed (their views
+    /// over it would block the drop), or, if this process dies first, by the
+    /// next `ProjectionStore.prepare`.
+    private func fillShadows(
+        _ connection: PostgresConnection, targets: [(schema: String, definition: ProjectionDefinition)], progress: (BuildProgress) -> Void
+    ) throws {
+        let workers = max(1, min(options.connections, targets.count))
+        guard workers > 1 else {
+            try fill([BatchApplier(connection: connection)], shared: nil, reader: log.reader(fromSeq: 1), targets: targets, progress: progress)
+            return
         }
+        let shared = try BatchApplier.createSharedBatchTable(connection)
+        do {
+            try fillShared(connection, shared: shared, workers: workers, targets: targets, progress: progress)
+        } catch {
+            try? BatchApplier.dropShared(connection, name: shared)
+            throw error
+        }
+        try BatchApplier.dropShared(connection, name: shared)
+    }
+
+    /// The worker connections live only as long as this call.
+    private func fillShared(
+        _ connection: PostgresConnection, shared: String, workers: Int, targets: [(schema: String, definition: ProjectionDefinition)],
+        progress: (BuildProgress) -> Void
+    ) throws {
+        var appliers = [BatchApplier(connection: connection, sharedBatchTable: shared)]
+        for _ in 1..<workers {
+            appliers.append(BatchApplier(connection: try PostgresConnection(url: url), sharedBatchTable: shared))
+        }
+        try fill(appliers, shared: shared, reader: log.reader(fromSeq: 1), targets: targets, progress: progress)
     }
 
     /// Builds every projection as of a moment into schemas named
     /// `<into>_<projection>`: events with seq <= `untilSeq`, or with event
-    /// time <= `untilTime` (RFC 3339). Live schemas are not touched.
+    /// time <= `untilTime` (RFC 3339; it is also the "as of" of analytics).
+    /// Live schemas are not touched.
+    ///
+    /// A schema whose event fails ends `failed` at that seq, with the
+    /// reason; the others are built, and then the first failure is thrown
+    /// (`ProjectorError.Code.eventNotApplied`). Any other error drops the
+    /// schemas built so far.
     public func buildAsOf(into prefix: String, untilSeq: UInt64?, untilTime: String?, progress: (BuildProgress) -> Void) throws -> [String] {
         let connection = try PostgresConnection(url: url)
         try ProjectionStore.prepare(connection)
-        var schemas: [String] = []
-        for definition in catalog.definitions {
-            let schema = "\(prefix)_\(definition.name)"
-            try ProjectionStore.create(connection, schema: schema, definition: definition, role: .asOf, state: .building,
-                                       untilSeq: untilSeq, untilTime: untilTime)
-            schemas.append(schema)
+        let targets = catalog.definitions.map { (schema: "\(prefix)_\($0.name)", definition: $0) }
+        var failures: [ProjectorError] = []
+        do {
+            for target in targets {
+                try ProjectionStore.create(connection, schema: target.schema, definition: target.definition, role: .asOf, state: .building,
+                                           untilSeq: untilSeq, untilTime: untilTime)
+            }
+            failures = try fillAsOf(connection, prefix: prefix, targets: targets, untilSeq: untilSeq, progress: progress)
+            for target in targets where !failures.contains(where: { $0.location == target.schema }) {
+                if let refresh = target.definition.refreshSQL(in: target.schema) { try connection.execute(refresh) }
+            }
+            try ProjectionStore.markBuilt(connection, schemas: targets.map(\.schema))
+        } catch {
+            for target in targets { try? ProjectionStore.remove(connection, schema: target.schema) }
+            throw error
         }
+        if let failure = failures.first { throw failure }
+        return targets.map(\.schema)
+    }
+
+    /// Applies the log up to `untilSeq` to the as-of targets; returns the
+    /// targets that stopped on an event (they stay `failed`).
+    private func fillAsOf(
+        _ connection: PostgresConnection, prefix: String, targets: [(schema: String, definition: ProjectionDefinition)], untilSeq: UInt64?,
+        progress: (BuildProgress) -> Void
+    ) throws -> [ProjectorError] {
         let applier = BatchApplier(connection: connection)
         let reader = log.reader(fromSeq: 1)
+        var failures: [ProjectorError] = []
         var batch: [EventRecord] = []
         while true {
             batch.removeAll(keepingCapacity: true)
@@ -118,20 +173,19 @@ public final class ProjectionBuilder {
                 if let untilSeq, record.seq > untilSeq { break }
                 batch.append(record)
             }
-            guard !batch.isEmpty else { break }
+            guard let last = batch.last else { break }
             try applier.load(batch)
-            for definition in catalog.definitions {
-                _ = try applier.apply(to: "\(prefix)_\(definition.name)", definition: definition, eventsPerSecond: nil)
+            for target in targets where !failures.contains(where: { $0.location == target.schema }) {
+                let outcome = try applier.apply(to: target.schema, definition: target.definition, eventsPerSecond: nil)
+                guard case .failed(let seq, let reason) = outcome else { continue }
+                logger.error("as-of build stopped for this schema: an event could not be applied",
+                             metadata: ["schema": "\(target.schema)", "event.seq": "\(seq)", "error": "\(reason)"])
+                failures.append(ProjectorError(code: .eventNotApplied, location: target.schema, seq: seq, reason: reason))
             }
-            progress(BuildProgress(schema: prefix, checkpoint: batch.last!.seq, head: untilSeq ?? log.lastSeq, eventsPerSecond: 0))
-            if let untilSeq, batch.last!.seq >= untilSeq { break }
+            progress(BuildProgress(schema: prefix, checkpoint: last.seq, head: untilSeq ?? log.lastSeq, eventsPerSecond: 0))
+            if let untilSeq, last.seq >= untilSeq { break }
         }
-        for definition in catalog.definitions {
-            if let refresh = definition.refreshSQL(in: "\(prefix)_\(definition.name)") { try connection.execute(refresh) }
-        }
-        _ = try connection.query("UPDATE careerlog.projection_targets SET state = 'live', updated_at = now() WHERE schema_name = ANY($1::text[])",
-                                 ["{" + schemas.joined(separator: ",") + "}"])
-        return schemas
+        return failures
     }
 
     /// Applies batches to every target until the reader reaches the log's
@@ -205,7 +259,7 @@ public final class ProjectionBuilder {
                 let (outcome, took) = try outcomes.get(i).get()
                 costs[i] = max(took, 0.001)
                 if case .failed(let seq, let reason) = outcome {
-                    throw ProjectionLoadError(path: target.definition.name, reason: "the rebuild stopped at seq \(seq): \(reason)")
+                    throw ProjectorError(code: .eventNotApplied, location: target.definition.name, seq: seq, reason: reason)
                 }
             }
             progress(BuildProgress(schema: targets.map(\.schema).joined(separator: ","), checkpoint: last.seq, head: log.lastSeq, eventsPerSecond: rate))
@@ -236,7 +290,7 @@ public final class ProjectionBuilder {
         try c.execute("DROP SCHEMA IF EXISTS \(quoteIdentifier(old)) CASCADE")
         if log.mode == .readOnly { try log.refresh() }
         // Events appended since the shadow's last batch, applied under the lock.
-        let checkpoint = try ProjectionStore.targets(c).first { $0.schema == shadow }?.checkpoint ?? 0
+        let checkpoint = try ProjectionStore.target(c, schema: shadow)?.checkpoint ?? 0
         let reader = log.reader(fromSeq: checkpoint + 1)
         var tail: [EventRecord] = []
         while let record = try reader.next() { tail.append(record) }
@@ -250,11 +304,7 @@ public final class ProjectionBuilder {
             let exists = try c.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [live]).count > 0
             if exists { try c.execute("ALTER SCHEMA \(quoteIdentifier(live)) RENAME TO \(quoteIdentifier(old))") }
             try c.execute("ALTER SCHEMA \(quoteIdentifier(shadow)) RENAME TO \(quoteIdentifier(live))")
-            _ = try c.query("DELETE FROM careerlog.projection_targets WHERE schema_name = $1", [live])
-            _ = try c.query("""
-                UPDATE careerlog.projection_targets SET schema_name = $1, role = 'live', state = 'live', updated_at = now()
-                WHERE schema_name = $2
-                """, [live, shadow])
+            try ProjectionStore.swapIn(c, shadow: shadow, live: live)
         }
         // Dropped after the commit, so the swap never waits on readers of the old tables.
         try c.execute("DROP SCHEMA IF EXISTS \(quoteIdentifier(old)) CASCADE")
@@ -266,13 +316,12 @@ public final class ProjectionBuilder {
         try ProjectionStore.prepare(c)
         try c.transaction { c in
             guard let target = try ProjectionStore.lock(c, schema: schema) else {
-                throw ProjectionLoadError(path: schema, reason: "no such schema among the projector's targets")
+                throw ProjectorError(code: .schemaUnknown, location: schema, reason: "no such schema among the projector's targets")
             }
             guard target.role != .live else {
-                throw ProjectionLoadError(path: schema, reason: "is a live projection; only as-of and shadow schemas can be dropped")
+                throw ProjectorError(code: .schemaLive, location: schema, reason: "is a live projection; only as-of and shadow schemas can be dropped")
             }
-            try c.execute("DROP SCHEMA IF EXISTS \(quoteIdentifier(schema)) CASCADE")
-            _ = try c.query("DELETE FROM careerlog.projection_targets WHERE schema_name = $1", [schema])
+            try ProjectionStore.remove(c, schema: schema)
         }
     }
 }
@@ -294,7 +343,10 @@ final class WorkerOutcomes: @unchecked Sendable {
     func setIfEmpty(_ i: Int, _ r: Result<(BatchApplier.Outcome, Double), Error>) { lock.withLock { if results[i] == nil { results[i] = r } } }
     func peek(_ i: Int) -> Result<(BatchApplier.Outcome, Double), Error>? { lock.withLock { results[i] } }
     func get(_ i: Int) -> Result<(BatchApplier.Outcome, Double), Error> {
-        lock.withLock { results[i] ?? .failure(ProjectionLoadError(path: "\(i)", reason: "not applied")) }
+        lock.withLock {
+            guard let result = results[i] else { preconditionFailure("target \(i) was in no worker's share") }
+            return result
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 import CareerEvents
 import EventLog
-import LogCodec
+import StoredEventCodec
 
 /// The CSV of one event type (RFC 4180): a header row, then one row per
 /// event, records ended by CRLF, UTF-8 without a byte order mark.
@@ -148,24 +148,5 @@ private final class ColumnNode {
             }
             node.column = index
         }
-    }
-}
-
-/// One RFC 4180 field.
-public enum CSVField {
-    /// Appends `bytes` as a field: as is when it holds no comma, double
-    /// quote, CR or LF; else in double quotes with its quotes doubled.
-    public static func append(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
-        let needsQuotes = bytes.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0D || $0 == 0x0A }
-        guard needsQuotes else {
-            out.append(contentsOf: bytes)
-            return
-        }
-        out.append(UInt8(ascii: "\""))
-        for byte in bytes {
-            if byte == UInt8(ascii: "\"") { out.append(byte) }
-            out.append(byte)
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }

@@ -1,6 +1,6 @@
 import CareerEvents
 import EventLog
-import LogCodec
+import StoredEventCodec
 
 /// How a replay reads the log for a filter: where it starts, which frames it
 /// may skip unread, and when it can stop early. The filter is still applied

@@ -1,5 +1,5 @@
 import CareerEvents
-import LogCodec
+import StoredEventCodec
 
 extension ReplayStats {
     /// A plain-text report: a summary line, then counts by type and by period.

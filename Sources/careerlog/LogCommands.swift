@@ -3,7 +3,7 @@ import CareerEvents
 import EventLog
 import Foundation
 import Ingest
-import LogCodec
+import StoredEventCodec
 
 struct LogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -106,9 +106,9 @@ struct LogStats: ParsableCommand {
         ]
         if json {
             let body = fields.map { key, value -> String in
-                guard let value else { return "\"\(key)\":null" }
+                guard let value else { return JSONString.quoted(key) + ":null" }
                 let numeric = !value.isEmpty && value.allSatisfy { $0.isNumber || $0 == "." }
-                return "\"\(key)\":" + (numeric ? value : "\"\(value)\"")
+                return JSONString.quoted(key) + ":" + (numeric ? value : JSONString.quoted(value))
             }
             print("{" + body.joined(separator: ",") + "}")
         } else {

@@ -3,6 +3,8 @@ import EventLog
 import Foundation
 import Logging
 import Projector
+import Runtime
+import StoredEventCodec
 
 /// Finds the projection definitions: `--projections`, else
 /// `$CAREERLOG_PROJECTIONS_DIR`, else `Projections/` next to the program or
@@ -68,7 +70,7 @@ struct ProjectionsStatus: ParsableCommand {
     }
 
     private func statusJSON(_ row: ProjectionStatusRow) -> String {
-        func s(_ v: String?) -> String { v.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" } ?? "null" }
+        let s = JSONString.quotedOrNull
         func n<T>(_ v: T?) -> String { v.map { "\($0)" } ?? "null" }
         return "{\"projection\":\(s(row.projection)),\"schema\":\(s(row.schema)),\"role\":\(s(row.role)),\"version\":\(row.version),"
             + "\"checkpoint\":\(row.checkpoint),\"head\":\(row.head),\"lag_events\":\(row.lagEvents),\"lag_seconds\":\(n(row.lagSeconds)),"
@@ -146,26 +148,9 @@ struct ProjectCommand: ParsableCommand {
         options.batchEventsMax = batchEvents
         let projector = Projector(url: try database.connectionURL(data: data), log: log, catalog: try projections.catalog(), logger: logger, options: options)
         let stop = StopSignal()
+        stop.trap([SIGINT, SIGTERM])
         logger.info("projector started", metadata: ["log.last_seq": "\(log.lastSeq)"])
-        projector.run(shouldStop: { stop.requested })
+        projector.run(shouldStop: { stop.isRequested })
         logger.info("projector stopped")
     }
-}
-
-/// Set by SIGINT or SIGTERM.
-final class StopSignal: @unchecked Sendable {
-    private let flag = StopFlag()
-    private var sources: [DispatchSourceSignal] = []
-
-    init() {
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [flag] in flag.set() }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    var requested: Bool { flag.isSet }
 }

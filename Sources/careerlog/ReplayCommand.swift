@@ -4,7 +4,7 @@ import Logging
 import CareerEvents
 import EventLog
 import Foundation
-import LogCodec
+import StoredEventCodec
 import Replay
 import Synchronization
 
@@ -151,8 +151,8 @@ struct ReplayCommand: ParsableCommand {
         try session.pump(idle: { try writer.flush() }) { record in try writer.write(record) }
         try writer.close()
         let files = writer.rowsByType.sorted { $0.key < $1.key }
-        let body = files.map { "\"\($0.key).csv\":\($0.value)" }.joined(separator: ",")
-        print("{\"directory\":\(jsonString(directory)),\"rows\":\(files.reduce(0) { $0 + $1.value }),\"files\":{\(body)}}")
+        let body = files.map { JSONString.quoted($0.key + ".csv") + ":\($0.value)" }.joined(separator: ",")
+        print("{\"directory\":\(JSONString.quoted(directory)),\"rows\":\(files.reduce(0) { $0 + $1.value }),\"files\":{\(body)}}")
     }
 
     private func runStats(_ session: ReplaySession) throws {
@@ -161,12 +161,6 @@ struct ReplayCommand: ParsableCommand {
         let out = OutputBuffer()
         try out.write(json ? counts.json() + "\n" : counts.table())
         try out.flush()
-    }
-
-    private func jsonString(_ s: String) -> String {
-        var bytes: [UInt8] = []
-        JSONValue.writeString(s, into: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

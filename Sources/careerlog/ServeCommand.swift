@@ -1,11 +1,11 @@
 import ArgumentParser
 import CareerEvents
-import Dispatch
 import EventLog
 import Foundation
 import Ingest
 import Logging
 import Projector
+import Runtime
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -58,125 +58,59 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         var logger = Logger(label: "careerlog.serve", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = logLevel
-
-        let registry = try schemas.registry()
-        let log = try EventLog.open(directory: data.logDirectory, limits: LogLimits(segmentBytesMax: logLimits.segmentMiB << 20))
-        logRecovery(log.recovery, logger: logger)
-        let loadStart = ContinuousClock.now
-        let window = try DedupeWindow.load(from: log, capacity: dedupeWindow)
-        logger.info("dedupe window loaded", metadata: [
-            "dedupe.events": "\(window.count)", "dedupe.seconds": "\(String(format: "%.2f", (ContinuousClock.now - loadStart).seconds))",
-            "log.last_seq": "\(log.lastSeq)",
-        ])
-
-        var configuration = IngestServer.Configuration()
-        if noTcp {
-            configuration.tcpHost = nil
-        } else if case .tcp(let host, let port)? = IngestEndpoint(hostPort: listen) {
-            configuration.tcpHost = host
-            configuration.tcpPort = port
-        }
-        configuration.unixSocketPath = noSocket ? nil : (socket ?? data.path + "/ingest.sock")
-        configuration.limits = limits.ingestLimits
-        configuration.eventLoopThreads = eventLoops
-
-        // Signals are taken by a dispatch source, not a handler, so the
-        // shutdown runs as ordinary code.
-        let stop = DispatchSemaphore(value: 0)
-        let received = SignalBox()
-        var sources: [any DispatchSourceSignal] = []
-        for signalNumber in [SIGTERM, SIGINT] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler {
-                received.set(signalNumber)
-                stop.signal()
-            }
-            source.resume()
-            sources.append(source)
-        }
-
-        let server: IngestServer
+        // Signals are routed to the node's stop request before anything
+        // starts, so a SIGTERM at any moment ends in the drain.
+        let stop = StopSignal()
+        stop.trap([SIGTERM, SIGINT])
+        let node = Node(configuration: try nodeConfiguration(), logger: logger, stopSignal: stop)
+        let ready: Node.ReadyInfo
         do {
-            server = try IngestServer.start(
-                log: log, window: window, validate: { envelope throws(EventError) in try registry.validate(envelope) },
-                configuration: configuration, logger: logger)
-        } catch {
-            try? log.close()
-            logger.critical("cannot start the server", metadata: ["error": "\(error)"])
-            printError("serve: cannot start the server: \(error)")
+            ready = try node.start()
+        } catch let error as NodeError where error.code == .ingestNotStarted {
+            printError("serve: \(error)")
             throw ExitCode(1)
         }
-        let tcp = configuration.tcpHost.map { "\"\(IngestEndpoint.tcp(host: $0, port: server.tcpPort ?? 0))\"" } ?? "null"
-        let socketPath = configuration.unixSocketPath.map { JSONValue.string($0).compactString } ?? "null"
         // Written at once, unbuffered: whoever started the server waits for it.
-        let ready = #"{"tcp":\#(tcp),"socket":\#(socketPath),"last_seq":\#(log.lastSeq)}"# + "\n"
-        _ = ready.utf8CString.withUnsafeBufferPointer { write(1, $0.baseAddress!, $0.count - 1) }
-
-        let projectorStop = StopFlag()
-        let projectorThread = noProjector ? nil : try startProjector(log: log, logger: logger, stop: projectorStop)
-
-        stop.wait()
-        logger.info("stopping on signal", metadata: ["signal": "\(received.value == SIGTERM ? "SIGTERM" : "SIGINT")"])
-        server.shutdown()
-        if let projectorThread {
-            projectorStop.set()
-            while !projectorThread.isFinished { usleep(10_000) }
-            logger.info("projector stopped")
-        }
+        let line = ready.jsonLine + "\n"
+        _ = line.utf8CString.withUnsafeBufferPointer { write(1, $0.baseAddress!, $0.count - 1) }
         do {
-            try log.close()
+            try node.waitUntilStopped()
         } catch {
-            logger.error("closing the log failed", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
-        logger.info("log closed", metadata: ["log.last_seq": "\(log.lastSeq)"])
-        _ = sources
     }
-}
 
-extension ServeCommand {
-    /// Runs the projector on a thread of its own, reading the log in this
-    /// process (it sees events once they are durable). PostgreSQL is resolved
-    /// there too (starting the private cluster when no URL is configured),
-    /// so ingest never waits for it.
-    func startProjector(log: EventLog, logger: Logger, stop: StopFlag) throws -> Thread {
-        let catalog = try projections.catalog()
-        let database = self.database
-        let data = self.data
-        let rebuildStale = self.rebuildStale
-        var projectorLogger = logger
-        projectorLogger[metadataKey: "component"] = "projector"
-        let thread = Thread { [projectorLogger] in
-            var url: String?
-            var failures = 0
-            while url == nil, !stop.isSet {
-                do {
-                    url = try database.connectionURL(data: data)
-                } catch {
-                    failures += 1
-                    projectorLogger.error("PostgreSQL for the read models is not available; retrying", metadata: ["error": "\(error)", "postgres.failures": "\(failures)"])
-                    for _ in 0..<min(50, 5 * failures) where !stop.isSet { usleep(100_000) }
-                }
-            }
-            guard let url else { return }
-            projectorLogger.info("projector started", metadata: ["projections": "\(catalog.definitions.map(\.name).joined(separator: ","))"])
-            var options = Projector.Options()
-            options.rebuildStaleOnStart = rebuildStale
-            Projector(url: url, log: log, catalog: catalog, logger: projectorLogger, options: options).run(shouldStop: { stop.isSet })
+    /// The node these options describe.
+    func nodeConfiguration() throws -> Node.Configuration {
+        let registry = try schemas.registry()
+        var ingest = IngestServer.Configuration()
+        if noTcp {
+            ingest.tcpHost = nil
+        } else if case .tcp(let host, let port)? = IngestEndpoint(hostPort: listen) {
+            ingest.tcpHost = host
+            ingest.tcpPort = port
         }
-        thread.name = "careerlog-projector"
-        thread.start()
-        return thread
+        ingest.unixSocketPath = noSocket ? nil : (socket ?? data.path + "/ingest.sock")
+        ingest.limits = limits.ingestLimits
+        ingest.eventLoopThreads = eventLoops
+        return Node.Configuration(
+            logDirectory: data.logDirectory, logLimits: LogLimits(segmentBytesMax: logLimits.segmentMiB << 20),
+            dedupeWindowEvents: dedupeWindow, ingest: ingest,
+            validate: { envelope throws(EventError) in try registry.validate(envelope) },
+            projector: noProjector ? nil : try projectorConfiguration())
     }
-}
 
-/// A flag one thread sets and another polls.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
+    /// The read models: PostgreSQL is resolved on the projector's thread
+    /// (starting the private cluster when no URL is configured), so ingest
+    /// never waits for it.
+    func projectorConfiguration() throws -> ProjectorConfiguration {
+        var options = Projector.Options()
+        options.rebuildStaleOnStart = rebuildStale
+        let database = self.database, data = self.data
+        return ProjectorConfiguration(catalog: try projections.catalog(), options: options) {
+            try database.connectionURL(data: data)
+        }
+    }
 }
 
 /// The limits `serve` (and the benchmark) let a user set.
@@ -213,28 +147,6 @@ struct IngestLimitOptions: ParsableArguments {
         limits.drainTimeoutMs = drainTimeoutMs
         return limits
     }
-}
-
-/// What recovery did, as log records (`log.*` metadata).
-func logRecovery(_ report: RecoveryReport, logger: Logger) {
-    logger.info("event log opened", metadata: ["log.segments": "\(report.segments)"])
-    for cut in report.truncations {
-        logger.warning("recovery cut a torn tail", metadata: [
-            "segment.path": "\(cut.file)", "segment.offset": "\(cut.offset)", "recovery.bytes": "\(cut.bytes)",
-            "recovery.saved_as": "\(cut.savedAs)", "recovery.reason": "\(cut.reason)",
-        ])
-    }
-    for index in report.indexesRebuilt {
-        logger.notice("recovery rebuilt an index", metadata: ["index.path": "\(index)"])
-    }
-}
-
-/// The signal that ended the server (written by the dispatch source).
-private final class SignalBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var number: Int32 = 0
-    func set(_ value: Int32) { lock.lock(); number = value; lock.unlock() }
-    var value: Int32 { lock.lock(); defer { lock.unlock() }; return number }
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -28,6 +28,12 @@ final class AsOfCommandTests: XCTestCase {
         XCTAssertGreaterThan(projections.count, 3)
         let fullURL = try runCareerlog(["db", "url", "--data-dir", full]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let partialURL = try runCareerlog(["db", "url", "--data-dir", partial]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Nothing the builds made outlives them but their schemas (no batch
+        // table holding a copy of the events).
+        for url in [fullURL, partialURL] {
+            let tables = try PostgresConnection(url: url).query("SELECT tablename FROM pg_tables WHERE schemaname = 'careerlog' ORDER BY 1")
+            XCTAssertEqual(tables.map { $0[0] }, ["projection_targets"], url)
+        }
         let past = try tableDigests(PostgresConnection(url: fullURL), schemas: projections.map { ($0, "past_\($0)") })
         let expected = try tableDigests(PostgresConnection(url: partialURL), schemas: projections.map { ($0, $0) })
         XCTAssertEqual(past.keys.sorted(), expected.keys.sorted())

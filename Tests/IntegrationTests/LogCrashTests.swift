@@ -9,7 +9,7 @@ final class LogCrashTests: XCTestCase {
     func testSIGKILLDuringAppendsLosesNoSyncedEvent() throws {
         let iterations = sizeParameter("CAREERLOG_CRASH_ITERATIONS", default: 6)
         let dir = makeTemporaryDirectory()
-        let binary = try careerlogBinary()
+        let binary = try careerlogBenchBinary()
         var random = SystemRandomNumberGenerator()
         var highestSynced: UInt64 = 0
         for iteration in 0..<iterations {

@@ -31,7 +31,8 @@ final class ReplayCommandTests: XCTestCase {
     func testFollowWhileAnotherProcessAppendsMissesNothing() throws {
         let dataDir = makeTemporaryDirectory()
         addTeardownBlock { try? FileManager.default.removeItem(atPath: dataDir) }
-        let writer = try ReplayChild(["debug", "append-loop", "--directory", dataDir + "/log", "--segment-bytes", String(256 << 10)])
+        let writer = try ReplayChild(["debug", "append-loop", "--directory", dataDir + "/log", "--segment-bytes", String(256 << 10)],
+                                     executable: try careerlogBenchBinary())
         // Let the log exist before the reader opens it.
         XCTAssertTrue(writer.waitForOutput(containing: "synced", timeout: .seconds(20)), "the writer never synced")
         let follower = try ReplayChild(["replay", "--data-dir", dataDir, "--follow"])
@@ -161,8 +162,8 @@ private final class ReplayChild: @unchecked Sendable {
     private var stderr = Data()
     private let done = DispatchGroup()
 
-    init(_ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: try careerlogBinary())
+    init(_ arguments: [String], executable: String? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: try executable ?? careerlogBinary())
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["CAREERLOG_SCHEMA_DIR"] = packageRoot + "/EventSchemas"

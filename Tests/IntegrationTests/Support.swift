@@ -2,13 +2,25 @@ import Foundation
 import XCTest
 
 /// The `careerlog` executable built next to this test bundle.
-func careerlogBinary() throws -> String {
+func careerlogBinary() throws -> String { try builtExecutable("careerlog") }
+
+/// The `careerlog-bench` executable (benchmarks, and the `debug` commands
+/// the crash tests run as children), built next to this test bundle.
+func careerlogBenchBinary() throws -> String { try builtExecutable("careerlog-bench") }
+
+/// An executable of this package built next to the test bundle. Missing is
+/// a failure, not a skip: the tests that need it would pass nothing.
+func builtExecutable(_ name: String) throws -> String {
     let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var candidates = [bundleDir.appendingPathComponent("careerlog").path]
+    var candidates = [bundleDir.appendingPathComponent(name).path]
     // `swift test` runs the .xctest bundle from the build directory.
-    candidates.append(bundleDir.deletingLastPathComponent().appendingPathComponent("careerlog").path)
+    candidates.append(bundleDir.deletingLastPathComponent().appendingPathComponent(name).path)
     for path in candidates where FileManager.default.isExecutableFile(atPath: path) { return path }
-    throw XCTSkip("careerlog executable not found next to the test bundle (\(candidates))")
+    throw MissingExecutable(description: "\(name) executable not found next to the test bundle (\(candidates)); build it with `swift build --build-tests`")
+}
+
+struct MissingExecutable: Error, CustomStringConvertible {
+    var description: String
 }
 
 /// The package root (three levels up from this file).

@@ -63,6 +63,11 @@ final class ConnectionTests: XCTestCase {
             XCTAssertEqual(error.message, #"duplicate key value violates unique constraint "users_pkey""#)
             XCTAssertEqual(error.detail, "Key (id)=(7) already exists.")
             XCTAssertFalse(error.isConnectionFailure)
+            // DETAIL quotes the row's values (PII in real tables): kept out of
+            // what is logged and stored, available on request.
+            XCTAssertEqual(error.description, #"duplicate key value violates unique constraint "users_pkey" (SQLSTATE 23505)"#)
+            XCTAssertEqual(error.descriptionWithDetail,
+                           #"duplicate key value violates unique constraint "users_pkey" (SQLSTATE 23505); detail: Key (id)=(7) already exists."#)
         }
         XCTAssertTrue(connection.isConnected)
     }

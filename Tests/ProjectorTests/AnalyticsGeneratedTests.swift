@@ -2,7 +2,7 @@ import CareerEvents
 import EventGenerator
 import EventLog
 import Foundation
-import LogCodec
+import StoredEventCodec
 import Postgres
 import XCTest
 

@@ -448,8 +448,7 @@ final class AnalyticsHandComputedTests: XCTestCase {
         let build = try AnalyticsBuild(events: events, batchEventsMax: 1000)
         let before = try build.snapshot()
         let tables = try digest(build.connection, schema: "analytics")
-        _ = try build.connection.query("UPDATE careerlog.projection_targets SET checkpoint = $1 WHERE schema_name = 'analytics'",
-                                       [String(events.count / 3)])
+        try ProjectionStore.rewind(build.connection, schema: "analytics", to: UInt64(events.count / 3))
         var options = Projector.Options()
         options.batchEventsMax = 17
         let projector = Projector(url: build.url, log: build.log, catalog: ProjectionCatalog(definitions: [build.definition]),

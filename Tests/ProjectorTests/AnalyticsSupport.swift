@@ -1,7 +1,7 @@
 import CareerEvents
 import EventLog
 import Foundation
-import LogCodec
+import StoredEventCodec
 import Postgres
 import XCTest
 
@@ -66,10 +66,11 @@ struct EventScript {
     }
 
     /// Appends an event; `data` is the JSON object's members as text, where
-    /// `@name` stands for the quoted UUID of `name`.
+    /// `@name` as a value stands for the quoted UUID of `name`.
     mutating func add(_ type: String, _ subject: String, _ time: String, _ data: String = "") {
         var body = data
-        while let range = body.range(of: #"@[A-Za-z0-9_-]+"#, options: .regularExpression) {
+        // Only where a value starts (`:@x`, `[@x`, `,@x`): e-mail addresses keep their @.
+        while let range = body.range(of: #"(?<=[:\[,])@[A-Za-z0-9_-]+"#, options: .regularExpression) {
             let name = String(body[range].dropFirst())
             body.replaceSubrange(range, with: "\"\(text(name))\"")
         }

@@ -56,6 +56,30 @@ final class ProjectorTests: XCTestCase {
         XCTAssertEqual(status.first { $0.projection == "counts" }?.lagEvents, 0)
     }
 
+    func testAFailureReasonAndItsLogLineQuoteNoRowValues() throws {
+        // A unique violation: PostgreSQL's DETAIL would quote the e-mail.
+        let emails = ProjectionDefinition(
+            name: "emails", version: 1, schemaSQL: "CREATE TABLE {{schema}}.emails (email text PRIMARY KEY);",
+            applySQL: "INSERT INTO {{schema}}.emails (email) SELECT data->>'email' FROM batch_events;")
+        let url = try ProjectorTestDatabase.makeDatabase()
+        let log = try EventLog.open(directory: makeTemporaryDirectory() + "/log")
+        let captured = CapturedLog()
+        let projector = Projector(url: url, log: log, catalog: ProjectionCatalog(definitions: [emails]), logger: captured.logger)
+        try projector.ensureLiveTargets()
+        let body = Array(#"{"email":"ann.secret@example.com"}"#.utf8)
+        try log.append((0..<2).map { _ in
+            LogEvent(id: UUID(), subject: UUID(), time: EventTime(seconds: 1_700_000_000), source: "test", type: "a.x", data: body)
+        })
+        try log.sync()
+        while try projector.step() > 0 {}
+        let target = try ProjectionStore.targets(PostgresConnection(url: url)).first
+        XCTAssertEqual(target?.state, .failed)
+        XCTAssertEqual(target?.failedSeq, 2)
+        XCTAssertEqual(target?.failedReason, #"duplicate key value violates unique constraint "emails_pkey" (SQLSTATE 23505)"#)
+        XCTAssertTrue(captured.contains("projection stopped"), "\(captured.text)")
+        XCTAssertFalse(captured.contains("ann.secret"), "\(captured.text)")
+    }
+
     func testRebuildSwapsInWhileReadersNeverSeeAnEmptyOrPartialTable() throws {
         let (log, projector, c, url) = try setUp([countingProjection], batch: 500)
         try appendCountingEvents(log, count: 3000)
@@ -80,34 +104,36 @@ final class ProjectorTests: XCTestCase {
         // the rebuild runs and swaps.
         let live = Thread { projector.run(shouldStop: { stop.isSet }) }
         live.start()
-        let writer = Thread {
-            for i in 0..<30 {
-                try! appendCountingEvents(log, count: 1, start: 3000 + i)
-                usleep(5_000)
-            }
-        }
-        writer.start()
+        // Events arrive while the rebuild runs: four after each of its batches.
         let builder = ProjectionBuilder(url: url, log: log, catalog: ProjectionCatalog(definitions: [countingProjection]), logger: testLogger,
                                         options: { var o = ProjectionBuilder.Options(); o.batchEventsMax = 400; return o }())
-        var progressed = 0
-        try builder.rebuild("counts") { _ in progressed += 1 }
-        while !writer.isFinished { usleep(1000) }
-        try waitUntil { try ProjectionStore.targets(c).first?.checkpoint == 3030 }
+        var arrived = 0
+        try builder.rebuild("counts") { _ in
+            guard arrived < 32 else { return }  // the rebuild reads what arrives: stop feeding it
+            try! appendCountingEvents(log, count: 4, start: 3000 + arrived)
+            arrived += 4
+        }
+        XCTAssertEqual(arrived, 32, "events arrived during the rebuild")
+        try waitUntil { try ProjectionStore.targets(c).first?.checkpoint == UInt64(3000 + arrived) }
         stop.set()
-        while !reader.isFinished || !live.isFinished { usleep(1000) }
+        try waitUntil { reader.isFinished && live.isFinished }
         XCTAssertNil(readerError)
-        XCTAssertGreaterThan(progressed, 0)
         XCTAssertGreaterThan(observations.count, 0)
         XCTAssertEqual(observations, observations.sorted(), "totals went down during the swap")
         XCTAssertTrue(observations.allSatisfy { $0 >= 3000 })
-        XCTAssertEqual(try c.query("SELECT sum(events) FROM counts.type_counts").first?[0], "3030")
+        XCTAssertEqual(try c.query("SELECT sum(events) FROM counts.type_counts").first?[0], String(3000 + arrived))
         let targets = try ProjectionStore.targets(c)
         XCTAssertEqual(targets.map(\.schema), ["counts"], "the shadow schema's row is gone")
         XCTAssertEqual(try c.query("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'counts__%'").first?[0], "0")
     }
 
     func testPostgresRestartMidRunLosesAndDoublesNothing() throws {
-        let (log, projector, c, url) = try setUp([countingProjection], batch: 100)
+        let (log, _, c, url) = try setUp([countingProjection], batch: 100)
+        let captured = CapturedLog()
+        var options = Projector.Options()
+        options.batchEventsMax = 100
+        let projector = Projector(url: url, log: log, catalog: ProjectionCatalog(definitions: [countingProjection]),
+                                  logger: captured.logger, options: options)
         let stop = ManagedAtomicFlag()
         let live = Thread { projector.run(shouldStop: { stop.isSet }) }
         live.start()
@@ -116,12 +142,14 @@ final class ProjectorTests: XCTestCase {
         let cluster = try ProjectorTestDatabase.cluster.get()
         try cluster.stop()
         try appendCountingEvents(log, count: 1000, start: 1000)  // ingest goes on while PostgreSQL is down
-        usleep(300_000)
+        // Restart once the projector has noticed.
+        try waitUntil { captured.contains("PostgreSQL unavailable") }
         try cluster.start()
         let after = try PostgresConnection(url: url)
         try waitUntil { try ProjectionStore.targets(after).first?.checkpoint == 2000 }
         stop.set()
-        while !live.isFinished { usleep(1000) }
+        try waitUntil { live.isFinished }
+        XCTAssertTrue(captured.contains("projector resumed"))
         XCTAssertEqual(try after.query("SELECT sum(events), sum(n_sum), (SELECT count(*) FROM counts.seen) FROM counts.type_counts").first?.values,
                        ["2000", String((0..<2000).reduce(0, +)), "2000"])
     }

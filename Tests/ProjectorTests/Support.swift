@@ -89,3 +89,84 @@ func digest(_ connection: PostgresConnection, schema: String) throws -> [String:
     }
     return out
 }
+
+/// md5 of every table, view and materialized view of `schema`, by name: two
+/// builds agree when every relation holds the same rows.
+func relationDigest(_ connection: PostgresConnection, schema: String) throws -> [String: String] {
+    let relations = try connection.query("""
+        SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relkind IN ('r', 'v', 'm') ORDER BY 1
+        """, [schema]).map { $0[0]! }
+    var out: [String: String] = [:]
+    for relation in relations {
+        let q = "SELECT md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM \(quoteIdentifier(schema)).\(quoteIdentifier(relation)) t"
+        out[relation] = try connection.query(q).first?[0] ?? ""
+    }
+    return out
+}
+
+/// Every projection of the repository's `Projections/`.
+func repositoryCatalog() throws -> ProjectionCatalog {
+    try ProjectionCatalog(directory: analyticsRepositoryRoot + "/Projections")
+}
+
+/// A fresh database and log, nothing projected yet.
+struct ProjectorFixture {
+    let url: String
+    let log: EventLog
+    let connection: PostgresConnection
+
+    init(_ name: String = #function) throws {
+        url = try ProjectorTestDatabase.makeDatabase()
+        log = try EventLog.open(directory: makeTemporaryDirectory(name) + "/log")
+        connection = try PostgresConnection(url: url)
+        try ProjectionStore.prepare(connection)
+    }
+
+    /// Targets by schema name.
+    func targets() throws -> [String: ProjectionStore.Target] {
+        Dictionary(uniqueKeysWithValues: try ProjectionStore.targets(connection).map { ($0.schema, $0) })
+    }
+
+    /// The tables in schema `careerlog` (the bookkeeping, and anything a build left there).
+    func bookkeepingTables() throws -> [String] {
+        try connection.query("SELECT tablename FROM pg_tables WHERE schemaname = 'careerlog' ORDER BY 1").map { $0[0]! }
+    }
+
+    /// Schemas whose name contains `fragment`.
+    func schemas(containing fragment: String) throws -> [String] {
+        try connection.query("SELECT nspname FROM pg_namespace WHERE strpos(nspname, $1) > 0 ORDER BY 1", [fragment]).map { $0[0]! }
+    }
+}
+
+/// Log lines kept in memory, for tests that look at what was logged (or
+/// wait for a line to appear).
+final class CapturedLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+
+    /// A logger whose records (message and metadata) land here.
+    var logger: Logger {
+        Logger(label: "careerlog.tests.captured") { _ in CapturingHandler(sink: self) }
+    }
+
+    var text: [String] { lock.withLock { lines } }
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    func contains(_ fragment: String) -> Bool { text.contains { $0.contains(fragment) } }
+}
+
+private struct CapturingHandler: LogHandler {
+    let sink: CapturedLog
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: Logging.LogEvent) {
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        sink.append("\(event.level) \(event.message) \(all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+    }
+}

@@ -1,7 +1,7 @@
 import CareerEvents
 import EventLog
 import Foundation
-import LogCodec
+import StoredEventCodec
 import XCTest
 
 /// The fast NDJSON writer must give exactly the bytes of the plain one it

@@ -1,7 +1,7 @@
 import CareerEvents
 import EventLog
 import Foundation
-import LogCodec
+import StoredEventCodec
 import Replay
 import XCTest
 

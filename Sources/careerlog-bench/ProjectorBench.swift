@@ -3,11 +3,12 @@ import CareerEvents
 import EventGenerator
 import EventLog
 import Foundation
-import LogCodec
+import StoredEventCodec
 import Logging
 import struct EventLog.LogEvent
 import Postgres
 import Projector
+import Runtime
 
 /// Live lag of the read models under a steady ingest rate: events are
 /// appended (and synced) at `--rate` per second while the projector runs;
@@ -34,23 +35,27 @@ struct ProjectorBench: ParsableCommand {
         print("input: \(input.count) events")
         let events = input
 
-        let data = try DataDirectoryOptions.parse(["--data-dir", directory])
-        try? FileManager.default.removeItem(atPath: data.logDirectory)
-        let url = try database.connectionURL(data: data)
+        let logDirectory = directory + "/log"
+        try? FileManager.default.removeItem(atPath: logDirectory)
+        let url = try database.connectionURL(dataDirectory: directory)
         let catalog = try projections.catalog()
         let admin = try PostgresConnection(url: url)
         for definition in catalog.definitions {
             try admin.execute("DROP SCHEMA IF EXISTS \"\(definition.name)\" CASCADE")
         }
         try admin.execute("DROP SCHEMA IF EXISTS careerlog CASCADE")
-        let log = try EventLog.open(directory: data.logDirectory)
+        let log = try EventLog.open(directory: logDirectory)
         var logger = Logger(label: "careerlog.bench")
         logger.logLevel = .warning
         let projector = Projector(url: url, log: log, catalog: catalog, logger: logger)
         try projector.ensureLiveTargets()
-        let stop = StopFlag()
-        let projectorThread = Thread { projector.run(shouldStop: { stop.isSet }) }
-        projectorThread.start()
+        let stop = StopSignal()
+        let projectorDone = DispatchGroup()
+        projectorDone.enter()
+        Thread {
+            projector.run(shouldStop: { stop.isRequested })
+            projectorDone.leave()
+        }.start()
 
         // Appender: a batch every 10 ms keeps the rate steady.
         let tick = 0.010
@@ -85,8 +90,8 @@ struct ProjectorBench: ParsableCommand {
                 samples.append(Double(EventLog.systemClock() - oldest.recorded) / 1e6)
             }
         }
-        stop.set()
-        while !projectorThread.isFinished { usleep(10_000) }
+        stop.request()
+        projectorDone.wait()
         try log.close()
         let sorted = samples.sorted()
         func p(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * q))] }

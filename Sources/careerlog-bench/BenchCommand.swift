@@ -3,13 +3,16 @@ import CareerEvents
 import EventGenerator
 import EventLog
 import Foundation
-import LogCodec
+import StoredEventCodec
 
-struct BenchCommand: ParsableCommand {
+/// The benchmarks and the crash tests' helpers, kept out of `careerlog` so
+/// that its help lists only what users run.
+@main
+struct CareerlogBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "careerlog-bench",
         abstract: "Benchmarks that print the figures recorded in BENCHMARKS.md.",
-        subcommands: [LogBench.self, ProjectorBench.self, IngestBench.self])
+        subcommands: [LogBench.self, ProjectorBench.self, IngestBench.self, DebugCommand.self])
 }
 
 /// Appends generated events with a sync per batch, reads them back decoding

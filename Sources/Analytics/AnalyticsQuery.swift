@@ -1,0 +1,164 @@
+/// One figure of EVENT_CATALOG.md "Analytics definitions": a view of an
+/// analytics schema, the columns to print (and how to round them in a
+/// table), equality filters and an order. The SQL views own every
+/// definition; a query only selects from one.
+public struct AnalyticsQuery: Sendable, Equatable {
+    public enum Column: Sendable, Equatable {
+        case text(String)
+        case count(String)
+        /// A fraction; four decimals in a table.
+        case rate(String)
+        case decimal(String, places: Int)
+        /// A jsonb object of numbers keyed by currency.
+        case json(String)
+
+        public var name: String {
+            switch self {
+            case .text(let n), .count(let n), .rate(let n), .decimal(let n, _), .json(let n): n
+            }
+        }
+    }
+
+    public var title: String
+    /// The SELECT, with `{{schema}}` where the quoted schema name goes.
+    public var sql: String
+    public var parameters: [String?]
+    public var columns: [Column]
+
+    /// `filters` are (column, value) pairs compared with `=` (the value as
+    /// text), or (condition, value) where `$` marks the value's place.
+    public init(title: String, view: String, columns: [Column], filters: [(String, String)], orderBy: String?) {
+        self.title = title
+        self.columns = columns
+        var conditions: [String] = []
+        parameters = []
+        for (column, value) in filters {
+            parameters.append(value)
+            let placeholder = "$\(parameters.count)"
+            conditions.append(column.contains("$") ? column.replacingOccurrences(of: "$", with: placeholder) : "\(column)::text = \(placeholder)")
+        }
+        sql = "SELECT " + columns.map { "\($0.name)::text" }.joined(separator: ", ") + " FROM {{schema}}.\(view)"
+            + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+            + (orderBy.map { " ORDER BY \($0)" } ?? "")
+    }
+}
+
+// MARK: - The figures
+
+extension AnalyticsQuery {
+    public enum PlacementGrouping: String, Sendable, CaseIterable { case cohort, program, industry }
+
+    /// Placement rate per cohort, program or target industry. `value`
+    /// selects one group (a cohort or a program; not an industry).
+    public static func placement(by grouping: PlacementGrouping, value: String?) -> AnalyticsQuery {
+        let (view, key): (String, String) = switch grouping {
+        case .cohort: ("placement_rate_by_cohort", "cohort")
+        case .program: ("placement_rate_by_program", "program")
+        case .industry: ("placement_rate_by_industry", "target_industry")
+        }
+        return AnalyticsQuery(
+            title: "Placement rate per \(grouping == .industry ? "target industry" : grouping.rawValue)",
+            view: view, columns: [.text(key), .count("enrolled"), .count("placed_within_12_months"), .rate("placement_rate"), .text("window_state")],
+            filters: value.map { [(key, $0)] } ?? [], orderBy: key)
+    }
+
+    /// Days from enrollment to placement per cohort: median and p90.
+    public static func timeToPlacement(cohort: String?) -> AnalyticsQuery {
+        AnalyticsQuery(
+            title: "Time to placement per cohort, days", view: "time_to_placement",
+            columns: [.text("cohort"), .count("placed"), .decimal("median_days", places: 1), .decimal("p90_days", places: 1)],
+            filters: cohort.map { [("cohort", $0)] } ?? [], orderBy: "cohort")
+    }
+
+    /// Mean salary uplift per cohort.
+    public static func uplift(cohort: String?) -> AnalyticsQuery {
+        AnalyticsQuery(
+            title: "Salary uplift per cohort", view: "salary_uplift",
+            columns: [.text("cohort"), .count("uplift_count"), .rate("mean_uplift")],
+            filters: cohort.map { [("cohort", $0)] } ?? [], orderBy: "cohort")
+    }
+
+    public enum MentorshipTable: Sendable, CaseIterable {
+        /// One row per mentor, gains as objects keyed by currency.
+        case perMentor
+        /// One row per mentor and currency.
+        case perCurrency
+        /// Mentored vs not mentored placement rates.
+        case programWide
+    }
+
+    public static func mentorship(_ table: MentorshipTable) -> AnalyticsQuery {
+        switch table {
+        case .programWide:
+            AnalyticsQuery(
+                title: "Mentored vs not mentored enrollees, program-wide", view: "mentorship_effect",
+                columns: [.count("mentored_enrolled"), .count("mentored_placed"), .rate("mentored_rate"),
+                          .count("not_mentored_enrolled"), .count("not_mentored_placed"), .rate("not_mentored_rate"),
+                          .decimal("difference_pp", places: 2)],
+                filters: [], orderBy: nil)
+        case .perCurrency:
+            AnalyticsQuery(
+                title: "Mentees' salary gains per mentor and currency", view: "mentorship_roi_by_currency",
+                columns: [.text("mentor_id"), .text("currency"), .count("mentees_with_uplift"), .decimal("total_gain", places: 2),
+                          .decimal("gain_per_hour", places: 2)],
+                filters: [], orderBy: "mentor_id, currency")
+        case .perMentor:
+            AnalyticsQuery(
+                title: "Mentorship ROI per mentor", view: "mentorship_roi",
+                columns: [.text("mentor_id"), .count("mentees"), .count("sessions"), .decimal("hours", places: 2),
+                          .decimal("average_rating", places: 2), .count("placed_within_12_months"), .rate("placement_rate"),
+                          .count("uplift_count"), .rate("mean_uplift"), .json("total_gain"), .json("gain_per_hour")],
+                filters: [], orderBy: "mentor_id")
+        }
+    }
+
+    /// The application funnel per UTC month of the first send.
+    public static func funnel(month: String?) -> AnalyticsQuery {
+        AnalyticsQuery(
+            title: "Application funnel per month of the first send", view: "application_funnel",
+            columns: [.text("month"), .count("sent"), .count("interview"), .count("offer"), .count("placed"),
+                      .rate("interview_per_sent"), .rate("offer_per_interview"), .rate("placed_per_offer"), .rate("placed_per_sent")],
+            filters: month.map { [("month", $0)] } ?? [], orderBy: "month")
+    }
+
+    /// Which subjects a velocity or streak figure keeps.
+    public struct SubjectFilter: Sendable, Equatable {
+        /// A subject UUID (any case).
+        public var subject: String?
+        /// Subjects first enrolled in this cohort (YYYY-MM) or program.
+        public var cohort: String?
+        public var program: String?
+
+        public init(subject: String? = nil, cohort: String? = nil, program: String? = nil) {
+            self.subject = subject
+            self.cohort = cohort
+            self.program = program
+        }
+
+        var filters: [(String, String)] {
+            var filters: [(String, String)] = []
+            if let subject { filters.append(("subject", subject.lowercased())) }
+            if let cohort { filters.append(("subject IN (SELECT subject FROM {{schema}}.enrollees WHERE cohort = $)", cohort)) }
+            if let program { filters.append(("subject IN (SELECT subject FROM {{schema}}.enrollees WHERE program = $)", program)) }
+            return filters
+        }
+    }
+
+    /// Learning velocity per subject and UTC month.
+    public static func velocity(_ subjects: SubjectFilter, month: String?) -> AnalyticsQuery {
+        var filters = subjects.filters
+        if let month { filters.insert(("month", month), at: subjects.subject == nil ? 0 : 1) }
+        return AnalyticsQuery(
+            title: "Learning velocity per subject and month", view: "learning_velocity",
+            columns: [.text("subject"), .text("month"), .decimal("hours", places: 2), .count("activities_completed"), .count("tasks_completed")],
+            filters: filters, orderBy: "subject, month")
+    }
+
+    /// Each subject's current learning streak.
+    public static func streaks(_ subjects: SubjectFilter) -> AnalyticsQuery {
+        AnalyticsQuery(
+            title: "Current learning streaks, days", view: "learning_streaks",
+            columns: [.text("subject"), .text("as_of_day"), .count("streak_days")],
+            filters: subjects.filters, orderBy: "streak_days DESC, subject")
+    }
+}

@@ -1,0 +1,44 @@
+import CareerEvents
+import Foundation
+import Postgres
+import XCTest
+
+/// `careerlog projections status --json` as an operator's script reads it.
+final class ProjectionsStatusTests: XCTestCase {
+    /// A failure reason can hold anything PostgreSQL or the projector wrote
+    /// (newlines, tabs, other controls, quotes, backslashes, U+2028): every
+    /// line must still be JSON a strict parser accepts, and give the reason
+    /// back unchanged.
+    func testStatusJSONCarriesControlCharactersInTheFailureReason() throws {
+        let dir = makeTemporaryDirectory()
+        addTeardownBlock {
+            _ = try? runCareerlog(["db", "stop", "--data-dir", dir])
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let generated = try runCareerlog(["generate", "--users", "2", "--seed", "5"])
+        XCTAssertEqual(try runCareerlog(["log", "import", "--data-dir", dir], input: Data(generated.stdout.utf8)).status, 0)
+        // The first status creates the bookkeeping table.
+        XCTAssertEqual(try runCareerlog(["projections", "status", "--data-dir", dir, "--json"]).status, 0)
+        let url = try runCareerlog(["db", "url", "--data-dir", dir]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let reason = "line one\nline two\ttab \u{01}\u{1F}\u{7F} \"quoted\" back\\slash \u{2028} é"
+        let connection = try PostgresConnection(url: url)
+        _ = try connection.query("""
+            INSERT INTO careerlog.projection_targets (schema_name, projection, role, version, fingerprint, state, failed_seq, failed_reason)
+            VALUES ('broken_people', 'people', 'as_of', 1, 'x', 'failed', 7, $1)
+            """, [reason])
+
+        let status = try runCareerlog(["projections", "status", "--data-dir", dir, "--json"])
+        XCTAssertEqual(status.status, 0, status.stderr)
+        var found: JSONObject?
+        for line in status.stdout.split(separator: "\n") {
+            let value = try JSONParser.parse(String(line))
+            guard case .object(let object) = value else { return XCTFail("not an object: \(line)") }
+            if object["schema"] == .string("broken_people") { found = object }
+        }
+        let row = try XCTUnwrap(found, status.stdout)
+        XCTAssertEqual(row["failed_reason"], .string(reason))
+        XCTAssertEqual(row["failed_seq"], .number(JSONNumber(7)))
+        XCTAssertEqual(row["state"], .string("failed"))
+    }
+}

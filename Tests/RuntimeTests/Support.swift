@@ -1,0 +1,110 @@
+import EventGenerator
+import Foundation
+import Ingest
+import Logging
+import XCTest
+
+@testable import Runtime
+
+/// The package root (three levels up from this file).
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+/// A fresh directory under /tmp, searchable by everyone (0755) so the
+/// `postgres` account reaches a cluster inside it when tests run as root.
+/// Short: Unix socket paths are limited to 107 bytes.
+func makeTemporaryDirectory(prefix: String = "cl-node") -> String {
+    var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+    precondition(made != nil, "mkdtemp failed: \(String(cString: strerror(errno)))")
+    let path = String(cString: made!)
+    chmod(path, 0o755)
+    return path
+}
+
+/// Polls `condition` every 10 ms until it holds or `timeoutSeconds` pass;
+/// returns whether it held.
+func waitUntil(timeoutSeconds: Double = 20, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(timeoutSeconds * 1000))
+    while ContinuousClock.now < deadline {
+        if try condition() { return true }
+        usleep(10_000)
+    }
+    return try condition()
+}
+
+/// `count` valid events as NDJSON lines (no `\n`), distinct ids.
+func generatedLines(_ count: Int, seed: UInt64 = 7) -> [String] {
+    var generator = HistoryGenerator(options: GeneratorOptions(users: count / 150 + 1, seed: seed, months: 12))
+    var lines: [String] = []
+    var line: [UInt8] = []
+    while lines.count < count {
+        line.removeAll(keepingCapacity: true)
+        guard generator.nextLine(into: &line) else { break }
+        if line.last == UInt8(ascii: "\n") { line.removeLast() }
+        lines.append(String(decoding: line, as: UTF8.self))
+    }
+    return lines
+}
+
+/// Sends `lines` on one connection and reads answers until one per line
+/// came or the server closed the connection.
+func exchange(_ lines: [String], with endpoint: IngestEndpoint) throws -> [IngestAck] {
+    let socket = try IngestSocket(endpoint: endpoint)
+    defer { socket.close() }
+    try socket.send(lines.map { $0 + "\n" }.joined())
+    return try AnswerReader(socket).read(atLeast: lines.count)
+}
+
+/// Reads answer lines from one connection, keeping a line cut between two
+/// reads for the next call.
+final class AnswerReader {
+    let socket: IngestSocket
+    private var buffer = ResponseLineBuffer()
+    private(set) var closed = false
+
+    init(_ socket: IngestSocket) { self.socket = socket }
+
+    /// Answers until at least `count` came (more when they arrive in the
+    /// same read), or the server closed the connection.
+    func read(atLeast count: Int, timeoutMs: Int32 = 20_000) throws -> [IngestAck] {
+        var answers: [IngestAck] = []
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+        defer { chunk.deallocate() }
+        while answers.count < count, !closed {
+            let n = try socket.receive(into: chunk, timeoutMs: timeoutMs)
+            if n == 0 { closed = true; break }
+            buffer.append(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+            buffer.forEachLine { answers.append(IngestAck(line: $0)!) }
+        }
+        return answers
+    }
+}
+
+/// Keeps log messages so a test can wait for what was reported.
+final class RecordingLogHandler: LogHandler, @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: [String] = []
+    var logLevel: Logger.Level = .trace
+    var metadata: Logger.Metadata = [:]
+
+    var messages: [String] { lock.withLock { recorded } }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        lock.withLock { recorded.append("\(event.level): \(event.message)") }
+    }
+
+    /// True once a message containing `text` was logged.
+    func contains(_ text: String) -> Bool { messages.contains { $0.contains(text) } }
+}
+
+extension Logger {
+    /// A logger that records into `handler`.
+    static func recording(into handler: RecordingLogHandler) -> Logger {
+        Logger(label: "careerlog.tests", factory: { _ in handler })
+    }
+}
