@@ -103,7 +103,7 @@ let package = Package(
         .target(
             name: "Runtime",
             dependencies: [
-                "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector",
+                "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector", "Analytics", "Telemetry", "Window",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -113,7 +113,7 @@ let package = Package(
             name: "careerlog",
             dependencies: [
                 "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Replay",
-                "Runtime", "Analytics",
+                "Runtime", "Analytics", "Window", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
