@@ -85,3 +85,24 @@ public enum AnalyticsAPI {
         return (1...12).contains(month)
     }
 }
+
+extension AnalyticsAPI {
+    /// Every figure the dashboard shows, read from `schema` (`analytics`,
+    /// or an as-of copy `PREFIX_analytics`), keyed by the page's dataset
+    /// names: the data `careerlog report --html` inlines.
+    public static func reportData(url: String, schema: String) throws -> [String: String] {
+        let reader = try AnalyticsReader(url: url)
+        var data: [String: String] = [:]
+        for dataset in Dashboard.datasets where dataset.path.hasPrefix("/api/analytics/") {
+            let name = String(dataset.path.dropFirst("/api/analytics/".count))
+            let query: AnalyticsQuery
+            do {
+                query = try self.query(name: name, options: dataset.query)
+            } catch {
+                throw AnalyticsError(.database, "the dashboard asks for \(name) with options the API rejects: \(error.message)")
+            }
+            data[dataset.name] = document(try reader.read(query, schema: schema))
+        }
+        return data
+    }
+}

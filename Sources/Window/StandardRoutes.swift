@@ -21,9 +21,14 @@ public enum StandardRoutes {
         routes.add("/readyz", isPublic: true) { _ in HealthCheck.readiness(snapshot(), policy: policy) }
     }
 
-    /// `GET /api/status`: the summary `careerlog status` prints, as JSON.
+    /// `GET /api/status`: the node's summary as JSON, or with `?format=text`
+    /// the screen `careerlog status` prints.
     public static func addStatus(to routes: inout WindowRoutes, policy: ReadinessPolicy,
                                  status: @escaping @Sendable () throws -> NodeStatus) {
-        routes.add("/api/status") { _ in .json(try status().json(policy: policy)) }
+        routes.add("/api/status") { request in
+            let current = try status()
+            guard request.query["format"] == "text" else { return .json(current.json(policy: policy)) }
+            return WindowResponse(status: 200, contentType: "text/plain; charset=utf-8", body: Array(current.text(policy: policy).utf8))
+        }
     }
 }
