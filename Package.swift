@@ -154,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "WindowTests",
             dependencies: [
-                "Window", "Telemetry",
+                "Window", "Telemetry", "TestSupport",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -171,7 +171,7 @@ let package = Package(
         ]),
         // Real processes and files: the careerlog binaries as a user runs them.
         .testTarget(name: "IntegrationTests", dependencies: [
-            "careerlog", "careerlog-bench", "EventLog", "CareerEvents", "EventGenerator", "Ingest", "Postgres",
+            "careerlog", "careerlog-bench", "EventLog", "CareerEvents", "EventGenerator", "Ingest", "Postgres", "TestSupport",
         ]),
     ]
 )

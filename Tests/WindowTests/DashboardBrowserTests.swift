@@ -1,63 +1,7 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Window
-
-/// A real headless Chromium (Debian's), driven over the DevTools protocol
-/// by Helpers/cdp_driver.py.
-final class ChromiumDriver {
-    private let process = Process()
-    private let input = Pipe()
-    private let output = Pipe()
-    private var buffered = Data()
-
-    init() throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Paths.helpers.appendingPathComponent("cdp_driver.py").path]
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        let ready = try readAnswer()
-        guard ready["ok"] as? Bool == true else { throw DriverError(message: "chromium did not start: \(ready)") }
-    }
-
-    deinit {
-        try? input.fileHandleForWriting.write(contentsOf: Data(#"{"cmd":"quit"}"#.utf8 + [10]))
-        process.waitUntilExit()
-    }
-
-    struct DriverError: Error, CustomStringConvertible { var message: String; var description: String { message } }
-
-    /// Sends one command; returns its value or throws its error.
-    @discardableResult
-    func send(_ command: [String: Any]) throws -> Any? {
-        try input.fileHandleForWriting.write(contentsOf: try JSONSerialization.data(withJSONObject: command) + [10])
-        let answer = try readAnswer()
-        guard answer["ok"] as? Bool == true else { throw DriverError(message: "\(command["cmd"] ?? "?"): \(answer["error"] ?? answer)") }
-        return answer["value"]
-    }
-
-    func navigate(_ url: String) throws { try send(["cmd": "navigate", "url": url]) }
-    func evaluate(_ expression: String) throws -> Any? { try send(["cmd": "eval", "expr": expression]) }
-    @discardableResult
-    func wait(_ expression: String, timeoutMs: Int = 20_000) throws -> Any? { try send(["cmd": "wait", "expr": expression, "timeout_ms": timeoutMs]) }
-    func errors() throws -> [String] { try send(["cmd": "errors"]) as? [String] ?? [] }
-    func requests() throws -> [String] { try send(["cmd": "requests"]) as? [String] ?? [] }
-    func screenshot(_ name: String) throws { try send(["cmd": "screenshot", "path": Paths.artefacts.appendingPathComponent(name).path]) }
-
-    private func readAnswer() throws -> [String: Any] {
-        while true {
-            if let newline = buffered.firstIndex(of: 10) {
-                let line = buffered[..<newline]
-                buffered = Data(buffered[buffered.index(after: newline)...])
-                guard let object = try JSONSerialization.jsonObject(with: line) as? [String: Any] else { throw DriverError(message: "bad answer") }
-                return object
-            }
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { throw DriverError(message: "the DevTools driver exited (is chromium installed? Tools/setup.sh)") }
-            buffered.append(chunk)
-        }
-    }
-}
 
 /// Canned figures in the shape `careerlog analytics NAME --format json`
 /// prints: one document with `as_of` and `rows`.
@@ -112,7 +56,7 @@ final class DashboardBrowserTests: XCTestCase {
         let placement = Served(CannedFigures.placement([("2024-01", 10, 5, false), ("2024-02", 8, 2, false), ("2024-03", 8, 1, true)]))
         let server = try startDashboard(placement: placement)
         defer { server.shutdown() }
-        let browser = try ChromiumDriver()
+        let browser = try ChromiumDriver(artefacts: Paths.artefacts)
         try browser.navigate("http://127.0.0.1:\(server.port)/")
         try browser.wait("window.careerlogDashboard && window.careerlogDashboard.updates >= 1")
         let first = try XCTUnwrap(browser.evaluate(placementChart) as? [String: Any])
@@ -156,7 +100,7 @@ final class DashboardBrowserTests: XCTestCase {
     func testTheMentorTableSortsByAColumn() throws {
         let server = try startDashboard(placement: Served(CannedFigures.placement([("2024-01", 1, 1, false)])))
         defer { server.shutdown() }
-        let browser = try ChromiumDriver()
+        let browser = try ChromiumDriver(artefacts: Paths.artefacts)
         try browser.navigate("http://127.0.0.1:\(server.port)/")
         try browser.wait("window.careerlogDashboard && window.careerlogDashboard.updates >= 1")
         let firstColumn = "[...document.querySelectorAll('#table-mentors tbody tr')].map((tr) => tr.cells[2].textContent).join(',')"
@@ -175,7 +119,7 @@ final class DashboardBrowserTests: XCTestCase {
         try FileManager.default.createDirectory(at: Paths.artefacts, withIntermediateDirectories: true)
         let file = Paths.artefacts.appendingPathComponent("report.html")
         try html.write(to: file, atomically: true, encoding: .utf8)
-        let browser = try ChromiumDriver()
+        let browser = try ChromiumDriver(artefacts: Paths.artefacts)
         try browser.navigate(file.absoluteString)
         try browser.wait("window.careerlogDashboard && window.careerlogDashboard.updates >= 1")
         let chart = try XCTUnwrap(browser.evaluate(placementChart) as? [String: Any])
