@@ -44,7 +44,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "EventLog", "CareerEvents", "StoredEventCodec",
+                "EventLog", "CareerEvents", "StoredEventCodec", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -43,6 +43,7 @@ public enum NodeWindow {
         var routes = WindowRoutes()
         try Dashboard.addRoutes(to: &routes, chartLibraryPath: configuration.chartLibraryPath)
         let probe = NodeProbe(node: node, configuration: configuration, metrics: metrics)
+        probe.updateGauges()  // the byte baseline: appended bytes count from here
         StandardRoutes.addMetrics(to: &routes, metrics: metrics) { probe.updateGauges() }
         StandardRoutes.addHealth(to: &routes, policy: configuration.readiness) { probe.health() }
         StandardRoutes.addStatus(to: &routes, policy: configuration.readiness) { try probe.status() }
@@ -59,10 +60,9 @@ final class NodeProbe: @unchecked Sendable {
     private let configuration: NodeWindowConfiguration
     private let metrics: CareerlogMetrics
     private let lock = NSLock()
-    // Counters are mirrored from the appender's statistics at scrape time:
-    // nothing is added to ingest's hot path for them.
-    private var mirroredStored: UInt64 = 0
-    private var mirroredDuplicates: UInt64 = 0
+    // Bytes on disk at the previous scrape: the growth is what was appended
+    // (segments are never shrunk while the node runs).
+    private var bytesOnDiskSeen: Int64?
     private var rateSample: (time: ContinuousClock.Instant, stored: UInt64)?
     private var rate: Double?
 
@@ -107,13 +107,10 @@ final class NodeProbe: @unchecked Sendable {
             metrics.logHeadSeq.set(Int64(log.lastSeq))
             metrics.logSegments.set(stats.segments)
             metrics.logDiskBytes.set(stats.bytesOnDisk)
-        }
-        let stats = ingest.appenderStatistics
-        lock.withLock {
-            if stats.eventsStored > mirroredStored { metrics.eventsStored.increment(by: stats.eventsStored - mirroredStored) }
-            if stats.duplicates > mirroredDuplicates { metrics.eventsDuplicate.increment(by: stats.duplicates - mirroredDuplicates) }
-            mirroredStored = stats.eventsStored
-            mirroredDuplicates = stats.duplicates
+            lock.withLock {
+                if let seen = bytesOnDiskSeen, stats.bytesOnDisk > seen { metrics.bytesAppended.increment(by: stats.bytesOnDisk - seen) }
+                bytesOnDiskSeen = stats.bytesOnDisk
+            }
         }
         metrics.connectionsOpen.set(ingest.connectionCount)
         let snapshot = health()

@@ -76,7 +76,11 @@ struct ServeCommand: ParsableCommand {
         let stop = StopSignal()
         stop.trap([SIGTERM, SIGINT])
         let resolvedURL = ResolvedDatabaseURL()
-        let node = Node(configuration: try nodeConfiguration(resolvedURL: resolvedURL), logger: logger, stopSignal: stop)
+        // One registry: the appender records into it, /metrics renders it.
+        let metrics = CareerlogMetrics()
+        var nodeConfiguration = try nodeConfiguration(resolvedURL: resolvedURL)
+        if !noHttp { nodeConfiguration.ingest.metrics = metrics }
+        let node = Node(configuration: nodeConfiguration, logger: logger, stopSignal: stop)
         let ready: Node.ReadyInfo
         do {
             ready = try node.start()
@@ -86,7 +90,7 @@ struct ServeCommand: ParsableCommand {
         }
         let window: WindowServer?
         do {
-            window = noHttp ? nil : try NodeWindow.start(node: node, configuration: try windowConfiguration(resolvedURL), metrics: CareerlogMetrics(), logger: logger)
+            window = noHttp ? nil : try NodeWindow.start(node: node, configuration: try windowConfiguration(resolvedURL), metrics: metrics, logger: logger)
         } catch {
             printError("serve: \(error)")
             node.stop()
