@@ -123,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "careerlog-bench",
             dependencies: [
-                "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Runtime",
+                "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Runtime", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
