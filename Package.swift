@@ -129,10 +129,10 @@ let package = Package(
             ]
         ),
 
-        // What the test targets share: the shared-testdata locator (and, as they
-        // move here, one SplitMix, one waitUntil, one temporary directory, one
-        // test PostgreSQL cluster).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // What the test targets share: one shared-testdata locator, one
+        // SplitMix, one waitUntil, one temporary directory, one test
+        // PostgreSQL cluster, one recording log handler.
+        .target(name: "TestSupport", dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),
 
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"]),
         .testTarget(name: "CareerEventsTests", dependencies: ["CareerEvents", "TestSupport"]),
@@ -144,8 +144,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // A real private PostgreSQL cluster per test process (no mocks).
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "PostgresTests", dependencies: ["TestSupport", "Postgres", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ProjectorTests", dependencies: [
+            "TestSupport", "Runtime",
             "Projector", "Postgres", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -161,17 +162,19 @@ let package = Package(
             ],
             exclude: ["Helpers"]
         ),
-        .testTarget(name: "AnalyticsTests", dependencies: ["Analytics", "Postgres", "CareerEvents"]),
-        .testTarget(name: "StoredEventCodecTests", dependencies: ["StoredEventCodec", "EventLog", "CareerEvents"]),
-        .testTarget(name: "ReplayTests", dependencies: ["Replay", "EventLog", "CareerEvents", "StoredEventCodec"]),
+        .testTarget(name: "AnalyticsTests", dependencies: ["TestSupport", "Analytics", "Postgres", "CareerEvents"]),
+        .testTarget(name: "StoredEventCodecTests", dependencies: ["StoredEventCodec", "EventLog", "CareerEvents", "EventGenerator"]),
+        .testTarget(name: "ReplayTests", dependencies: ["TestSupport", "Replay", "EventLog", "CareerEvents", "StoredEventCodec"]),
         // In-process nodes over real sockets and a real data directory.
         .testTarget(name: "RuntimeTests", dependencies: [
+            "TestSupport",
             "Runtime", "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector", "EventGenerator",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Real processes and files: the careerlog binaries as a user runs them.
         .testTarget(name: "IntegrationTests", dependencies: [
-            "careerlog", "careerlog-bench", "EventLog", "CareerEvents", "EventGenerator", "Ingest", "Postgres", "TestSupport",
+            "TestSupport",
+            "careerlog", "careerlog-bench", "EventLog", "CareerEvents", "EventGenerator", "Ingest", "Postgres",
         ]),
     ]
 )

@@ -1,6 +1,8 @@
 import Analytics
 import ArgumentParser
 import Foundation
+import Postgres
+import Projector
 
 /// `careerlog analytics ...`: prints the figures of EVENT_CATALOG.md
 /// "Analytics definitions" from the `analytics` projection's views
@@ -53,12 +55,9 @@ struct AnalyticsOutputOptions: ParsableArguments {
 
     /// Reads `query` from the schema and prints it.
     func show(_ query: AnalyticsQuery) throws {
-        let reader = try AnalyticsReader(url: try database.connectionURL(data: data))
-        let result = try reader.read(query, schema: schema)
-        if let (state, failedSeq) = result.notLive {
-            let detail = failedSeq.map { " at seq \($0)" } ?? ""
-            printError("note: schema \(schema) is \(state)\(detail); its figures may lag the log (see `careerlog projections status`)")
-        }
+        let connection = try PostgresConnection(url: try database.connectionURL(data: data))
+        let result = try AnalyticsReader(connection: connection).read(query, schema: schema)
+        warnIfNotLive(connection)
         let output = OutputBuffer()
         do {
             try output.write(AnalyticsRenderer.render(result, as: format))
@@ -66,6 +65,15 @@ struct AnalyticsOutputOptions: ParsableArguments {
         } catch {
             return  // the output closed (| head): stop quietly
         }
+    }
+
+    /// A note on stderr when the schema is being built, rebuilt or stopped.
+    /// Best effort: a database without the projector's bookkeeping has no
+    /// state to tell.
+    private func warnIfNotLive(_ connection: PostgresConnection) {
+        guard let target = try? ProjectionStore.target(connection, schema: schema), target.state != .live else { return }
+        let detail = target.failedSeq.map { " at seq \($0)" } ?? ""
+        printError("note: schema \(schema) is \(target.state.rawValue)\(detail); its figures may lag the log (see `careerlog projections status`)")
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `careerlog replay` as a user runs it: real processes, real pipes, a log
@@ -36,7 +37,17 @@ final class ReplayCommandTests: XCTestCase {
         // Let the log exist before the reader opens it.
         XCTAssertTrue(writer.waitForOutput(containing: "synced", timeout: .seconds(20)), "the writer never synced")
         let follower = try ReplayChild(["replay", "--data-dir", dataDir, "--follow"])
-        usleep(1_500_000)
+        // Follow across a segment boundary while the writer still appends:
+        // wait for a second segment, then for the follow to print what the
+        // writer had synced by then.
+        waitUntil("the writer starts a second segment", timeout: .seconds(60)) { segmentCount(dataDir + "/log") >= 2 }
+        let written = writer.stdoutText
+        let wholeLines = written[..<(written.lastIndex(of: "\n") ?? written.startIndex)]
+        let synced = try XCTUnwrap(wholeLines.split(separator: "\n").last.flatMap { UInt64($0.dropFirst("synced ".count)) })
+        // The follow may run past `synced` at once: wait on its newest line.
+        waitUntil("the follow reaches seq \(synced) while the writer runs", timeout: .seconds(60)) {
+            follower.lastPrintedSeq().map { $0 >= synced } ?? false
+        }
         writer.kill(SIGKILL)
 
         let full = try runCareerlog(["replay", "--data-dir", dataDir])
@@ -136,6 +147,11 @@ final class ReplayCommandTests: XCTestCase {
     }
 }
 
+/// How many segment files the log directory holds.
+private func segmentCount(_ directory: String) -> Int {
+    ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".seg") }.count
+}
+
 /// Runs a program to completion, capturing its output.
 private func runProcess(_ path: String, _ arguments: [String]) throws -> CommandResult {
     let process = Process()
@@ -206,6 +222,18 @@ private final class ReplayChild: @unchecked Sendable {
             usleep(20_000)
         }
         return false
+    }
+
+    /// The seq of the last whole NDJSON line on stdout, if any.
+    func lastPrintedSeq() -> UInt64? {
+        lock.lock()
+        let tail = stdout.suffix(1 << 16)
+        lock.unlock()
+        guard let end = tail.lastIndex(of: UInt8(ascii: "\n")) else { return nil }
+        let start = tail[..<end].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? tail.startIndex
+        let line = String(decoding: tail[start..<end], as: UTF8.self)
+        guard line.hasPrefix("{\"seq\":") else { return nil }
+        return UInt64(line.dropFirst(7).prefix { $0.isNumber })
     }
 
     func kill(_ signal: Int32) {
