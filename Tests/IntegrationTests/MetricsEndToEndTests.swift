@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// A real `careerlog serve` fed a known run, scraped over HTTP, the answer

@@ -20,15 +20,6 @@ func startWindow(routes: WindowRoutes, limits: WindowLimits = WindowLimits(), re
     return try WindowServer.start(configuration: configuration, routes: routes, logger: logger)
 }
 
-/// Waits for `condition`, polling every 10 ms, up to `timeout` seconds.
-func waitUntil(_ timeout: Double = 10, _ what: String, file: StaticString = #filePath, line: UInt = #line, _ condition: () throws -> Bool) rethrows {
-    let deadline = Date().addingTimeInterval(timeout)
-    while try !condition() {
-        if Date() > deadline { return XCTFail("timed out after \(timeout) s waiting for \(what)", file: file, line: line) }
-        usleep(10_000)
-    }
-}
-
 /// A blocking TCP client on raw sockets: the tests need to send half a
 /// request, or too much, which no HTTP client library does.
 final class RawClient {

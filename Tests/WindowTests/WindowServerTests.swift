@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Window
 
@@ -109,7 +110,7 @@ final class WindowServerTests: XCTestCase {
         defer { server.shutdown() }
         let client = try RawClient(port: server.port)
         XCTAssertEqual(client.readToEnd(), "")  // closed with no bytes
-        waitUntil(5, "the idle connection to be gone") { server.connectionCount == 0 }
+        waitUntil("the idle connection to be gone", timeout: .seconds(5)) { server.connectionCount == 0 }
     }
 
     func testConnectionsBeyondTheLimitGet503AndTheSlotComesBack() throws {
@@ -118,7 +119,7 @@ final class WindowServerTests: XCTestCase {
         let server = try startWindow(routes: routes(), limits: limits)
         defer { server.shutdown() }
         var held = try (0..<4).map { _ in try RawClient(port: server.port) }
-        waitUntil(10, "4 connections admitted") { server.connectionCount == 4 }
+        waitUntil("4 connections admitted", timeout: .seconds(10)) { server.connectionCount == 4 }
         let refused = try RawClient(port: server.port)
         let answer = refused.readToEnd()
         XCTAssertTrue(answer.hasPrefix("HTTP/1.1 503 "), answer)
@@ -127,7 +128,7 @@ final class WindowServerTests: XCTestCase {
         held[0].send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
         XCTAssertEqual(held[0].readResponse()?.status, 200)
         held.removeLast()
-        waitUntil(10, "a slot to free up") { server.connectionCount == 3 }
+        waitUntil("a slot to free up", timeout: .seconds(10)) { server.connectionCount == 3 }
         XCTAssertEqual(try get(server.port, "/hello").status, 200)
     }
 
