@@ -110,5 +110,13 @@ final class DashboardEndToEndTests: XCTestCase {
         assertSameRates(try pageRates(browser), after)
         XCTAssertEqual(try browser.evaluate("window.notReloaded === true") as? Bool, true, "the page reloaded")
         XCTAssertEqual(try browser.errors(), [])
+
+        // The same figures as one offline file.
+        let reportPath = dir + "/report.html"
+        let report = try runCareerlog(["report", "--html", reportPath, "--data-dir", dir])
+        XCTAssertEqual(report.status, 0, report.stderr)
+        try browser.navigate(URL(fileURLWithPath: reportPath).absoluteString)
+        try browser.wait("window.careerlogDashboard && window.careerlogDashboard.updates >= 1", timeoutMs: 30_000)
+        assertSameRates(try pageRates(browser), after)
     }
 }
