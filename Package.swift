@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         // SHA-256 of producer tokens; sealing of PII fields (AES-256-GCM) and key wrapping in SubjectKeys.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System library shims. pkg-config names the flags; the providers tell
@@ -54,7 +56,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "EventLog", "CareerEvents", "StoredEventCodec",
+                "EventLog", "CareerEvents", "StoredEventCodec", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -82,6 +84,32 @@ let package = Package(
         // Analysts' replays: filters, the read planner, NDJSON/CSV writers, counts.
         .target(name: "Replay", dependencies: ["EventLog", "CareerEvents", "StoredEventCodec"]),
 
+        // The metric handles ingest, log and projector record through, and
+        // their Prometheus exposition. Apart from `Window` so the hot paths
+        // that record link swift-metrics and the registry, not an HTTP server.
+        .target(
+            name: "Telemetry",
+            dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+
+        // The HTTP window: /metrics, /healthz, /readyz, the dashboard and its
+        // JSON API, `report --html`. Routes are injected, so it depends on no
+        // other careerlog library but Telemetry.
+        .target(
+            name: "Window",
+            dependencies: [
+                "Telemetry",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+
         // The analytics figures, read and rendered once for the command line
         // and the HTTP dashboard.
         .target(name: "Analytics", dependencies: ["Postgres", "StoredEventCodec"]),
@@ -91,7 +119,7 @@ let package = Package(
         .target(
             name: "Runtime",
             dependencies: [
-                "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector",
+                "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector", "Analytics", "Telemetry", "Window",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -101,7 +129,7 @@ let package = Package(
             name: "careerlog",
             dependencies: [
                 "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Replay",
-                "Runtime", "Analytics",
+                "Runtime", "Analytics", "Window", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -111,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "careerlog-bench",
             dependencies: [
-                "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Runtime",
+                "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Runtime", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -145,6 +173,18 @@ let package = Package(
             "Projector", "Postgres", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Real sockets, a real Prometheus text parser (Python prometheus_client)
+        // and a real headless Chromium over the DevTools protocol.
+        .testTarget(
+            name: "WindowTests",
+            dependencies: [
+                "Window", "Telemetry", "TestSupport",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["Helpers"]
+        ),
         .testTarget(name: "AnalyticsTests", dependencies: ["TestSupport", "Analytics", "Postgres", "CareerEvents"]),
         .testTarget(name: "StoredEventCodecTests", dependencies: ["StoredEventCodec", "EventLog", "CareerEvents", "EventGenerator"]),
         .testTarget(name: "ReplayTests", dependencies: ["TestSupport", "Replay", "EventLog", "CareerEvents", "StoredEventCodec"]),

@@ -67,6 +67,7 @@ for analytic in placement "mentorship --program-wide" funnel; do
 done
 
 tcp=$(sed -n 's/.*"tcp":"\([^"]*\)".*/\1/p' "$data_dir/serve.ready")
+http=$(sed -n 's/.*"http":"\([^"]*\)".*/\1/p' "$data_dir/serve.ready")
 cat <<MSG
 
 careerlog is running (pid $(cat "$data_dir/serve.pid")), listening on ${tcp:-no TCP} and $data_dir/ingest.sock,
@@ -75,5 +76,10 @@ data in $data_dir. Every command below works from any directory:
                            $bin emit --socket $data_dir/ingest.sock FILE
   Query the analytics:     $bin analytics placement --data-dir $data_dir
   Query the read models:   psql "\$($bin db url --data-dir $data_dir)"
+  Its state on one screen: $bin status --http ${http:-127.0.0.1:7401}
+  Metrics for Prometheus:  curl http://${http:-127.0.0.1:7401}/metrics
   Stop it:                 kill $(cat "$data_dir/serve.pid") && $bin db stop --data-dir $data_dir
+
+The dashboard (the demo's analytics as charts, refreshed every 5 s):
+  http://${http:-127.0.0.1:7401}/
 MSG

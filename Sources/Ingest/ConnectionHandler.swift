@@ -2,6 +2,7 @@ import CareerEvents
 import EventLog
 import struct EventLog.LogEvent
 import Logging
+import Telemetry
 import NIOCore
 
 /// Sent down every connection's pipeline when the server stops: read no
@@ -47,7 +48,12 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     private var idleTimer: Scheduled<Void>?
     private var slowClientTimer: Scheduled<Void>?
 
-    init(limits: IngestLimits, appender: GroupCommitAppender, validate: EnvelopeValidator?, eventBytesMax: Int, logger: Logger) {
+    /// Counts rejected lines by reason (nil: not counted).
+    private let metrics: CareerlogMetrics?
+
+    init(limits: IngestLimits, appender: GroupCommitAppender, validate: EnvelopeValidator?, eventBytesMax: Int, logger: Logger,
+         metrics: CareerlogMetrics? = nil) {
+        self.metrics = metrics
         self.state = IngestConnectionState(limits: limits)
         self.appender = appender
         self.validate = validate
@@ -148,7 +154,8 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
                 state.submitted(submit(events), count: events.count)
             case .writeResponses:
                 var buffer = context.channel.allocator.buffer(capacity: 4096)
-                _ = state.takeResponses(into: &buffer)
+                let metrics = self.metrics
+                _ = state.takeResponses(into: &buffer) { code in metrics?.eventsRejected(RejectionReason(code: code.rawValue)).increment() }
                 context.write(wrapOutboundOut(buffer), promise: nil)
                 wrote = true
             case .read:

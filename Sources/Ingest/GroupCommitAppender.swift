@@ -2,6 +2,7 @@ import EventLog
 import struct EventLog.LogEvent
 import Foundation
 import Logging
+import Telemetry
 import Synchronization
 
 /// What the appender decided for one submitted event.
@@ -88,6 +89,9 @@ public final class GroupCommitAppender: @unchecked Sendable {
     private var suspended = false
 
     private let writeLatency = Mutex(LatencyHistogram())
+    /// Recorded once per group (never per event): a few atomic adds and two
+    /// short histogram locks per fdatasync.
+    private let metrics: CareerlogMetrics?
     private let syncCount = Atomic<UInt64>(0)
     private let groupCount = Atomic<UInt64>(0)
     private let storedCount = Atomic<UInt64>(0)
@@ -97,9 +101,10 @@ public final class GroupCommitAppender: @unchecked Sendable {
     /// outcomes of every submission of the group; it must hand them on
     /// quickly (to the connections' event loops), not process them.
     public init(
-        log: EventLog, window: DedupeWindow, limits: IngestLimits, logger: Logger,
+        log: EventLog, window: DedupeWindow, limits: IngestLimits, logger: Logger, metrics: CareerlogMetrics? = nil,
         deliver: @escaping @Sendable ([AppendCompletion]) -> Void
     ) {
+        self.metrics = metrics
         self.log = log
         self.window = window
         self.limits = limits
@@ -241,6 +246,7 @@ public final class GroupCommitAppender: @unchecked Sendable {
             outcomes.append(answers)
         }
         duplicateCount.add(duplicates, ordering: .relaxed)
+        if duplicates > 0 { metrics?.eventsDuplicate.increment(by: duplicates) }
         return outcomes
     }
 
@@ -255,6 +261,11 @@ public final class GroupCommitAppender: @unchecked Sendable {
             try log.sync()
             let elapsed = ContinuousClock.now - start
             writeLatency.withLock { $0.record(elapsed) }
+            if let metrics {
+                metrics.appendSyncSeconds.recordNanoseconds(Int64(elapsed.components.seconds) * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+                metrics.groupCommitEvents.record(groupEvents.count)
+                metrics.eventsStored.increment(by: groupEvents.count)
+            }
             syncCount.add(1, ordering: .relaxed)
             storedCount.add(UInt64(groupEvents.count), ordering: .relaxed)
             return true

@@ -244,9 +244,10 @@ struct IngestConnectionState {
     }
 
     /// Encodes the answered slots at the head into `buffer`; returns how many.
-    mutating func takeResponses(into buffer: inout ByteBuffer) -> Int {
+    mutating func takeResponses(into buffer: inout ByteBuffer, onRejected: (IngestErrorCode) -> Void = { _ in }) -> Int {
         var written = 0
         while case .answered(let response) = slots.first {
+            if case .rejected(let rejection) = response { onRejected(rejection.code) }
             AckEncoder.write(response, into: &buffer)
             slots.removeFirst()
             written += 1

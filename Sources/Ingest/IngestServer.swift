@@ -3,6 +3,7 @@ import EventLog
 import struct EventLog.LogEvent
 import Foundation
 import Logging
+import Telemetry
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -51,6 +52,9 @@ public final class IngestServer: Sendable {
         public var limits = IngestLimits()
         /// Event loops; one per core by default.
         public var eventLoopThreads = System.coreCount
+        /// Where the appender records stored and duplicate events, group
+        /// sizes and append+fdatasync latency; nil records nothing.
+        public var metrics: CareerlogMetrics?
 
         public init() {}
     }
@@ -97,13 +101,14 @@ public final class IngestServer: Sendable {
             throw IngestConfigurationError(message: "at least one event loop thread is needed")
         }
         let appender = GroupCommitAppender(
-            log: log, window: window, limits: configuration.limits, logger: logger, deliver: deliverToEventLoops)
+            log: log, window: window, limits: configuration.limits, logger: logger, metrics: configuration.metrics,
+            deliver: deliverToEventLoops)
         appender.start()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
         let registry = NIOLockedValueBox(Registry())
         let bootstrap = makeBootstrap(
             group: group, registry: registry, appender: appender, validate: validate,
-            limits: configuration.limits, eventBytesMax: log.limits.eventBytesMax, logger: logger)
+            limits: configuration.limits, eventBytesMax: log.limits.eventBytesMax, logger: logger, metrics: configuration.metrics)
 
         var listeners: [any Channel] = []
         var tcpPort: Int?
@@ -192,7 +197,7 @@ public final class IngestServer: Sendable {
 
     private static func makeBootstrap(
         group: MultiThreadedEventLoopGroup, registry: NIOLockedValueBox<Registry>, appender: GroupCommitAppender,
-        validate: EnvelopeValidator?, limits: IngestLimits, eventBytesMax: Int, logger: Logger
+        validate: EnvelopeValidator?, limits: IngestLimits, eventBytesMax: Int, logger: Logger, metrics: CareerlogMetrics?
     ) -> ServerBootstrap {
         ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -222,7 +227,8 @@ public final class IngestServer: Sendable {
                     }
                     try pipeline.addHandler(ByteToMessageHandler(LineFrameDecoder(lineBytesMax: limits.lineBytesMax)))
                     try pipeline.addHandler(IngestConnectionHandler(
-                        limits: limits, appender: appender, validate: validate, eventBytesMax: eventBytesMax, logger: logger))
+                        limits: limits, appender: appender, validate: validate, eventBytesMax: eventBytesMax, logger: logger,
+                        metrics: metrics))
                 }
             }
     }

@@ -122,6 +122,14 @@ public final class Node: @unchecked Sendable {
         return ready
     }
 
+    /// The open log and the ingest server while the node runs (nil before
+    /// start and from the drain on): what the HTTP window reads.
+    public var running: (log: EventLog, ingest: IngestServer)? {
+        condition.withLock {
+            if case .running(let log, let server) = state { (log, server) } else { nil }
+        }
+    }
+
     /// Asks the node to stop; returns at once. The drain runs in
     /// `waitUntilStopped()`. Safe from any thread, any number of times.
     public func stop() { stopSignal.request() }

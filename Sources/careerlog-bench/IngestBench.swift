@@ -4,6 +4,7 @@ import EventGenerator
 import EventLog
 import Foundation
 import Ingest
+import Telemetry
 import Logging
 
 #if canImport(Glibc)
@@ -33,6 +34,7 @@ struct IngestBench: ParsableCommand {
     @Option(help: ArgumentHelp("Lines in flight per connection.", valueName: "lines")) var window: Int = 1024
     @Option(help: "Generator seed.") var seed: UInt64 = 1
     @Flag(help: "Connect through the Unix socket instead of TCP.") var unixSocket = false
+    @Flag(help: "Record into Prometheus metrics as `serve` with HTTP does (to measure their cost).") var metrics = false
     @Option(help: "Where to put the benchmark's data directory (removed first).") var directory: String = "./.careerlog-bench/ingest"
     @Option(help: ArgumentHelp("Server event loop threads (default one per core).", valueName: "count"))
     var eventLoops: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -73,6 +75,7 @@ struct IngestBench: ParsableCommand {
         configuration.tcpPort = 0
         configuration.unixSocketPath = unixSocket ? directory + "/ingest.sock" : nil
         configuration.eventLoopThreads = eventLoops
+        if metrics { configuration.metrics = CareerlogMetrics() }
         var logger = Logger(label: "careerlog.bench", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = .warning
         let server = try IngestServer.start(

@@ -6,6 +6,8 @@ import Ingest
 import Logging
 import Projector
 import Runtime
+import Telemetry
+import Window
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,7 +19,9 @@ struct ServeCommand: ParsableCommand {
             {"ok":true,"id":"...","seq":N,"duplicate":true} for an id already stored, or \
             {"ok":false,"id":"...","line":L,"error":"schema","message":"..."} with error one of parse, \
             too_large, unknown_type, schema, overloaded, unavailable. Blank lines are counted but not answered. \
-            When ready, prints one JSON line on stdout: {"tcp":"HOST:PORT","socket":"PATH","last_seq":N}. \
+            When ready, prints one JSON line on stdout: {"tcp":"HOST:PORT","socket":"PATH","last_seq":N,"http":"HOST:PORT"}. \
+            HTTP (--http, on by default on loopback): /metrics (Prometheus), /healthz, /readyz, the dashboard at /, \
+            /api/analytics/NAME and /api/status; read-only; CAREERLOG_HTTP_TOKEN, when set, is the bearer token it requires. \
             SIGTERM or SIGINT: stop accepting, answer every line received, sync, close the log, exit 0.
             """)
 
@@ -46,10 +50,19 @@ struct ServeCommand: ParsableCommand {
     var noProjector = false
     @Flag(help: "On start, rebuild projections whose SQL or version changed (or that failed), beside the live ones, then swap them in.")
     var rebuildStale = false
+    @Option(help: ArgumentHelp("HTTP address for /metrics, /healthz, /readyz and the dashboard; port 0 picks a free port.", valueName: "host:port"))
+    var http: String = "127.0.0.1:7401"
+    @Flag(help: "Do not serve HTTP.")
+    var noHttp = false
+    @Option(help: ArgumentHelp("Events a live projection may lag for /readyz to answer ready.", valueName: "events"))
+    var readyLagEventsMax: UInt64 = ReadinessPolicy().projectionLagEventsMax
 
     func validate() throws {
         if noTcp && noSocket { throw ValidationError("--no-tcp and --no-socket together leave nothing to listen on") }
         if !noTcp && IngestEndpoint(hostPort: listen) == nil { throw ValidationError("--listen must be HOST:PORT, got \(listen)") }
+        if !noHttp, case .tcp? = IngestEndpoint(hostPort: http) {} else if !noHttp {
+            throw ValidationError("--http must be HOST:PORT, got \(http)")
+        }
         guard dedupeWindow >= 1 else { throw ValidationError("--dedupe-window must be at least 1") }
         guard eventLoops >= 1, eventLoops <= 256 else { throw ValidationError("--event-loops must be between 1 and 256") }
         do { try limits.ingestLimits.validate() } catch { throw ValidationError(error.message) }
@@ -62,7 +75,12 @@ struct ServeCommand: ParsableCommand {
         // starts, so a SIGTERM at any moment ends in the drain.
         let stop = StopSignal()
         stop.trap([SIGTERM, SIGINT])
-        let node = Node(configuration: try nodeConfiguration(), logger: logger, stopSignal: stop)
+        let resolvedURL = ResolvedDatabaseURL()
+        // One registry: the appender records into it, /metrics renders it.
+        let metrics = CareerlogMetrics()
+        var nodeConfiguration = try nodeConfiguration(resolvedURL: resolvedURL)
+        if !noHttp { nodeConfiguration.ingest.metrics = metrics }
+        let node = Node(configuration: nodeConfiguration, logger: logger, stopSignal: stop)
         let ready: Node.ReadyInfo
         do {
             ready = try node.start()
@@ -70,18 +88,45 @@ struct ServeCommand: ParsableCommand {
             printError("serve: \(error)")
             throw ExitCode(1)
         }
+        let window: WindowServer?
+        do {
+            window = noHttp ? nil : try NodeWindow.start(node: node, configuration: try windowConfiguration(resolvedURL), metrics: metrics, logger: logger)
+        } catch {
+            printError("serve: \(error)")
+            node.stop()
+            try? node.waitUntilStopped()
+            throw ExitCode(1)
+        }
         // Written at once, unbuffered: whoever started the server waits for it.
-        let line = ready.jsonLine + "\n"
+        var line = ready.jsonLine
+        if let window { line = String(line.dropLast()) + #","http":"\#(window.configuration.host):\#(window.port)"}"# }
+        line += "\n"
         _ = line.utf8CString.withUnsafeBufferPointer { write(1, $0.baseAddress!, $0.count - 1) }
         do {
             try node.waitUntilStopped()
+            window?.shutdown()
         } catch {
+            window?.shutdown()
             throw ExitCode(1)
         }
     }
 
+    /// The HTTP window these options describe.
+    func windowConfiguration(_ resolvedURL: ResolvedDatabaseURL) throws -> NodeWindowConfiguration {
+        var configuration = NodeWindowConfiguration(dataDirectory: data.path)
+        if case .tcp(let host, let port)? = IngestEndpoint(hostPort: http) {
+            configuration.server.host = host
+            configuration.server.port = port
+        }
+        configuration.server.readToken = ProcessInfo.processInfo.environment["CAREERLOG_HTTP_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.readiness.projectionLagEventsMax = readyLagEventsMax
+        configuration.catalog = noProjector ? nil : try projections.catalog()
+        configuration.databaseURL = resolvedURL
+        return configuration
+    }
+
     /// The node these options describe.
-    func nodeConfiguration() throws -> Node.Configuration {
+    func nodeConfiguration(resolvedURL: ResolvedDatabaseURL = ResolvedDatabaseURL()) throws -> Node.Configuration {
         let registry = try schemas.registry()
         var ingest = IngestServer.Configuration()
         if noTcp {
@@ -97,18 +142,20 @@ struct ServeCommand: ParsableCommand {
             logDirectory: data.logDirectory, logLimits: LogLimits(segmentBytesMax: logLimits.segmentMiB << 20),
             dedupeWindowEvents: dedupeWindow, ingest: ingest,
             validate: { envelope throws(EventError) in try registry.validate(envelope) },
-            projector: noProjector ? nil : try projectorConfiguration())
+            projector: noProjector ? nil : try projectorConfiguration(resolvedURL: resolvedURL))
     }
 
     /// The read models: PostgreSQL is resolved on the projector's thread
     /// (starting the private cluster when no URL is configured), so ingest
     /// never waits for it.
-    func projectorConfiguration() throws -> ProjectorConfiguration {
+    func projectorConfiguration(resolvedURL: ResolvedDatabaseURL = ResolvedDatabaseURL()) throws -> ProjectorConfiguration {
         var options = Projector.Options()
         options.rebuildStaleOnStart = rebuildStale
         let database = self.database, data = self.data
         return ProjectorConfiguration(catalog: try projections.catalog(), options: options) {
-            try database.connectionURL(data: data)
+            let url = try database.connectionURL(data: data)
+            resolvedURL.value = url  // the HTTP window reads figures there
+            return url
         }
     }
 }

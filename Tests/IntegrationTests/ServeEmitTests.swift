@@ -91,7 +91,7 @@ final class ServeEmitTests: XCTestCase {
         let dir = makeTemporaryDirectory()
         let server = try ServeProcess(dataDirectory: dir)
         defer { server.stop() }
-        let second = try runCareerlog(["serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--no-socket", "--no-projector"])
+        let second = try runCareerlog(["serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--no-socket", "--no-projector"])
         XCTAssertNotEqual(second.status, 0)
         XCTAssertTrue(second.stderr.contains("locked") || second.stderr.contains("LOCK"), second.stderr)
     }
@@ -143,7 +143,7 @@ final class ServeProcess {
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: try careerlogBinary())
         // Ingest only: the read models (PostgreSQL) are not what these tests are about.
-        process.arguments = ["serve", "--data-dir", dataDirectory, "--listen", "127.0.0.1:0", "--no-projector"] + arguments
+        process.arguments = ["serve", "--data-dir", dataDirectory, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--no-projector"] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["CAREERLOG_SCHEMA_DIR"] = packageRoot + "/EventSchemas"
         process.environment = environment

@@ -1,0 +1,108 @@
+import Analytics
+import Foundation
+import Window
+
+/// `/api/analytics/NAME?OPTION=VALUE`: the figure `careerlog analytics NAME
+/// --OPTION VALUE --format json` prints, read and rendered by the same
+/// Analytics code, as one JSON document `{"as_of":…,"rows":[…]}` (the
+/// shape the new-user issue gives `--format json`; until it lands the
+/// rows are the renderer's per-line objects, wrapped).
+public enum AnalyticsAPI {
+    /// The figures served, by the name of their `careerlog analytics` subcommand.
+    public static let names = ["placement", "time-to-placement", "uplift", "mentorship", "funnel", "velocity"]
+
+    /// Answers one request; `url` is nil until the projector found PostgreSQL.
+    public static func answer(_ request: WindowRequest, url: String?) -> WindowResponse {
+        let name = String(request.path.dropFirst("/api/analytics/".count))
+        let query: AnalyticsQuery
+        do {
+            query = try self.query(name: name, options: request.query.filter { $0.key != "token" })
+        } catch {
+            return .error(error.status, code: error.code, message: error.message)
+        }
+        guard let url else {
+            return .error(503, code: "no_database", message: "the read models' database is not reachable yet; retry shortly", headers: [("Retry-After", "2")])
+        }
+        do {
+            return .json(document(try AnalyticsReader(url: url).read(query)))
+        } catch {
+            let status = error.code == .noAnalytics ? 404 : 503
+            return .error(status, code: error.code.description, message: error.description)
+        }
+    }
+
+    /// `{"as_of":"…","rows":[{…},…]}` from the renderer's JSON rows.
+    public static func document(_ result: AnalyticsResult) -> String {
+        let rows = AnalyticsRenderer.json(result).split(separator: "\n", omittingEmptySubsequences: true)
+        return #"{"as_of":\#(JSONText.optionalString(result.asOf)),"rows":[\#(rows.joined(separator: ","))]}"#
+    }
+
+    /// A request the API cannot answer as asked.
+    public struct RequestError: Error, Sendable {
+        public var status: Int
+        public var code: String
+        public var message: String
+    }
+
+    /// The query for figure `name` with the subcommand's options.
+    public static func query(name: String, options: [String: String]) throws(RequestError) -> AnalyticsQuery {
+        let allowed: Set<String> = switch name {
+        case "placement": ["by", "cohort", "program"]
+        case "time-to-placement", "uplift": ["cohort"]
+        case "mentorship": ["program-wide", "per-currency"]
+        case "funnel": ["month"]
+        case "velocity": ["subject", "cohort", "program", "month", "streaks"]
+        default: throw RequestError(status: 404, code: "no_such_figure", message: "no figure \(name); the figures are \(names.joined(separator: ", "))")
+        }
+        if let unknown = options.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw RequestError(status: 400, code: "unknown_option",
+                               message: "\(name) takes \(allowed.sorted().joined(separator: ", ")), not \(unknown)")
+        }
+        for key in ["cohort", "month"] {
+            if let value = options[key], !isYearMonth(value) {
+                throw RequestError(status: 400, code: "bad_option", message: "\(key) must be YYYY-MM")
+            }
+        }
+        let flag = { (key: String) in options[key].map { $0 == "" || $0 == "true" || $0 == "1" } ?? false }
+        switch name {
+        case "placement":
+            let by = options["by"].map { AnalyticsQuery.PlacementGrouping(rawValue: $0) } ?? (options["program"] != nil ? .program : .cohort)
+            guard let by else { throw RequestError(status: 400, code: "bad_option", message: "by must be cohort, program or industry") }
+            return .placement(by: by, value: by == .cohort ? options["cohort"] : by == .program ? options["program"] : nil)
+        case "time-to-placement": return .timeToPlacement(cohort: options["cohort"])
+        case "uplift": return .uplift(cohort: options["cohort"])
+        case "mentorship": return .mentorship(flag("program-wide") ? .programWide : flag("per-currency") ? .perCurrency : .perMentor)
+        case "funnel": return .funnel(month: options["month"])
+        default:
+            let subjects = AnalyticsQuery.SubjectFilter(subject: options["subject"], cohort: options["cohort"], program: options["program"])
+            return flag("streaks") ? .streaks(subjects) : .velocity(subjects, month: options["month"])
+        }
+    }
+
+    private static func isYearMonth(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, Int(parts[0]) != nil, let month = Int(parts[1]) else { return false }
+        return (1...12).contains(month)
+    }
+}
+
+extension AnalyticsAPI {
+    /// Every figure the dashboard shows, read from `schema` (`analytics`,
+    /// or an as-of copy `PREFIX_analytics`), keyed by the page's dataset
+    /// names: the data `careerlog report --html` inlines.
+    public static func reportData(url: String, schema: String) throws -> [String: String] {
+        let reader = try AnalyticsReader(url: url)
+        var data: [String: String] = [:]
+        for dataset in Dashboard.datasets where dataset.path.hasPrefix("/api/analytics/") {
+            let name = String(dataset.path.dropFirst("/api/analytics/".count))
+            let query: AnalyticsQuery
+            do {
+                query = try self.query(name: name, options: dataset.query)
+            } catch {
+                throw AnalyticsError(.database, "the dashboard asks for \(name) with options the API rejects: \(error.message)")
+            }
+            data[dataset.name] = document(try reader.read(query, schema: schema))
+        }
+        return data
+    }
+}
