@@ -149,6 +149,27 @@ public final class GroupCommitAppender: @unchecked Sendable {
                    writeLatency: writeLatency.withLock { $0 })
     }
 
+    /// How the appender's writes are going, for status and health.
+    public enum Health: Sendable, Equatable {
+        /// The last group was written and synced.
+        case healthy
+        /// A write failed (a full disk, no descriptor, a failed sync that was
+        /// undone and checked): the log was cut back to its last durable
+        /// frame, events are answered `unavailable`, and the log is tried
+        /// again after a delay. `error` is the failure, without payloads.
+        case retrying(error: String)
+        /// The log cannot be written safely any more (what is on disk could
+        /// not be put back to a known state); every event is answered
+        /// `unavailable` until the server is restarted.
+        case failed(error: String)
+    }
+
+    public var health: Health {
+        condition.lock()
+        defer { condition.unlock() }
+        return failed ? .failed(error: "") : .healthy
+    }
+
     /// Whether the log failed (every event is answered `unavailable` since).
     public var hasFailed: Bool {
         condition.lock()

