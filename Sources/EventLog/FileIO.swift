@@ -141,7 +141,9 @@ enum FileIO {
             try pwrite(fd, bytes, at: 0, path: temporary)
             try fsync(fd, path: temporary)
         } catch {
+            // Its blocks go back to a disk that may be full.
             Glibc.close(fd)
+            unlink(temporary)
             throw error
         }
         Glibc.close(fd)

@@ -146,7 +146,8 @@ final class IngestServerFloodTests: XCTestCase {
         guard let mentor = Support.validLines(300, seed: 43).first(where: { $0.contains(#""type":"mentor.registered""#) }) else {
             return XCTFail("the generator made no mentor.registered event")
         }
-        let digits = String(repeating: "9", count: 900 << 10)
+        // An integer (100) in 900 KiB of text, so it reaches the maximum check.
+        let digits = "100." + String(repeating: "0", count: 900 << 10)
         let huge = Support.modified(mentor) { object in
             guard case .object(var data)? = object["data"] else { return }
             data["max_mentees"] = .number(JSONNumber(text: digits))
