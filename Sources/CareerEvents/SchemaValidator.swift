@@ -310,8 +310,9 @@ indirect enum SchemaFailureReason: Sendable {
     case not
 
     /// The rule in words. Numbers from the instance are quoted (they say by
-    /// how much a bound is missed); strings never are, since they may be
-    /// personal data, so error lines and logs stay free of PII.
+    /// how much a bound is missed), cut to `echoedNumberBytesMax` like keys
+    /// (a number may be 1 MiB of digits); strings never are, since they may
+    /// be personal data, so error lines and logs stay free of PII.
     var message: String {
         switch self {
         case .evaluationTooDeep: return "schema evaluation too deep (recursive schema?)"
@@ -320,11 +321,11 @@ indirect enum SchemaFailureReason: Sendable {
         case .enumeration(let e): return e.message
         case .type(let expected, let actual):
             return "must be \(expected.phrase), got \(actual)"
-        case .minimum(let v, let b): return "\(v) is less than the minimum \(b)"
-        case .maximum(let v, let b): return "\(v) is greater than the maximum \(b)"
-        case .exclusiveMinimum(let v, let b): return "\(v) must be greater than \(b)"
-        case .exclusiveMaximum(let v, let b): return "\(v) must be less than \(b)"
-        case .multipleOf(let v, let b): return "\(v) is not a multiple of \(b)"
+        case .minimum(let v, let b): return "\(echoed(v)) is less than the minimum \(echoed(b))"
+        case .maximum(let v, let b): return "\(echoed(v)) is greater than the maximum \(echoed(b))"
+        case .exclusiveMinimum(let v, let b): return "\(echoed(v)) must be greater than \(echoed(b))"
+        case .exclusiveMaximum(let v, let b): return "\(echoed(v)) must be less than \(echoed(b))"
+        case .multipleOf(let v, let b): return "\(echoed(v)) is not a multiple of \(echoed(b))"
         case .tooShort(let n, let m):
             return m == 1 ? "must not be empty" : "length \(n) is less than the minimum \(m)"
         case .tooLong(let n, let m): return "length \(n) is greater than the maximum \(m)"
@@ -349,7 +350,7 @@ indirect enum SchemaFailureReason: Sendable {
         case .duplicateItems(let i, let j): return "items \(i) and \(j) are equal; items must be unique"
         case .ordered(let pair, let low, let high):
             if case .number(let a) = low, case .number(let b) = high {
-                return "\(pair.low) \(a) > \(pair.high) \(b)"
+                return "\(pair.low) \(echoed(a)) > \(pair.high) \(echoed(b))"
             }
             return "\(pair.high) is before \(pair.low)"
         case .anyOf: return "matches none of the allowed alternatives (anyOf)"
@@ -358,4 +359,18 @@ indirect enum SchemaFailureReason: Sendable {
         case .not: return "matches a schema it must not match (not)"
         }
     }
+}
+
+/// Longest number quoted in an error message, in bytes: enough for any
+/// number a person reads, and an answer line stays short however long the
+/// number sent was.
+let echoedNumberBytesMax = 64
+
+/// `number` as an error message quotes it: its text, cut to
+/// `echoedNumberBytesMax` bytes with "..." after.
+func echoed(_ number: JSONNumber) -> String {
+    let text = number.text.utf8
+    guard text.count > echoedNumberBytesMax else { return number.text }
+    // Number text is ASCII, so any cut is a character boundary.
+    return String(decoding: text.prefix(echoedNumberBytesMax), as: UTF8.self) + "..."
 }

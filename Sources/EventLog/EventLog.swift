@@ -86,8 +86,12 @@ public final class EventLog: @unchecked Sendable {
 
     /// Appends `events` in order and returns their seqs. The events are
     /// written to the file but not yet durable nor visible to readers: call
-    /// `sync()`. Either every event is appended or, for a limit error, none;
-    /// after an I/O error the log refuses further appends (reopen to recover).
+    /// `sync()`. Either every event is appended or, for a limit error, none.
+    /// After an I/O error (in `append` or `sync`) everything not yet durable
+    /// is dropped and cut from the file, so `lastSeq` says exactly which
+    /// events are stored and `nextSeq` continues after it; the next call
+    /// tries again. Only when the file cannot be put back to a known state
+    /// does the log refuse appends for good (`writerFailure`).
     @discardableResult
     public func append(_ events: [LogEvent]) throws(LogError) -> ClosedRange<UInt64>? {
         guard !events.isEmpty else { return nil }
@@ -111,6 +115,16 @@ public final class EventLog: @unchecked Sendable {
         return lastSeq
     }
 
+    /// Why the log refuses appends for good: closed, read-only, or a failure
+    /// after which its newest segment is not in a known state (stop, check
+    /// with `careerlog log verify`, reopen). Nil while appends may succeed.
+    public var writerFailure: LogError? {
+        writerLock.lock()
+        defer { writerLock.unlock() }
+        guard let writer else { return LogError(.notWritable, "the log is open read-only or closed", file: directory) }
+        return writer.fatalFailure
+    }
+
     /// The next seq `append` will assign.
     public var nextSeq: UInt64 {
         writerLock.lock()
@@ -126,12 +140,16 @@ public final class EventLog: @unchecked Sendable {
     }
 
     /// Syncs, writes the newest segment's index and releases the lock.
+    /// Throws when what was appended cannot be made durable; an index that
+    /// cannot be written (a full disk) is left out, since recovery rebuilds it.
     public func close() throws(LogError) {
         writerLock.lock()
         defer { writerLock.unlock() }
         if let writer {
             try writer.sync(log: self)
-            try writer.writeIndex(entries: segmentEntries(baseSeq: writer.baseSeq), directory: directory)
+            // The index is derived: a full disk must not turn a clean close
+            // into a failure (the next open rebuilds it).
+            try? writer.writeIndex(entries: segmentEntries(baseSeq: writer.baseSeq), directory: directory)
             // A clean close leaves a mark that survives a power cut, so the
             // next open tells damage to any synced frame from a torn tail.
             try durableMark?.sync()

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// A growable byte buffer with a stable address, for frame reads and
 /// decompression: allocated once per reader and reused, never per event.
@@ -30,6 +31,10 @@ enum FileIO {
     }
 
     static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws(LogError) -> Int32 {
+        if let injected = FaultInjection.take(.open) {
+            errno = injected
+            throw LogError(.io, errorText("open"), file: path)
+        }
         let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
         guard fd >= 0 else { throw LogError(.io, errorText("open"), file: path) }
         return fd
@@ -58,6 +63,10 @@ enum FileIO {
 
     /// Writes all of `bytes` at `offset`.
     static func pwrite(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64, path: String) throws(LogError) {
+        if let injected = FaultInjection.take(.pwrite) {
+            errno = injected
+            throw LogError(.io, errorText("pwrite"), file: path, offset: offset)
+        }
         var done = 0
         while done < bytes.count {
             let n = Glibc.pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
@@ -70,6 +79,10 @@ enum FileIO {
     }
 
     static func fdatasync(_ fd: Int32, path: String) throws(LogError) {
+        if let injected = FaultInjection.take(.fdatasync) {
+            errno = injected
+            throw LogError(.io, errorText("fdatasync"), file: path)
+        }
         guard Glibc.fdatasync(fd) == 0 else { throw LogError(.io, errorText("fdatasync"), file: path) }
     }
 
@@ -128,11 +141,44 @@ enum FileIO {
             try pwrite(fd, bytes, at: 0, path: temporary)
             try fsync(fd, path: temporary)
         } catch {
+            // Its blocks go back to a disk that may be full.
             Glibc.close(fd)
+            unlink(temporary)
             throw error
         }
         Glibc.close(fd)
         guard rename(temporary, path) == 0 else { throw LogError(.io, errorText("rename"), file: path) }
         try fsyncDirectory(directory)
+    }
+}
+
+/// Tests: make the next calls of a system call fail with a chosen `errno`,
+/// for failures a test cannot cause for real (an `fdatasync` that reports a
+/// lost write-back). One relaxed atomic load per call when nothing is armed.
+enum FaultInjection {
+    enum Call: Hashable, Sendable { case open, pwrite, fdatasync }
+
+    private static let armed = Atomic<Bool>(false)
+    private static let faults = Mutex<[Call: (errno: Int32, count: Int)]>([:])
+
+    /// The next `count` calls of `call` fail with `errno`.
+    static func arm(_ call: Call, errno: Int32, count: Int = 1) {
+        faults.withLock { $0[call] = (errno, count) }
+        armed.store(true, ordering: .releasing)
+    }
+
+    static func disarm() {
+        faults.withLock { $0.removeAll() }
+        armed.store(false, ordering: .releasing)
+    }
+
+    /// The errno to fail this call with, if one is armed.
+    static func take(_ call: Call) -> Int32? {
+        guard armed.load(ordering: .acquiring) else { return nil }
+        return faults.withLock { faults -> Int32? in
+            guard let fault = faults[call], fault.count > 0 else { return nil }
+            faults[call] = fault.count > 1 ? (fault.errno, fault.count - 1) : nil
+            return fault.errno
+        }
     }
 }

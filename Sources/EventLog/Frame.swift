@@ -192,6 +192,15 @@ struct FrameBuilder {
         count += 1
     }
 
+    /// Drops the records added since the last frame (a write failed and the
+    /// writer goes back to its last durable frame).
+    mutating func discard() {
+        records.removeAll(keepingCapacity: true)
+        pairIndex.removeAll(keepingCapacity: true)
+        pairs.removeAll(keepingCapacity: true)
+        count = 0
+    }
+
     /// Compresses the records into one frame appended to `out`, and resets.
     /// Returns the frame's header (for the index).
     mutating func finish(into out: inout [UInt8]) -> FrameHeader {

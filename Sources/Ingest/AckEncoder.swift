@@ -17,6 +17,14 @@ public enum IngestErrorCode: String, Sendable, CaseIterable {
     case overloaded
     /// The log cannot be written (I/O error); nothing was stored.
     case unavailable
+    /// Connection-level (line 0): closed after `rejectedLinesInARowMax`
+    /// rejected lines in a row. Resending the same lines would not help.
+    case tooManyRejected = "too_many_rejected"
+    /// Connection-level (line 0): closed after `idleTimeoutMs` without a byte.
+    case idleTimeout = "idle_timeout"
+    /// The line did not end within `lineDeadlineMs` of its first byte; the
+    /// connection is closed after this answer.
+    case lineTimeout = "line_timeout"
 
     public init(_ code: EventError.Code) {
         switch code {
@@ -92,9 +100,15 @@ public enum AckEncoder {
         }
     }
 
+    /// Longest message in an answer line, in bytes. Messages quote at most a
+    /// few cut values (64 bytes each); this is the backstop that keeps every
+    /// answer line short whatever a message holds.
+    static let messageBytesMax = 1024
+
     public static func writeRejection(_ rejection: IngestRejection, into buffer: inout ByteBuffer) {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(96 + rejection.message.utf8.count)
+        let message = cut(rejection.message)
+        bytes.reserveCapacity(96 + message.utf8.count)
         bytes.append(contentsOf: #"{"ok":false,"id":"#.utf8)
         if let id = rejection.id {
             JSONValue.writeString(id, into: &bytes)
@@ -106,9 +120,19 @@ public enum AckEncoder {
         bytes.append(contentsOf: #","error":""#.utf8)
         bytes.append(contentsOf: rejection.code.rawValue.utf8)
         bytes.append(contentsOf: #"","message":"#.utf8)
-        JSONValue.writeString(rejection.message, into: &bytes)
+        JSONValue.writeString(message, into: &bytes)
         bytes.append(contentsOf: "}\n".utf8)
         buffer.writeBytes(bytes)
+    }
+
+    /// `message`, cut at a character boundary to `messageBytesMax` bytes.
+    static func cut(_ message: String) -> String {
+        guard message.utf8.count > messageBytesMax else { return message }
+        var end = message.utf8.index(message.utf8.startIndex, offsetBy: messageBytesMax - 3)
+        while end > message.utf8.startIndex, !message.utf8[end...].isEmpty, UTF8.isContinuation(message.utf8[end]) {
+            end = message.utf8.index(before: end)
+        }
+        return String(message[..<end]) + "..."
     }
 
     /// The rejection line as text (for connection-level messages).

@@ -20,12 +20,14 @@ final class ConnectionWaiter: AppendWaiter {
     }
 }
 
-/// One ingest connection's I/O: decodes and validates each line on the
-/// event loop, hands valid events to the appender, writes answers in line
-/// order, and holds reads while too much is unanswered (backpressure).
+/// One ingest connection's I/O: frames lines (`LineFramer`, within the
+/// server's input budget), validates each on the event loop, hands valid
+/// events to the appender, writes answers in line order, and holds reads
+/// while too much is unanswered (backpressure) or while it holds a large
+/// unfinished line and the input budget is under pressure.
 /// The decisions are `IngestConnectionState`'s; this class carries them out.
 ///
-/// Pipeline: `ByteToMessageHandler(LineFrameDecoder)` -> this handler.
+/// Pipeline: this handler alone (bytes in, answer lines out).
 ///
 /// Validation runs here, on the event loop, not on a thread pool: it costs
 /// a few microseconds per event (~6 µs for catalog events), one socket read
@@ -33,28 +35,39 @@ final class ConnectionWaiter: AppendWaiter {
 /// this server's small core counts a pool would add two thread hops per
 /// batch without adding a core. It never runs on the appender thread.
 final class IngestConnectionHandler: ChannelDuplexHandler {
-    typealias InboundIn = LineFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private var state: IngestConnectionState
+    private var framer: LineFramer
     private let appender: GroupCommitAppender
     private let validate: EnvelopeValidator?
     private let eventBytesMax: Int
     private var logger: Logger
     private var context: ChannelHandlerContext?
     private var waiter: ConnectionWaiter?
-    private var lastReadAt = NIODeadline.now()
-    private var idleTimer: Scheduled<Void>?
+    /// When the last byte arrived (idle means no byte at all).
+    private var lastByteAt = NIODeadline.now()
+    /// When the first byte of the unfinished line arrived; nil between lines.
+    private var lineStartedAt: NIODeadline?
+    /// One timer for both the idle timeout and the line deadline.
+    private var timer: Scheduled<Void>?
+    private var timerDue = NIODeadline.distantFuture
     private var slowClientTimer: Scheduled<Void>?
+    /// Waiting for the input budget to fall below half.
+    private var waitingForBudget = false
 
     /// Counts rejected lines by reason (nil: not counted).
     private let metrics: CareerlogMetrics?
 
-    init(limits: IngestLimits, appender: GroupCommitAppender, validate: EnvelopeValidator?, eventBytesMax: Int, logger: Logger,
-         metrics: CareerlogMetrics? = nil) {
+    init(
+        limits: IngestLimits, appender: GroupCommitAppender, budget: InputBudget, validate: EnvelopeValidator?,
+        eventBytesMax: Int, logger: Logger, metrics: CareerlogMetrics? = nil
+    ) {
         self.metrics = metrics
         self.state = IngestConnectionState(limits: limits)
+        self.framer = LineFramer(lineBytesMax: limits.lineBytesMax, budget: budget)
         self.appender = appender
         self.validate = validate
         self.eventBytesMax = eventBytesMax
@@ -69,7 +82,7 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
         self.context = context
         waiter = ConnectionWaiter(eventLoop: context.eventLoop, handler: NIOLoopBound(self, eventLoop: context.eventLoop))
         logger[metadataKey: "connection.peer"] = "\(context.channel.remoteAddress.map { "\($0)" } ?? "unix")"
-        scheduleIdleCheck(context: context, at: lastReadAt + .milliseconds(Int64(limits.idleTimeoutMs)))
+        scheduleTimer(context: context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -88,10 +101,22 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        lastReadAt = .now()
-        switch unwrapInboundIn(data) {
+        let now = NIODeadline.now()
+        lastByteAt = now
+        framer.feed(unwrapInboundIn(data), allocator: context.channel.allocator) { frame in received(frame) }
+        if !framer.isInsideLine {
+            lineStartedAt = nil
+        } else if lineStartedAt == nil {
+            lineStartedAt = now
+            scheduleTimer(context: context)
+        }
+    }
+
+    private func received(_ frame: LineFrame) {
+        switch frame {
         case .line(let line): state.lineReceived(check(line))
         case .tooLarge(let bytes): state.lineReceived(.tooLarge(bytes: bytes))
+        case .shed(let bytes): state.lineReceived(.shed(bytes: bytes))
         }
     }
 
@@ -101,7 +126,28 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
 
     /// The channel asks for more bytes; held while reading is paused.
     func read(context: ChannelHandlerContext) {
-        if state.readRequested() { context.read() }
+        if state.readRequested() { readWithinBudget(context) }
+    }
+
+    /// Reads unless this connection holds a large unfinished line while the
+    /// input budget is under pressure; then waits for the budget to ease.
+    private func readWithinBudget(_ context: ChannelHandlerContext) {
+        guard framer.budget.mayRead(holding: framer.heldBytes) else {
+            guard !waitingForBudget, let waiter else { return }
+            waitingForBudget = true
+            let handler = waiter.handler, loop = waiter.eventLoop
+            framer.budget.waitForRoom(ObjectIdentifier(self)) {
+                loop.execute { handler.value.budgetEased() }
+            }
+            return
+        }
+        context.read()
+    }
+
+    private func budgetEased() {
+        waitingForBudget = false
+        guard let context, state.mayRead else { return }
+        readWithinBudget(context)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -121,6 +167,8 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
+            framer.finish { frame in received(frame) }
+            lineStartedAt = nil
             state.inputClosed()
             runActions(context)
         } else if event is IngestDrainEvent {
@@ -159,7 +207,7 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
                 context.write(wrapOutboundOut(buffer), promise: nil)
                 wrote = true
             case .read:
-                context.read()
+                readWithinBudget(context)
             case .close(let reason, let finalLine):
                 close(context, reason: reason, finalLine: finalLine)
                 return
@@ -185,17 +233,17 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
         switch reason {
         case .finished, .drained:
             logger.debug("closing connection", metadata: ["connection.close_reason": "\(reason)", "connection.lines": "\(state.lineNumber)"])
-        case .rejectedLines, .idle, .slowClient:
+        case .rejectedLines, .idle, .lineTimeout, .slowClient:
             logger.info("closing connection", metadata: ["connection.close_reason": "\(reason)", "connection.lines": "\(state.lineNumber)"])
         }
         switch reason {
-        case .finished, .drained, .rejectedLines:
+        case .finished, .drained, .rejectedLines, .idle, .lineTimeout:
             var buffer = context.channel.allocator.buffer(capacity: 256)
             if let finalLine { AckEncoder.writeRejection(finalLine, into: &buffer) }
             // Completes once everything before it is written too.
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
-        case .idle, .slowClient:
+        case .slowClient:
             context.close(promise: nil)
         }
     }
@@ -215,21 +263,35 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
 
     // MARK: - Timers
 
-    private func scheduleIdleCheck(context: ChannelHandlerContext, at deadline: NIODeadline) {
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in idleCheck() }
+    /// (Re)arms the timer for the earlier of the idle timeout and the line
+    /// deadline, unless it is already due sooner.
+    private func scheduleTimer(context: ChannelHandlerContext) {
+        var due = lastByteAt + .milliseconds(Int64(limits.idleTimeoutMs))
+        if let lineStartedAt { due = min(due, lineStartedAt + .milliseconds(Int64(limits.lineDeadlineMs))) }
+        if timer != nil, timerDue <= due { return }
+        timer?.cancel()
+        timerDue = due
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: due) { [self] in timerFired() }
     }
 
-    private func idleCheck() {
+    private func timerFired() {
+        timer = nil
         guard let context else { return }
-        let timeout = TimeAmount.milliseconds(Int64(limits.idleTimeoutMs))
-        let due = lastReadAt + timeout
-        if due > .now() {
-            scheduleIdleCheck(context: context, at: due)
-        } else if case .close(let reason, let finalLine) = state.idleTimeout() {
-            close(context, reason: reason, finalLine: finalLine)
-        } else {
-            scheduleIdleCheck(context: context, at: .now() + timeout)
+        let now = NIODeadline.now()
+        if let lineStartedAt, now >= lineStartedAt + .milliseconds(Int64(limits.lineDeadlineMs)) {
+            state.lineDeadlinePassed()
+            runActions(context)
+            return
         }
+        if now >= lastByteAt + .milliseconds(Int64(limits.idleTimeoutMs)) {
+            if case .close(let reason, let finalLine) = state.idleTimeout() {
+                close(context, reason: reason, finalLine: finalLine)
+                return
+            }
+            // Busy (answers pending): look again after another idle period.
+            lastByteAt = now
+        }
+        scheduleTimer(context: context)
     }
 
     private func slowClientCheck() {
@@ -242,8 +304,13 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
 
     private func finish() {
         state.channelClosed()
-        idleTimer?.cancel()
-        idleTimer = nil
+        framer.release()
+        if waitingForBudget {
+            framer.budget.stopWaiting(ObjectIdentifier(self))
+            waitingForBudget = false
+        }
+        timer?.cancel()
+        timer = nil
         slowClientTimer?.cancel()
         slowClientTimer = nil
         context = nil

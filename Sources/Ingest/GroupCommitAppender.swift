@@ -77,6 +77,10 @@ public final class GroupCommitAppender: @unchecked Sendable {
     private var window: DedupeWindow
     private var nextSeq: UInt64
     private var groupEvents: [LogEvent] = []
+    /// Ids given a seq in the current group; they join the window only once
+    /// durable, so a failed group leaves no trace in it.
+    private var groupSeqs: [UUID: UInt64] = [:]
+    private var retryDelayMs: Int
 
     // Guarded by `condition`.
     private let condition = NSCondition()
@@ -85,7 +89,9 @@ public final class GroupCommitAppender: @unchecked Sendable {
     private var queuedBytes = 0
     private var stopping = false
     private var finished = false
-    private var failed = false
+    private var state = Health.healthy
+    /// While retrying: submissions before this are answered `unavailable`.
+    private var retryAt = ContinuousClock.now
     private var suspended = false
 
     private let writeLatency = Mutex(LatencyHistogram())
@@ -111,6 +117,7 @@ public final class GroupCommitAppender: @unchecked Sendable {
         self.logger = logger
         self.deliver = deliver
         self.nextSeq = log.nextSeq
+        self.retryDelayMs = limits.writeRetryDelayMinMs
     }
 
     /// Starts the appender thread.
@@ -127,7 +134,7 @@ public final class GroupCommitAppender: @unchecked Sendable {
         for event in events { bytes += event.encodedSize }
         condition.lock()
         defer { condition.unlock() }
-        if failed || stopping { return .unavailable }
+        if stopping || !acceptsWrites() { return .unavailable }
         guard queuedEvents + events.count <= limits.appenderQueueEventsMax,
               queuedBytes + bytes <= limits.appenderQueueBytesMax
         else { return .overloaded }
@@ -154,11 +161,41 @@ public final class GroupCommitAppender: @unchecked Sendable {
                    writeLatency: writeLatency.withLock { $0 })
     }
 
-    /// Whether the log failed (every event is answered `unavailable` since).
-    public var hasFailed: Bool {
+    /// How the appender's writes are going, for status and health.
+    public enum Health: Sendable, Equatable {
+        /// The last group was written and synced.
+        case healthy
+        /// A write failed (a full disk, no descriptor, a failed sync that was
+        /// undone and checked): the log was cut back to its last durable
+        /// frame, events are answered `unavailable`, and the log is tried
+        /// again after a delay. `error` is the failure, without payloads.
+        case retrying(error: String)
+        /// The log cannot be written safely any more (what is on disk could
+        /// not be put back to a known state); every event is answered
+        /// `unavailable` until the server is restarted.
+        case failed(error: String)
+    }
+
+    public var health: Health {
         condition.lock()
         defer { condition.unlock() }
-        return failed
+        return state
+    }
+
+    /// Whether the log failed for good (every event is answered
+    /// `unavailable` until a restart).
+    public var hasFailed: Bool {
+        if case .failed = health { return true }
+        return false
+    }
+
+    /// Whether a group may be tried now. Called with `condition` held.
+    private func acceptsWrites() -> Bool {
+        switch state {
+        case .healthy: return true
+        case .retrying: return ContinuousClock.now >= retryAt
+        case .failed: return false
+        }
     }
 
     /// Events waiting for the next group.
@@ -199,10 +236,11 @@ public final class GroupCommitAppender: @unchecked Sendable {
             swap(&queue, &group)
             queuedEvents = 0
             queuedBytes = 0
-            let alreadyFailed = failed
+            // Groups queued before a failure wait out the retry delay too.
+            let refuse = !acceptsWrites()
             condition.unlock()
 
-            commit(group, logFailed: alreadyFailed)
+            commit(group, logFailed: refuse)
             group.removeAll(keepingCapacity: true)
         }
     }
@@ -214,10 +252,12 @@ public final class GroupCommitAppender: @unchecked Sendable {
             for submission in group { outcomes.append(Array(repeating: .unavailable, count: submission.events.count)) }
         } else {
             outcomes = decide(group)
-            if !groupEvents.isEmpty, !write() {
-                outcomes = group.map { Array(repeating: .unavailable, count: $0.events.count) }
-            }
+            let durable = groupEvents.isEmpty ? nextSeq - 1 : write()
+            if durable < nextSeq - 1 { outcomes = outcomes.map { $0.map { Self.keepIfDurable($0, durable: durable) } } }
+            for (id, seq) in groupSeqs where seq <= durable { window.insert(id, seq: seq) }
+            nextSeq = durable + 1
             groupEvents.removeAll(keepingCapacity: true)
+            groupSeqs.removeAll(keepingCapacity: true)
         }
         groupCount.add(1, ordering: .relaxed)
         deliver(merge(group, outcomes))
@@ -233,11 +273,11 @@ public final class GroupCommitAppender: @unchecked Sendable {
             var answers: [AppendOutcome] = []
             answers.reserveCapacity(submission.events.count)
             for event in submission.events {
-                if let seq = window.seq(of: event.id) {
+                if let seq = window.seq(of: event.id) ?? groupSeqs[event.id] {
                     answers.append(.duplicate(seq: seq))
                     duplicates += 1
                 } else {
-                    window.insert(event.id, seq: nextSeq)
+                    groupSeqs[event.id] = nextSeq
                     answers.append(.stored(seq: nextSeq))
                     nextSeq += 1
                     groupEvents.append(event)
@@ -250,9 +290,20 @@ public final class GroupCommitAppender: @unchecked Sendable {
         return outcomes
     }
 
-    /// Appends and syncs `groupEvents`; false (and the appender failed for
-    /// good) on a log error.
-    private func write() -> Bool {
+    /// An outcome stands only if its seq is durable: an event the log does
+    /// not hold is answered "not stored", and one it holds never is.
+    private static func keepIfDurable(_ outcome: AppendOutcome, durable: UInt64) -> AppendOutcome {
+        switch outcome {
+        case .stored(let seq), .duplicate(let seq): return seq <= durable ? outcome : .unavailable
+        case .unavailable: return outcome
+        }
+    }
+
+    /// Appends and syncs `groupEvents`; returns the last durable seq: the
+    /// group's last on success. After a failure the log has dropped what was
+    /// not durable (part of the group may be, synced by a segment roll), and
+    /// the appender retries after a delay, or stops if the log cannot go on.
+    private func write() -> UInt64 {
         let firstSeq = nextSeq - UInt64(groupEvents.count)
         do {
             let start = ContinuousClock.now
@@ -268,17 +319,46 @@ public final class GroupCommitAppender: @unchecked Sendable {
             }
             syncCount.add(1, ordering: .relaxed)
             storedCount.add(UInt64(groupEvents.count), ordering: .relaxed)
-            return true
+            writeSucceeded()
+            return nextSeq - 1
         } catch {
-            logger.error("event log write failed; answering unavailable until restart", metadata: [
-                "log.directory": "\(log.directory)", "error": "\(error)",
-                "group.events": "\(groupEvents.count)",
-            ])
-            condition.lock()
-            failed = true
-            condition.unlock()
-            return false
+            let durable = log.lastSeq
+            precondition(durable >= firstSeq - 1 && durable < nextSeq, "the log's durable end is outside the failed group")
+            storedCount.add(durable - (firstSeq - 1), ordering: .relaxed)
+            writeFailed(error, durable: durable)
+            return durable
         }
+    }
+
+    private func writeSucceeded() {
+        condition.lock()
+        let recovered = state != .healthy
+        state = .healthy
+        condition.unlock()
+        if recovered {
+            retryDelayMs = limits.writeRetryDelayMinMs
+            logger.notice("event log writes resumed", metadata: ["log.directory": "\(log.directory)", "log.last_seq": "\(nextSeq - 1)"])
+        }
+    }
+
+    private func writeFailed(_ error: LogError, durable: UInt64) {
+        var metadata: Logger.Metadata = [
+            "log.directory": "\(log.directory)", "error": "\(error)", "group.events": "\(groupEvents.count)",
+            "log.last_seq": "\(durable)",
+        ]
+        condition.lock()
+        if let fatal = log.writerFailure {
+            state = .failed(error: fatal.description)
+            condition.unlock()
+            logger.critical("event log cannot be written any more; answering unavailable until restart", metadata: metadata)
+            return
+        }
+        state = .retrying(error: error.description)
+        retryAt = ContinuousClock.now + .milliseconds(retryDelayMs)
+        condition.unlock()
+        metadata["retry.delay_ms"] = "\(retryDelayMs)"
+        logger.error("event log write failed; answering unavailable, then trying again", metadata: metadata)
+        retryDelayMs = min(retryDelayMs * 2, limits.writeRetryDelayMaxMs)
     }
 
     /// One completion per waiter, outcomes in submission order.

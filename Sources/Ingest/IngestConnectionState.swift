@@ -25,6 +25,8 @@ struct IngestConnectionState {
         case event(LogEvent)
         case rejected(EventError)
         case tooLarge(bytes: Int)
+        /// Dropped because the server's input budget was spent.
+        case shed(bytes: Int)
     }
 
     enum CloseReason: Equatable, Sendable {
@@ -36,6 +38,8 @@ struct IngestConnectionState {
         case rejectedLines
         /// Nothing received and nothing pending for the idle timeout.
         case idle
+        /// A line did not end within the line deadline.
+        case lineTimeout
         /// Answers could not be written for the slow-client timeout.
         case slowClient
     }
@@ -84,6 +88,8 @@ struct IngestConnectionState {
     private var readHeld = false
     private var writable = true
     private var phase = Phase.open
+    /// Written after the last answer when closing for a reason that has one.
+    private var finalLine: IngestRejection?
 
     init(limits: IngestLimits) {
         self.limits = limits
@@ -107,7 +113,7 @@ struct IngestConnectionState {
 
     mutating func lineReceived(_ check: LineCheck) {
         switch phase {
-        case .closed, .closing(.rejectedLines): return  // the rest of a flood is not read
+        case .closed, .closing(.rejectedLines), .closing(.lineTimeout): return  // the rest is not read
         case .open, .closing: break
         }
         lineNumber += 1
@@ -124,6 +130,11 @@ struct IngestConnectionState {
         case .tooLarge(let bytes):
             reject(IngestRejection(id: nil, line: lineNumber, code: .tooLarge,
                                    message: "line is \(bytes) bytes; the limit is \(limits.lineBytesMax)"))
+        case .shed(let bytes):
+            // Not the client's fault: does not count toward closing the connection.
+            slots.append(.answered(.rejected(IngestRejection(id: nil, line: lineNumber, code: .overloaded, message:
+                "the server's buffers for unfinished lines are full; this line (\(bytes) bytes) was not read whole "
+                + "and not stored, send it again later"))))
         }
     }
 
@@ -132,6 +143,8 @@ struct IngestConnectionState {
         rejectedInARow += 1
         if rejectedInARow > limits.rejectedLinesInARowMax, phase == .open || phase == .closing(.drained) {
             phase = .closing(.rejectedLines)
+            finalLine = IngestRejection(id: nil, line: 0, code: .tooManyRejected, message:
+                "closing the connection: \(rejectedInARow) rejected lines in a row (the limit is \(limits.rejectedLinesInARowMax))")
         }
     }
 
@@ -199,7 +212,17 @@ struct IngestConnectionState {
     mutating func idleTimeout() -> Action? {
         guard phase == .open, isQuiet else { return nil }
         phase = .closed
-        return .close(.idle, finalLine: nil)
+        return .close(.idle, finalLine: IngestRejection(id: nil, line: 0, code: .idleTimeout,
+                                                        message: "closing the connection: nothing received for \(limits.idleTimeoutMs) ms"))
+    }
+
+    /// The line being received did not end within the line deadline: read
+    /// no more, answer what was read, then that line, then close.
+    mutating func lineDeadlinePassed() {
+        guard phase == .open || phase == .closing(.drained) else { return }
+        phase = .closing(.lineTimeout)
+        finalLine = IngestRejection(id: nil, line: lineNumber + 1, code: .lineTimeout, message:
+            "closing the connection: line \(lineNumber + 1) did not end within \(limits.lineDeadlineMs) ms of its first byte")
     }
 
     /// The client has not taken its answers for the slow-client timeout.
@@ -230,10 +253,6 @@ struct IngestConnectionState {
         }
         if case .closing(let reason) = phase, slots.isEmpty {
             phase = .closed
-            let finalLine = reason == .rejectedLines
-                ? IngestRejection(id: nil, line: 0, code: .overloaded, message:
-                    "closing the connection: \(rejectedInARow) rejected lines in a row (the limit is \(limits.rejectedLinesInARowMax))")
-                : nil
             return .close(reason, finalLine: finalLine)
         }
         if readHeld, mayRead {

@@ -27,9 +27,32 @@ public struct IngestLimits: Sendable, Equatable {
     /// Rejected lines in a row after which the connection is closed (with a
     /// final line): a client sending garbage, not one with a few bad events.
     public var rejectedLinesInARowMax = 1000
-    /// A connection that sends nothing, and has nothing waiting, for this
-    /// long is closed: frees the slot held by a forgotten client.
+    /// A connection that sends no byte at all, and has nothing waiting, for
+    /// this long is answered `idle_timeout` (line 0) and closed: frees the
+    /// slot held by a forgotten client.
     public var idleTimeoutMs = 300_000
+    /// Longest time one line may take to arrive, from its first byte to its
+    /// newline. A client trickling a line is answered `line_timeout` (for
+    /// that line) and closed: it holds a slot and a buffer without ever
+    /// completing work. 60 s lets a 1 MiB line through a 20 KiB/s link.
+    public var lineDeadlineMs = 60_000
+    /// Bytes of unfinished lines buffered across all connections. Past it the
+    /// connections holding input stop being read until others finish their
+    /// lines, and a line that does not fit is answered `overloaded` (send it
+    /// again later). 256 MiB holds 256 largest lines at once while bounding
+    /// what a flood of half-sent lines can take.
+    public var bufferedBytesMax = 256 << 20
+    /// Descriptors kept free for the log and the rest of the process (segment
+    /// rolls open a segment, an index temporary file and the directory at
+    /// once; the projector's log readers and PostgreSQL connections; status
+    /// files). Connections get what the open-file limit leaves beyond these.
+    public var descriptorsReserved = 64
+    /// After a failed write the appender answers `unavailable` for this long
+    /// before trying the log again, doubling up to the maximum while it keeps
+    /// failing: a full disk is not hammered, and a freed one is used within
+    /// seconds.
+    public var writeRetryDelayMinMs = 100
+    public var writeRetryDelayMaxMs = 5_000
     /// A connection whose answers cannot be written (the client does not read
     /// them) for this long is closed. Reading already stops while answers are
     /// stuck, so this only bounds how long the slot is held.
@@ -64,6 +87,11 @@ public struct IngestLimits: Sendable, Equatable {
                     "the unacknowledged lines limit must be between 1 and 1,048,576")
         try require(rejectedLinesInARowMax >= 1, "the rejected lines limit must be at least 1")
         try require(idleTimeoutMs >= 1, "the idle timeout must be at least 1 ms")
+        try require(lineDeadlineMs >= 1, "the line deadline must be at least 1 ms")
+        try require(bufferedBytesMax >= lineBytesMax + 1, "the buffered input limit must hold at least one largest line")
+        try require(descriptorsReserved >= 16, "at least 16 descriptors must be reserved for the log")
+        try require(writeRetryDelayMinMs >= 1 && writeRetryDelayMinMs <= writeRetryDelayMaxMs,
+                    "the write retry delays must be at least 1 ms, the minimum not above the maximum")
         try require(slowClientTimeoutMs >= 1, "the slow-client timeout must be at least 1 ms")
         try require(appenderQueueEventsMax >= 1, "the appender queue must hold at least 1 event")
         try require(appenderQueueBytesMax >= lineBytesMax, "the appender queue must hold at least one largest line")

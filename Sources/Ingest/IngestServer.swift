@@ -55,6 +55,9 @@ public final class IngestServer: Sendable {
         /// Where the appender records stored and duplicate events, group
         /// sizes and append+fdatasync latency; nil records nothing.
         public var metrics: CareerlogMetrics?
+        /// Raise the process's open-file soft limit to its hard limit on
+        /// start (tests that lower the limit on purpose turn this off).
+        public var raiseOpenFileLimit = true
 
         public init() {}
     }
@@ -62,11 +65,22 @@ public final class IngestServer: Sendable {
     private struct Registry {
         var channels: [ObjectIdentifier: any Channel] = [:]
         var draining = false
+        /// Refused connections still writing their `overloaded` line.
+        var refusing = 0
     }
+
+    /// Refused connections that may be writing their one line at once; past
+    /// this a refused connection is closed without it. Each holds a
+    /// descriptor for a moment, and they come out of `descriptorsReserved`.
+    static let refusalsInFlightMax = 16
 
     public let configuration: Configuration
     /// The TCP port actually bound (differs from the configured one for 0).
     public let tcpPort: Int?
+    /// The connection limit in force: `connectionsMax`, or less when the
+    /// open-file limit leaves fewer descriptors after the reserve.
+    public let effectiveConnectionsMax: Int
+    private let budget: InputBudget
     private let group: MultiThreadedEventLoopGroup
     private let appender: GroupCommitAppender
     private let listeners: [any Channel]
@@ -75,11 +89,13 @@ public final class IngestServer: Sendable {
     private let logger: Logger
 
     private init(
-        configuration: Configuration, tcpPort: Int?, group: MultiThreadedEventLoopGroup, appender: GroupCommitAppender,
-        listeners: [any Channel], registry: NIOLockedValueBox<Registry>, logger: Logger
+        configuration: Configuration, tcpPort: Int?, connectionsMax: Int, budget: InputBudget, group: MultiThreadedEventLoopGroup,
+        appender: GroupCommitAppender, listeners: [any Channel], registry: NIOLockedValueBox<Registry>, logger: Logger
     ) {
         self.configuration = configuration
         self.tcpPort = tcpPort
+        self.effectiveConnectionsMax = connectionsMax
+        self.budget = budget
         self.group = group
         self.appender = appender
         self.listeners = listeners
@@ -100,15 +116,28 @@ public final class IngestServer: Sendable {
         guard configuration.eventLoopThreads >= 1 else {
             throw IngestConfigurationError(message: "at least one event loop thread is needed")
         }
+        if configuration.raiseOpenFileLimit { OpenFiles.raiseSoftLimit(logger: logger) }
+        MemoryReturn.useMappedLargeBuffers()
         let appender = GroupCommitAppender(
             log: log, window: window, limits: configuration.limits, logger: logger, metrics: configuration.metrics,
             deliver: deliverToEventLoops)
         appender.start()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
+        let connectionsMax: Int
+        do {
+            let listenerCount = (configuration.tcpHost != nil ? 1 : 0) + (configuration.unixSocketPath != nil ? 1 : 0)
+            connectionsMax = try OpenFiles.connectionsMax(limits: configuration.limits, listeners: listenerCount, logger: logger)
+        } catch {
+            appender.stop()
+            try? group.syncShutdownGracefully()
+            throw error
+        }
+        let budget = InputBudget(bytesMax: configuration.limits.bufferedBytesMax)
         let registry = NIOLockedValueBox(Registry())
         let bootstrap = makeBootstrap(
-            group: group, registry: registry, appender: appender, validate: validate,
-            limits: configuration.limits, eventBytesMax: log.limits.eventBytesMax, logger: logger, metrics: configuration.metrics)
+            group: group, registry: registry, appender: appender, budget: budget, validate: validate,
+            limits: configuration.limits, connectionsMax: connectionsMax, eventBytesMax: log.limits.eventBytesMax, logger: logger,
+            metrics: configuration.metrics)
 
         var listeners: [any Channel] = []
         var tcpPort: Int?
@@ -132,8 +161,9 @@ public final class IngestServer: Sendable {
             try? group.syncShutdownGracefully()
             throw error
         }
-        let server = IngestServer(configuration: configuration, tcpPort: tcpPort, group: group, appender: appender,
-                                  listeners: listeners, registry: registry, logger: logger)
+        let server = IngestServer(
+            configuration: configuration, tcpPort: tcpPort, connectionsMax: connectionsMax, budget: budget, group: group,
+            appender: appender, listeners: listeners, registry: registry, logger: logger)
         logger.info("ingest server listening", metadata: [
             "listen.tcp": "\(configuration.tcpHost.map { "\($0):\(tcpPort ?? 0)" } ?? "off")",
             "listen.socket": "\(configuration.unixSocketPath ?? "off")",
@@ -145,6 +175,16 @@ public final class IngestServer: Sendable {
 
     /// Open connections.
     public var connectionCount: Int { registry.withLockedValue { $0.channels.count } }
+
+    /// Bytes of unfinished lines buffered now, across connections (never
+    /// more than `bufferedBytesMax`).
+    public var bufferedInputBytes: Int { budget.usedBytes }
+
+    /// The most `bufferedInputBytes` has been since start.
+    public var bufferedInputBytesPeak: Int { budget.peakBytes }
+
+    /// The appender's state, for status and health.
+    public var appenderHealth: GroupCommitAppender.Health { appender.health }
 
     /// Syncs, groups and events so far (the benchmark reads fsyncs/s here).
     public var appenderStatistics: GroupCommitAppender.Statistics { appender.statistics }
@@ -197,7 +237,8 @@ public final class IngestServer: Sendable {
 
     private static func makeBootstrap(
         group: MultiThreadedEventLoopGroup, registry: NIOLockedValueBox<Registry>, appender: GroupCommitAppender,
-        validate: EnvelopeValidator?, limits: IngestLimits, eventBytesMax: Int, logger: Logger, metrics: CareerlogMetrics?
+        budget: InputBudget, validate: EnvelopeValidator?, limits: IngestLimits, connectionsMax: Int, eventBytesMax: Int,
+        logger: Logger, metrics: CareerlogMetrics?
     ) -> ServerBootstrap {
         ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -208,27 +249,39 @@ public final class IngestServer: Sendable {
             .childChannelOption(.writeBufferWaterMark, value: .init(low: limits.writeBufferLowBytes, high: limits.writeBufferHighBytes))
             .childChannelInitializer { channel in
                 let id = ObjectIdentifier(channel)
-                let admitted = registry.withLockedValue { registry -> Bool in
-                    guard !registry.draining, registry.channels.count < limits.connectionsMax else { return false }
-                    registry.channels[id] = channel
-                    return true
+                enum Admission { case admitted, refused, dropped }
+                let admission = registry.withLockedValue { registry -> Admission in
+                    if !registry.draining, registry.channels.count < connectionsMax {
+                        registry.channels[id] = channel
+                        return .admitted
+                    }
+                    guard registry.refusing < refusalsInFlightMax else { return .dropped }
+                    registry.refusing += 1
+                    return .refused
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
-                    guard admitted else {
-                        logger.warning("connection refused: too many connections", metadata: ["connections.max": "\(limits.connectionsMax)"])
+                    switch admission {
+                    case .admitted:
+                        break
+                    case .refused:
+                        logger.warning("connection refused: too many connections", metadata: ["connections.max": "\(connectionsMax)"])
+                        channel.closeFuture.whenComplete { _ in registry.withLockedValue { $0.refusing -= 1 } }
                         try pipeline.addHandler(ConnectionRefusalHandler(rejection: IngestRejection(
                             id: nil, line: 0, code: .overloaded,
-                            message: "too many connections (the limit is \(limits.connectionsMax)); try again later")))
+                            message: "too many connections (the limit is \(connectionsMax)); try again later")))
+                        return
+                    case .dropped:
+                        // A flood: even the refusal line would take descriptors from the reserve.
+                        channel.close(promise: nil)
                         return
                     }
                     channel.closeFuture.whenComplete { _ in
                         registry.withLockedValue { _ = $0.channels.removeValue(forKey: id) }
                     }
-                    try pipeline.addHandler(ByteToMessageHandler(LineFrameDecoder(lineBytesMax: limits.lineBytesMax)))
                     try pipeline.addHandler(IngestConnectionHandler(
-                        limits: limits, appender: appender, validate: validate, eventBytesMax: eventBytesMax, logger: logger,
-                        metrics: metrics))
+                        limits: limits, appender: appender, budget: budget, validate: validate, eventBytesMax: eventBytesMax,
+                        logger: logger, metrics: metrics))
                 }
             }
     }

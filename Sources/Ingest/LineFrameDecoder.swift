@@ -7,6 +7,9 @@ public enum LineFrame: Sendable, Equatable {
     /// A line longer than the limit; `bytes` is its whole length (without
     /// the line ending). Its bytes were dropped as they arrived.
     case tooLarge(bytes: Int)
+    /// A line whose bytes were dropped because the server's budget for
+    /// buffered input was spent (`shedLine`); `bytes` is its whole length.
+    case shed(bytes: Int)
 }
 
 /// Splits a byte stream into lines, like swift-nio-extras'
@@ -33,6 +36,8 @@ public struct LineFrameDecoder: ByteToMessageDecoder {
     /// Whether the last discarded byte was `\r` (it may pair with a `\n`
     /// arriving in the next read).
     private var lastDroppedByteWasCR = false
+    /// Whether the line being discarded was shed (not overlong).
+    private var shedding = false
     private let carriageReturn = UInt8(ascii: "\r")
 
     public init(lineBytesMax: Int) {
@@ -67,7 +72,7 @@ public struct LineFrameDecoder: ByteToMessageDecoder {
                 discardedBytes = nil
                 scannedBytes = 0
                 lastDroppedByteWasCR = false
-                return .tooLarge(bytes: discarded + newline - (endsWithCR ? 1 : 0))
+                return discardedFrame(bytes: discarded + newline - (endsWithCR ? 1 : 0))
             }
             if buffer.readableBytes > 0 {
                 lastDroppedByteWasCR = byte(buffer, buffer.writerIndex - 1) == carriageReturn
@@ -101,6 +106,28 @@ public struct LineFrameDecoder: ByteToMessageDecoder {
         return nil
     }
 
+    /// Whether the current line's bytes are being dropped (overlong or shed).
+    var isDiscarding: Bool { discardedBytes != nil }
+
+    /// Drops the unfinished line in `buffer` (it did not fit the server's
+    /// input budget) and the rest of it as it arrives; its end yields one
+    /// `.shed` frame, so the line is answered and the connection goes on.
+    mutating func shedLine(_ buffer: inout ByteBuffer) {
+        precondition(discardedBytes == nil, "only a line being buffered can be shed")
+        if buffer.readableBytes > 0 {
+            lastDroppedByteWasCR = byte(buffer, buffer.writerIndex - 1) == carriageReturn
+        }
+        discardedBytes = buffer.readableBytes
+        shedding = true
+        scannedBytes = 0
+        buffer.moveReaderIndex(to: buffer.writerIndex)
+    }
+
+    private mutating func discardedFrame(bytes: Int) -> LineFrame {
+        defer { shedding = false }
+        return shedding ? .shed(bytes: bytes) : .tooLarge(bytes: bytes)
+    }
+
     /// At end of input: what is left forms a last line (no `\n`).
     mutating func lastFrame(_ buffer: inout ByteBuffer) -> LineFrame? {
         defer {
@@ -109,7 +136,7 @@ public struct LineFrameDecoder: ByteToMessageDecoder {
             lastDroppedByteWasCR = false
         }
         if let discarded = discardedBytes {
-            return .tooLarge(bytes: discarded - (lastDroppedByteWasCR ? 1 : 0))
+            return discardedFrame(bytes: discarded - (lastDroppedByteWasCR ? 1 : 0))
         }
         guard buffer.readableBytes > 0 else { return nil }
         var length = buffer.readableBytes

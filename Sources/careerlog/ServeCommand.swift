@@ -172,8 +172,12 @@ struct IngestLimitOptions: ParsableArguments {
     var unacknowledgedMax: Int = IngestLimits().unacknowledgedLinesMax
     @Option(help: ArgumentHelp("Rejected lines in a row after which a connection is closed.", valueName: "lines"))
     var rejectedLinesMax: Int = IngestLimits().rejectedLinesInARowMax
-    @Option(help: ArgumentHelp("Close a connection idle (nothing sent, nothing pending) this long.", valueName: "ms"))
+    @Option(help: ArgumentHelp("Close a connection that sends no byte at all, with nothing pending, this long (answered idle_timeout).", valueName: "ms"))
     var idleTimeoutMs: Int = IngestLimits().idleTimeoutMs
+    @Option(help: ArgumentHelp("Longest time one line may take from its first byte to its newline; a slower line is answered line_timeout and the connection closed.", valueName: "ms"))
+    var lineDeadlineMs: Int = IngestLimits().lineDeadlineMs
+    @Option(help: ArgumentHelp("Bytes of unfinished lines buffered across all connections at most; past half of it connections holding a large unfinished line are not read, and a line that does not fit is answered overloaded.", valueName: "bytes"))
+    var bufferedBytesMax: Int = IngestLimits().bufferedBytesMax
     @Option(help: ArgumentHelp("Close a connection that does not read its answers for this long.", valueName: "ms"))
     var slowClientTimeoutMs: Int = IngestLimits().slowClientTimeoutMs
     @Option(help: ArgumentHelp("Events waiting for the appender at most; beyond, lines are answered overloaded.", valueName: "events"))
@@ -189,6 +193,8 @@ struct IngestLimitOptions: ParsableArguments {
         limits.unacknowledgedLinesMax = unacknowledgedMax
         limits.rejectedLinesInARowMax = rejectedLinesMax
         limits.idleTimeoutMs = idleTimeoutMs
+        limits.lineDeadlineMs = lineDeadlineMs
+        limits.bufferedBytesMax = bufferedBytesMax
         limits.slowClientTimeoutMs = slowClientTimeoutMs
         limits.appenderQueueEventsMax = queueEventsMax
         limits.drainTimeoutMs = drainTimeoutMs

@@ -17,6 +17,7 @@ final class DoorGateHandlerTests: XCTestCase {
             switch unwrapInboundIn(data) {
             case .line(let line): lines.append(String(buffer: line))
             case .tooLarge(let bytes): lines.append("<too large: \(bytes)>")
+            case .shed(let bytes): lines.append("<shed: \(bytes)>")
             }
         }
 

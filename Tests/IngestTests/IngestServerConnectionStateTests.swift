@@ -158,7 +158,7 @@ final class IngestServerConnectionStateTests: XCTestCase {
         XCTAssertEqual(written.count, 4, "lines 2 to 5; line 6 was not read")
         XCTAssertEqual(written[2], #"{"ok":false,"id":null,"line":4,"error":"too_large","message":"line is 5000000 bytes; the limit is 1048576"}"#)
         XCTAssertEqual(others, [.close(.rejectedLines, finalLine: IngestRejection(
-            id: nil, line: 0, code: .overloaded, message: "closing the connection: 3 rejected lines in a row (the limit is 2)"))])
+            id: nil, line: 0, code: .tooManyRejected, message: "closing the connection: 3 rejected lines in a row (the limit is 2)"))])
     }
 
     func testIdleTimeoutClosesOnlyAQuietConnection() {
@@ -169,7 +169,36 @@ final class IngestServerConnectionStateTests: XCTestCase {
         XCTAssertNil(state.idleTimeout(), "an answer is pending")
         state.appended([.stored(seq: 1)])
         _ = drain(&state, submitted: &submitted)
-        XCTAssertEqual(state.idleTimeout(), .close(.idle, finalLine: nil))
+        XCTAssertEqual(state.idleTimeout(), .close(.idle, finalLine: IngestRejection(
+            id: nil, line: 0, code: .idleTimeout, message: "closing the connection: nothing received for 300000 ms")))
+    }
+
+    func testALineDeadlineAnswersWhatWasReadThenTheLineThenCloses() {
+        var state = IngestConnectionState(limits: IngestLimits())
+        var submitted: [[LogEvent]] = []
+        state.lineReceived(.event(event(1)))
+        _ = drain(&state, submitted: &submitted)
+        state.lineDeadlinePassed()
+        XCTAssertFalse(state.mayRead)
+        XCTAssertEqual(drain(&state, submitted: &submitted).others, [], "line 1 is still awaited")
+        state.appended([.stored(seq: 1)])
+        let (written, others) = drain(&state, submitted: &submitted)
+        XCTAssertEqual(written.count, 1)
+        XCTAssertEqual(others, [.close(.lineTimeout, finalLine: IngestRejection(
+            id: nil, line: 2, code: .lineTimeout, message: "closing the connection: line 2 did not end within 60000 ms of its first byte"))])
+    }
+
+    func testAShedLineIsAnsweredOverloadedAndDoesNotCountAsRejected() {
+        var limits = IngestLimits()
+        limits.rejectedLinesInARowMax = 1
+        var state = IngestConnectionState(limits: limits)
+        var submitted: [[LogEvent]] = []
+        state.lineReceived(.shed(bytes: 900_000))
+        state.lineReceived(.shed(bytes: 900_000))
+        let (written, others) = drain(&state, submitted: &submitted)
+        XCTAssertEqual(written.first, #"{"ok":false,"id":null,"line":1,"error":"overloaded","message":"the server's buffers for unfinished lines are full; this line (900000 bytes) was not read whole and not stored, send it again later"}"#)
+        XCTAssertEqual(written.count, 2)
+        XCTAssertEqual(others, [], "the connection stays open")
     }
 
     func testSlowClientTimeoutClosesOnlyWhileNotWritable() {

@@ -16,6 +16,7 @@ final class IngestServerFramingTests: XCTestCase {
                 switch frame {
                 case .line(let buffer): out.append(String(buffer: buffer))
                 case .tooLarge(let bytes): out.append("TOO LARGE \(bytes)")
+                case .shed(let bytes): out.append("SHED \(bytes)")
                 }
             }
         }

@@ -74,14 +74,18 @@ final class TestServer: @unchecked Sendable {
     /// A directory this server made is removed when it stops.
     private let ownsDirectory: Bool
 
-    init(directory: String? = nil, limits: IngestLimits = IngestLimits(), dedupeWindow: Int = 100_000) throws {
+    init(
+        directory: String? = nil, limits: IngestLimits = IngestLimits(), dedupeWindow: Int = 100_000,
+        logLimits: LogLimits = LogLimits(), configure: (inout IngestServer.Configuration) -> Void = { _ in }
+    ) throws {
         self.directory = directory ?? ServerTestSupport.makeDirectory()
         ownsDirectory = directory == nil
-        log = try EventLog.open(directory: self.directory + "/log")
+        log = try EventLog.open(directory: self.directory + "/log", limits: logLimits)
         var configuration = IngestServer.Configuration()
         configuration.tcpPort = 0
         configuration.unixSocketPath = self.directory + "/ingest.sock"
         configuration.limits = limits
+        configure(&configuration)
         let window = try DedupeWindow.load(from: log, capacity: dedupeWindow)
         server = try IngestServer.start(
             log: log, window: window, validate: ServerTestSupport.validate, configuration: configuration,

@@ -130,6 +130,10 @@ final class DoorGateHandler: ChannelInboundHandler {
             return context.fireChannelRead(data)
         }
         switch unwrapInboundIn(data) {
+        case .shed:
+            // Dropped for the server's input budget: the ingest handler
+            // answers it; nothing of it can reach the log.
+            return context.fireChannelRead(data)
         case .tooLarge(let bytes):
             act(context, authentication.lineTooLong(bytes: bytes))
         case .line(let line) where line.readableBytes > door.limits.unauthenticatedLineBytesMax:
