@@ -1,4 +1,4 @@
--- analytics: the figures of EVENT_CATALOG.md "Analytics definitions",
+-- analytics: the figures of EventSchemas/README.md "Analytics definitions",
 -- computed from fact tables this projection feeds itself (it reads no other
 -- projection). See Projections/analytics/README.md for the design, the
 -- interpretations and the measurements behind "plain views, no refresh".

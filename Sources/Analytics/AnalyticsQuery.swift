@@ -1,4 +1,4 @@
-/// One figure of EVENT_CATALOG.md "Analytics definitions": a view of an
+/// One figure of EventSchemas/README.md "Analytics definitions": a view of an
 /// analytics schema, the columns to print (and how to round them in a
 /// table), equality filters and an order. The SQL views own every
 /// definition; a query only selects from one.

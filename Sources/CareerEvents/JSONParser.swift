@@ -10,7 +10,7 @@
 ///   silently replaced;
 /// - numbers of any size are accepted and kept as written (`JSONNumber.text`),
 ///   so `1e400` is valid JSON that some later check may find out of range;
-/// - an object that repeats a key is rejected (EVENT_CATALOG.md: parsers
+/// - an object that repeats a key is rejected (EventSchemas/README.md: parsers
 ///   disagree on which value wins), although RFC 8259 only says keys SHOULD
 ///   be unique (so JSONTestSuite's two `y_object_duplicated_key*` cases are
 ///   the only `y_` files rejected). Keys compare as Swift `String`s, that is

@@ -4,7 +4,7 @@
 /// written back out is the same JSON the producer sent (no rounding through
 /// `Double`, no `1.0` turning into `1`). Objects keep their members in the
 /// order they were written; a parser never produces an object with a repeated
-/// key (EVENT_CATALOG.md rejects those).
+/// key (EventSchemas/README.md rejects those).
 public enum JSONValue: Sendable {
     case null
     case bool(Bool)

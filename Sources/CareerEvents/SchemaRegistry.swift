@@ -195,7 +195,7 @@ public final class SchemaRegistry: Sendable {
     private func validate(type: String, version: Int, data: JSONObject, id: () -> String?) throws(EventError) {
         guard let versions = schemas[type] else {
             throw EventError(code: .unknownType, path: "type",
-                             reason: "unknown event type (the \(schemas.count) known types are in EVENT_CATALOG.md)",
+                             reason: "unknown event type (the \(schemas.count) known types are in EventSchemas/README.md)",
                              id: id())
         }
         guard version >= 0, version < versions.count, let event = versions[version] else {

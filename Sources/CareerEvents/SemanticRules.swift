@@ -1,6 +1,6 @@
 /// Catalog rules JSON Schema cannot express, and where each is enforced.
 ///
-/// EVENT_CATALOG.md's value rules, as checked on ingest:
+/// EventSchemas/README.md's value rules, as checked on ingest:
 ///
 /// - currency is an ISO 4217 code from the list: `x-code-list: iso4217` on
 ///   defs.json's `currency`;

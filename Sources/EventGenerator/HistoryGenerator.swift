@@ -1,7 +1,7 @@
 import CareerEvents
 
 /// A deterministic stream of realistic, valid career events
-/// (EVENT_CATALOG.md), in non-decreasing `time` order.
+/// (EventSchemas/README.md), in non-decreasing `time` order.
 ///
 /// Every person is simulated lazily: each holds only its current state and
 /// a short agenda of pending actions (see `Learner`), and a binary heap

@@ -112,7 +112,7 @@ enum Domain {
     static let showcase: UInt64 = 8
 }
 
-/// The emitting services (EVENT_CATALOG.md `source`), one per platform.
+/// The emitting services (EventSchemas/README.md `source`), one per platform.
 enum Source {
     case careerforge, talenthub, smatrx, careerpilot, skillsync
 

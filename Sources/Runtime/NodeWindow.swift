@@ -73,11 +73,16 @@ final class NodeProbe: @unchecked Sendable {
     }
 
     func health() -> HealthSnapshot {
-        guard let (log, _) = node.running else {
+        guard let (log, ingest) = node.running else {
             return HealthSnapshot(logProblem: "the node is not running (starting or stopping)", appender: .stopped(reason: "node not running"),
                                   projections: nil, postgresReachable: nil)
         }
-        var snapshot = HealthSnapshot(logProblem: logProblem(log), appender: .accepting, projections: nil, postgresReachable: nil)
+        let appender: HealthSnapshot.AppenderState = switch ingest.appenderHealth {
+        case .healthy: .accepting
+        case .retrying(let error): .degraded(reason: "retrying after a failed write: \(error)")
+        case .failed(let error): .stopped(reason: "the log cannot be written safely: \(error)")
+        }
+        var snapshot = HealthSnapshot(logProblem: logProblem(log), appender: appender, projections: nil, postgresReachable: nil)
         guard let catalog = configuration.catalog else { return snapshot }
         guard let url = configuration.databaseURL.value else {
             snapshot.postgresReachable = false

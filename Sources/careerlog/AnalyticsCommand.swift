@@ -4,7 +4,7 @@ import Foundation
 import Postgres
 import Projector
 
-/// `careerlog analytics ...`: prints the figures of EVENT_CATALOG.md
+/// `careerlog analytics ...`: prints the figures of EventSchemas/README.md
 /// "Analytics definitions" from the `analytics` projection's views
 /// (Projections/analytics). Thin: each subcommand picks a view, its columns
 /// and a filter; the SQL owns every definition, so the numbers printed are

@@ -38,7 +38,7 @@ struct ImportLog: ParsableCommand {
         commandName: "import",
         abstract: "Append NDJSON events from a file or stdin.",
         discussion: """
-            Each line is one event envelope (EVENT_CATALOG.md), checked against its schema. \
+            Each line is one event envelope (EventSchemas/README.md), checked against its schema. \
             Prints one JSON summary line; each rejected line is reported on stderr with its \
             line number and reason. Exit status 1 if any line was rejected (accepted lines are kept). \
             An id already in the log (within the dedupe window) is a duplicate and is not appended again.

@@ -3,11 +3,11 @@ import XCTest
 
 @testable import CareerEvents
 
-/// `EventSchemas/` against EVENT_CATALOG.md: every catalog type loads, a
+/// `EventSchemas/` against EventSchemas/README.md: every catalog type loads, a
 /// realistic example of each is accepted, and events that break a catalog
 /// rule are rejected with the exact code, path and reason.
 final class CatalogTests: XCTestCase {
-    /// The catalog's types (EVENT_CATALOG.md "Types"), all dataversion 1.
+    /// The catalog's types (EventSchemas/README.md "Types"), all dataversion 1.
     static let catalogTypes = [
         "user.registered", "profile.updated", "user.erased",
         "skill.assessed", "cv.parsed",
@@ -417,7 +417,7 @@ final class CatalogTests: XCTestCase {
     func testUnknownTypeAndVersion() throws {
         let data = try Self.object(Self.validExamples["goal.achieved"]!)
         assertRejected("goal.lost", data, .unknownType, "type",
-                       "unknown event type (the 27 known types are in EVENT_CATALOG.md)")
+                       "unknown event type (the 27 known types are in EventSchemas/README.md)")
         assertRejected("goal.achieved", data, .schema, "dataversion", "goal.achieved has no dataversion 2 (known: 1)",
                        version: 2)
         assertRejected("goal.achieved", data, .schema, "dataversion", "goal.achieved has no dataversion 0 (known: 1)",

@@ -2,7 +2,7 @@ import CareerEvents
 @testable import EventGenerator
 
 /// Reads a generated history one event at a time and records what a
-/// careful reader of EVENT_CATALOG.md would check: envelope shape, order,
+/// careful reader of EventSchemas/README.md would check: envelope shape, order,
 /// unique ids, values in range, and that every reference names something
 /// that exists (and existed first). Violations are collected as messages
 /// rather than asserted on the spot, so one run serves many tests.

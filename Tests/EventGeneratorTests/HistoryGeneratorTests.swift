@@ -6,7 +6,7 @@ import XCTest
 /// The generator's contract: deterministic, time-ordered, unique ids, every
 /// catalog type, coherent references, and the analytics edge cases present.
 final class HistoryGeneratorTests: XCTestCase {
-    /// Every type in EVENT_CATALOG.md, written out here (not taken from the
+    /// Every type in EventSchemas/README.md, written out here (not taken from the
     /// generator) so a type the generator forgets fails the test.
     static let catalogTypes: Set<String> = [
         "user.registered", "profile.updated", "user.erased",

@@ -38,7 +38,7 @@ final class LogCommandTests: XCTestCase {
             storedObject["seq"] = nil
             storedObject["recorded"] = nil
             var originalObject = try parse(original)
-            // Accepted and not kept (EVENT_CATALOG.md): they carry no information.
+            // Accepted and not kept (EventSchemas/README.md): they carry no information.
             originalObject["specversion"] = nil
             originalObject["datacontenttype"] = nil
             if originalObject["dataversion"] == nil { originalObject["dataversion"] = 1 }

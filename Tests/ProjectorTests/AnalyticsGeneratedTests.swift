@@ -162,7 +162,7 @@ final class AnalyticsGeneratedTests: XCTestCase {
     }
 }
 
-/// The analytics definitions of EVENT_CATALOG.md computed the plain way:
+/// The analytics definitions of EventSchemas/README.md computed the plain way:
 /// one pass to collect, then loops. Times are µs since the epoch; a subject
 /// or an id is its lower-case UUID text.
 struct AnalyticsReference {

@@ -7,7 +7,7 @@ import XCTest
 @testable import Projector
 
 /// Every analytic on a small history written by hand, with the expected
-/// figures worked out by hand from EVENT_CATALOG.md's definitions (the
+/// figures worked out by hand from EventSchemas/README.md's definitions (the
 /// working is in the comments). Each edge case the issue lists appears here.
 ///
 /// The history is built twice, one event per batch and all in one batch;
