@@ -62,7 +62,7 @@ struct ServeCommand: ParsableCommand {
         // starts, so a SIGTERM at any moment ends in the drain.
         let stop = StopSignal()
         stop.trap([SIGTERM, SIGINT])
-        let node = Node(configuration: try nodeConfiguration(), logger: logger, stopSignal: stop)
+        let node = Node(configuration: try nodeConfiguration(logger: logger), logger: logger, stopSignal: stop)
         let ready: Node.ReadyInfo
         do {
             ready = try node.start()
@@ -81,7 +81,7 @@ struct ServeCommand: ParsableCommand {
     }
 
     /// The node these options describe.
-    func nodeConfiguration() throws -> Node.Configuration {
+    func nodeConfiguration(logger: Logger) throws -> Node.Configuration {
         let registry = try schemas.registry()
         var ingest = IngestServer.Configuration()
         if noTcp {
@@ -97,19 +97,31 @@ struct ServeCommand: ParsableCommand {
             logDirectory: data.logDirectory, logLimits: LogLimits(segmentBytesMax: logLimits.segmentMiB << 20),
             dedupeWindowEvents: dedupeWindow, ingest: ingest,
             validate: { envelope throws(EventError) in try registry.validate(envelope) },
-            projector: noProjector ? nil : try projectorConfiguration())
+            projector: noProjector ? nil : try projectorConfiguration(logger: logger))
     }
 
     /// The read models: PostgreSQL is resolved on the projector's thread
     /// (starting the private cluster when no URL is configured), so ingest
-    /// never waits for it.
-    func projectorConfiguration() throws -> ProjectorConfiguration {
+    /// never waits for it. A private cluster serve started is stopped once
+    /// the projector has made its last commit; one it found running is left.
+    func projectorConfiguration(logger: Logger) throws -> ProjectorConfiguration {
         var options = Projector.Options()
         options.rebuildStaleOnStart = rebuildStale
         let database = self.database, data = self.data
-        return ProjectorConfiguration(catalog: try projections.catalog(), options: options) {
-            try database.connectionURL(data: data)
-        }
+        return ProjectorConfiguration(catalog: try projections.catalog(), options: options, databaseURL: {
+            if let url = database.configuredURL { return url }
+            let cluster = data.embeddedCluster
+            let outcome = try EmbeddedClusterLease.shared.acquire(cluster, keep: database.keepDatabase)
+            if outcome.startedNow {
+                logger.info("started the private PostgreSQL; serve stops it when it stops\(database.keepDatabase ? " (not with --keep-db)" : "")",
+                            metadata: ["postgres.directory": "\(cluster.directory)"])
+            } else {
+                logger.info("the private PostgreSQL was already running; serve leaves it running", metadata: ["postgres.directory": "\(cluster.directory)"])
+            }
+            return outcome.url
+        }, release: {
+            EmbeddedClusterLease.shared.release(report: { logger.info("\($0)") })
+        })
     }
 }
 

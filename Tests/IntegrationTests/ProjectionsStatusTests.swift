@@ -15,6 +15,8 @@ final class ProjectionsStatusTests: XCTestCase {
             _ = try? runCareerlog(["db", "stop", "--data-dir", dir])
             try? FileManager.default.removeItem(atPath: dir)
         }
+        // Started here, so `projections status` leaves it running for the checks.
+        XCTAssertEqual(try runCareerlog(["db", "start", "--data-dir", dir]).status, 0)
         let generated = try runCareerlog(["generate", "--users", "2", "--seed", "5"])
         XCTAssertEqual(try runCareerlog(["log", "import", "--data-dir", dir], input: Data(generated.stdout.utf8)).status, 0)
         // The first status creates the bookkeeping table.
