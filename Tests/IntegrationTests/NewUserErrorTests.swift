@@ -58,7 +58,7 @@ final class NewUserErrorTests: XCTestCase {
 
     func testDataDirectoryThatIsAFileIsNamed() throws {
         let file = makeTemporaryDirectory() + "/a-file"
-        FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
         for command in [["db", "start"], ["db", "stop"], ["db", "status"], ["log", "stats"]] {
             try assertUsageError(command + ["--data-dir", file], ["--data-dir \(file) is a file, not a directory"], usageOf: command.joined(separator: " "))
         }
@@ -108,7 +108,7 @@ final class NewUserErrorTests: XCTestCase {
         XCTAssertEqual(try runCareerlog(["log", "import", "--data-dir", dir], input: Data(generated.stdout.utf8)).status, 0)
         let verify = try runCareerlog(["log", "verify", "--data-dir", dir])
         XCTAssertEqual(verify.status, 0, verify.stderr)
-        XCTAssertTrue(verify.stdout.contains(" frames, 1 segment, "), verify.stdout)
+        XCTAssertTrue(verify.stdout.contains(" in 1 frame, 1 segment, "), verify.stdout)
         XCTAssertTrue(try runCareerlog(["log", "stats", "--data-dir", dir]).stdout.contains("compression_ratio  "))
     }
 
