@@ -124,7 +124,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "AnalyticsTests", dependencies: ["Analytics", "Postgres", "CareerEvents"]),
-        .testTarget(name: "StoredEventCodecTests", dependencies: ["StoredEventCodec", "EventLog", "CareerEvents"]),
+        .testTarget(name: "StoredEventCodecTests", dependencies: ["StoredEventCodec", "EventLog", "CareerEvents", "EventGenerator"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "EventLog", "CareerEvents", "StoredEventCodec"]),
         // In-process nodes over real sockets and a real data directory.
         .testTarget(name: "RuntimeTests", dependencies: [

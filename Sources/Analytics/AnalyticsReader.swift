@@ -1,8 +1,8 @@
 import Postgres
 
 /// What one figure read from one analytics schema: its rows as PostgreSQL
-/// wrote them (text, nil for NULL), the schema's "as of" moment, and how
-/// the projector last left the schema.
+/// wrote them (text, nil for NULL) and the schema's "as of" moment. (How
+/// the projector left the schema is `ProjectionStore`'s to tell.)
 public struct AnalyticsResult: Sendable, Equatable {
     public var query: AnalyticsQuery
     /// The schema read (`analytics`, or `PREFIX_analytics` for an as-of build).
@@ -12,22 +12,12 @@ public struct AnalyticsResult: Sendable, Equatable {
     public var asOf: String?
     /// One array per row, in `query.columns` order.
     public var rows: [[String?]]
-    /// The schema's projector state when it is not `live` (rebuilding,
-    /// building, failed), with the failed seq if any; nil when live or
-    /// unknown.
-    public var notLive: (state: String, failedSeq: String?)?
 
-    public init(query: AnalyticsQuery, schema: String, asOf: String?, rows: [[String?]], notLive: (state: String, failedSeq: String?)? = nil) {
+    public init(query: AnalyticsQuery, schema: String, asOf: String?, rows: [[String?]]) {
         self.query = query
         self.schema = schema
         self.asOf = asOf
         self.rows = rows
-        self.notLive = notLive
-    }
-
-    public static func == (a: AnalyticsResult, b: AnalyticsResult) -> Bool {
-        a.query == b.query && a.schema == b.schema && a.asOf == b.asOf && a.rows == b.rows
-            && a.notLive?.state == b.notLive?.state && a.notLive?.failedSeq == b.notLive?.failedSeq
     }
 }
 
@@ -100,21 +90,12 @@ public struct AnalyticsReader {
             }
             let asOf = try connection.query("SELECT as_of::text FROM \(schemaName).as_of_utc").first?[0]
             let rows = try connection.query(query.sql.replacingOccurrences(of: "{{schema}}", with: schemaName), query.parameters)
-            return AnalyticsResult(query: query, schema: schema, asOf: asOf, rows: rows.map(\.values), notLive: projectorState(schema))
+            return AnalyticsResult(query: query, schema: schema, asOf: asOf, rows: rows.map(\.values))
         } catch let error as AnalyticsError {
             throw error
         } catch {
             throw AnalyticsError(.database, "cannot read \(query.title.lowercased()) from schema \(schema): \(error)")
         }
-    }
-
-    /// The projector's state of `schema` when it is not live. Best effort:
-    /// a database without the projector's bookkeeping has no state to tell.
-    private func projectorState(_ schema: String) -> (state: String, failedSeq: String?)? {
-        guard let row = try? connection.query(
-                "SELECT state, failed_seq::text FROM careerlog.projection_targets WHERE schema_name = $1", [schema]).first,
-              let state = row[0], state != "live" else { return nil }
-        return (state, row[1])
     }
 }
 

@@ -197,7 +197,7 @@ public enum ProjectionStore {
         let tables = try c.query("""
             SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = 'careerlog' AND c.relkind = 'r' AND c.relname ~ '^\(BatchApplier.sharedTablePrefix)[0-9]+$'
-              AND substring(c.relname FROM '[0-9]+$')::integer NOT IN (SELECT pid FROM pg_stat_activity)
+              AND substring(c.relname FROM '[0-9]+$')::bigint NOT IN (SELECT pid FROM pg_stat_activity)
             """)
         for row in tables { try c.execute("DROP TABLE IF EXISTS careerlog.\(quoteIdentifier(row[0]!)) CASCADE") }
         let schemas = try c.query("""

@@ -170,7 +170,7 @@ public final class Projector: @unchecked Sendable {
         let now = ContinuousClock.now
         for schema in refreshPending.sorted() {
             if !caughtUp, let last = lastRefresh[schema], now - last < options.refreshInterval { continue }
-            guard let projection = try ProjectionStore.targets(c).first(where: { $0.schema == schema })?.projection,
+            guard let projection = try ProjectionStore.target(c, schema: schema)?.projection,
                   let sql = catalog.definition(named: projection)?.refreshSQL(in: schema) else {
                 refreshPending.remove(schema)
                 continue

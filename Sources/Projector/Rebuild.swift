@@ -25,6 +25,9 @@ public struct BuildProgress: Sendable {
 /// two of its batches, and the live projector carries on from the rebuilt
 /// schema's checkpoint.
 public final class ProjectionBuilder {
+    /// A schema being built and the definition it is built from.
+    typealias BuildTarget = (schema: String, definition: ProjectionDefinition)
+
     public struct Options: Sendable {
         /// Larger than the live projector's: bulk speed matters here.
         public var batchEventsMax = 50_000
@@ -96,7 +99,7 @@ public final class ProjectionBuilder {
     /// over it would block the drop), or, if this process dies first, by the
     /// next `ProjectionStore.prepare`.
     private func fillShadows(
-        _ connection: PostgresConnection, targets: [(schema: String, definition: ProjectionDefinition)], progress: (BuildProgress) -> Void
+        _ connection: PostgresConnection, targets: [BuildTarget], progress: (BuildProgress) -> Void
     ) throws {
         let workers = max(1, min(options.connections, targets.count))
         guard workers > 1 else {
@@ -115,7 +118,7 @@ public final class ProjectionBuilder {
 
     /// The worker connections live only as long as this call.
     private func fillShared(
-        _ connection: PostgresConnection, shared: String, workers: Int, targets: [(schema: String, definition: ProjectionDefinition)],
+        _ connection: PostgresConnection, shared: String, workers: Int, targets: [BuildTarget],
         progress: (BuildProgress) -> Void
     ) throws {
         var appliers = [BatchApplier(connection: connection, sharedBatchTable: shared)]
@@ -160,7 +163,7 @@ public final class ProjectionBuilder {
     /// Applies the log up to `untilSeq` to the as-of targets; returns the
     /// targets that stopped on an event (they stay `failed`).
     private func fillAsOf(
-        _ connection: PostgresConnection, prefix: String, targets: [(schema: String, definition: ProjectionDefinition)], untilSeq: UInt64?,
+        _ connection: PostgresConnection, prefix: String, targets: [BuildTarget], untilSeq: UInt64?,
         progress: (BuildProgress) -> Void
     ) throws -> [ProjectorError] {
         let applier = BatchApplier(connection: connection)
@@ -193,7 +196,7 @@ public final class ProjectionBuilder {
     /// applies a share of the targets, in parallel; shares are balanced by
     /// what each target cost in the previous batch.
     private func fill(
-        _ appliers: [BatchApplier], shared: String?, reader: LogReader, targets: [(schema: String, definition: ProjectionDefinition)],
+        _ appliers: [BatchApplier], shared: String?, reader: LogReader, targets: [BuildTarget],
         progress: (BuildProgress) -> Void
     ) throws {
         var batch: [EventRecord] = []

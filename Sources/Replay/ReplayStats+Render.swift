@@ -47,7 +47,7 @@ extension ReplayStats {
     ///      "types_by_period":{"application.sent":{"2025-01":400,…},…}}
     public func json() -> String {
         var out: [UInt8] = []
-        func key(_ k: String) { JSONValue.writeString(k, into: &out); out.append(UInt8(ascii: ":")) }
+        func key(_ k: String) { JSONString.append(k, to: &out); out.append(UInt8(ascii: ":")) }
         func object(_ pairs: [(String, UInt64)]) {
             out.append(UInt8(ascii: "{"))
             for (i, pair) in pairs.enumerated() {
@@ -60,7 +60,7 @@ extension ReplayStats {
         func optional(_ name: String, _ value: String?, quoted: Bool) {
             key(name)
             if let value {
-                if quoted { JSONValue.writeString(value, into: &out) } else { out.append(contentsOf: value.utf8) }
+                if quoted { JSONString.append(value, to: &out) } else { out.append(contentsOf: value.utf8) }
             } else {
                 out.append(contentsOf: "null".utf8)
             }

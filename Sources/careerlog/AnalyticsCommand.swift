@@ -1,6 +1,8 @@
 import Analytics
 import ArgumentParser
 import Foundation
+import Postgres
+import Projector
 
 /// `careerlog analytics ...`: prints the figures of EVENT_CATALOG.md
 /// "Analytics definitions" from the `analytics` projection's views
@@ -55,17 +57,14 @@ struct AnalyticsOutputOptions: ParsableArguments {
 
     /// Reads `query` from the schema and prints it.
     func show(_ query: AnalyticsQuery) throws {
-        let reader = try AnalyticsReader(url: try database.connectionURL(data: data))
-        try printResult(try reader.read(query, schema: schema))
+        let connection = try PostgresConnection(url: try database.connectionURL(data: data))
+        let result = try AnalyticsReader(connection: connection).read(query, schema: schema)
+        warnIfNotLive(connection)
+        try printResult(result)
     }
 
-    /// Prints `result` in the chosen format, after a note when the schema
-    /// is not live.
+    /// Prints `result` in the chosen format.
     func printResult(_ result: AnalyticsResult) throws {
-        if let (state, failedSeq) = result.notLive {
-            let detail = failedSeq.map { " at seq \($0)" } ?? ""
-            printError("note: schema \(schema) is \(state)\(detail); its figures may lag the log (see `careerlog projections status`)")
-        }
         let output = OutputBuffer()
         do {
             try output.write(AnalyticsRenderer.render(result, as: format))
@@ -73,6 +72,15 @@ struct AnalyticsOutputOptions: ParsableArguments {
         } catch {
             return  // the output closed (| head): stop quietly
         }
+    }
+
+    /// A note on stderr when the schema is being built, rebuilt or stopped.
+    /// Best effort: a database without the projector's bookkeeping has no
+    /// state to tell.
+    private func warnIfNotLive(_ connection: PostgresConnection) {
+        guard let target = try? ProjectionStore.target(connection, schema: schema), target.state != .live else { return }
+        let detail = target.failedSeq.map { " at seq \($0)" } ?? ""
+        printError("note: schema \(schema) is \(target.state.rawValue)\(detail); its figures may lag the log (see `careerlog projections status`)")
     }
 }
 
@@ -108,8 +116,10 @@ extension AnalyticsOutputOptions {
     /// than an empty table.
     func show(_ query: AnalyticsQuery, program: String?) throws {
         guard let program else { return try show(query) }
-        let reader = try AnalyticsReader(url: try database.connectionURL(data: data))
+        let connection = try PostgresConnection(url: try database.connectionURL(data: data))
+        let reader = try AnalyticsReader(connection: connection)
         let result = try reader.read(query, schema: schema)
+        warnIfNotLive(connection)
         if result.rows.isEmpty {
             let known = try reader.read(.placement(by: .program, value: nil), schema: schema).rows.compactMap { $0.first ?? nil }
             if !known.contains(program) {

@@ -6,7 +6,6 @@ import EventLog
 import Foundation
 import StoredEventCodec
 import Replay
-import Synchronization
 
 /// `careerlog replay`: the history, filtered, as NDJSON, CSV or counts.
 /// Thin: options become a `ReplayFilter`; the `Replay` library plans, reads
@@ -90,7 +89,10 @@ struct ReplayCommand: ParsableCommand {
         let scan = ReplayScan(log: log, filter: replayFilter)
         if explain { printError(scan.plan.description) }
         if follow { ReplayInterrupt.install() }
-        let session = ReplaySession(scan: scan, follow: follow, lastSeq: log.lastSeq)
+        // A progress line only where a person watches stderr, and not on
+        // top of events printed to the same terminal.
+        let progress = ReplayProgress(enabled: isTerminal(2) && !isTerminal(1) && !follow, lastSeq: log.lastSeq)
+        let session = ReplaySession(scan: scan, follow: follow, progress: progress)
         do {
             if stats {
                 try runStats(session)
@@ -227,95 +229,6 @@ enum StatsPeriodOption: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
-// MARK: - The read loop
-
-/// Drives a scan to its end, or with `--follow` on until interrupted, the
-/// output closes, or the filter's end (`--to-seq`, `--recorded-until`) is passed.
-struct ReplaySession {
-    let scan: ReplayScan
-    let follow: Bool
-    let progress: ReplayProgress
-
-    /// How long one wait for new events lasts: short enough that a signal
-    /// or a closed pipe is noticed at once, long enough to cost nothing.
-    static let followPollMs = 250
-
-    init(scan: ReplayScan, follow: Bool, lastSeq: UInt64) {
-        self.scan = scan
-        self.follow = follow
-        // A progress line only where a person watches stderr, and not on
-        // top of events printed to the same terminal.
-        let progress = ReplayProgress(enabled: isTerminal(2) && !isTerminal(1) && !follow, lastSeq: lastSeq)
-        self.progress = progress
-        if progress.enabled { scan.onProgress = { progress.update($0) } }
-    }
-
-    /// Hands every matching event to `emit`; calls `idle` (flush) whenever
-    /// the log has nothing more for now, and at the end.
-    func pump(idle: () throws -> Void, emit: (EventRecord) throws -> Void) throws {
-        defer { progress.clear() }
-        while !ReplayInterrupt.requested {
-            if let record = try scan.next() {
-                try emit(record)
-                continue
-            }
-            try idle()
-            guard follow, !scan.isFinished, !ReplayInterrupt.outputClosed() else { break }
-            if let record = try scan.next(waitingUpTo: .milliseconds(Self.followPollMs)) { try emit(record) }
-        }
-        try idle()
-    }
-}
-
-/// `\r`-rewritten progress on stderr, at most every 200 ms; called by the
-/// scan every `ReplayScan.progressInterval` events read.
-final class ReplayProgress {
-    let enabled: Bool
-    let lastSeq: UInt64
-    private var lastDraw = ContinuousClock.now
-    private var shown = false
-
-    init(enabled: Bool, lastSeq: UInt64) {
-        self.enabled = enabled
-        self.lastSeq = lastSeq
-    }
-
-    func update(_ scan: ReplayScan) {
-        guard enabled, ContinuousClock.now - lastDraw >= .milliseconds(200) else { return }
-        lastDraw = ContinuousClock.now
-        let done = lastSeq > 0 ? min(100, Int(Double(scan.position - 1) * 100 / Double(lastSeq))) : 100
-        let line = "\rreplay: at seq \(scan.position - 1) of \(lastSeq) (\(done)%), \(scan.eventsMatched) matched\u{1B}[K"
-        _ = line.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress!, $0.count - 1) }
-        shown = true
-    }
-
-    func clear() {
-        guard shown else { return }
-        _ = "\r\u{1B}[K".utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress!, $0.count - 1) }
-        shown = false
-    }
-}
-
-/// SIGINT/SIGTERM end a `--follow` cleanly: the loop sees the flag, flushes
-/// what it has and exits 0.
-enum ReplayInterrupt {
-    private static let flag = Atomic<Bool>(false)
-
-    static var requested: Bool { flag.load(ordering: .relaxed) }
-
-    static func install() {
-        signal(SIGINT) { _ in ReplayInterrupt.flag.store(true, ordering: .relaxed) }
-        signal(SIGTERM) { _ in ReplayInterrupt.flag.store(true, ordering: .relaxed) }
-    }
-
-    /// True when stdout is a pipe whose reader has gone: noticed while idle,
-    /// so `--follow | head` ends without waiting for another event.
-    static func outputClosed() -> Bool {
-        var descriptor = pollfd(fd: 1, events: 0, revents: 0)
-        return poll(&descriptor, 1, 0) == 1 && descriptor.revents & Int16(POLLERR | POLLHUP) != 0
-    }
-}
-
 /// `replay --as-of TIME --into PREFIX`: every read model and the analytics
 /// as they stood at a past moment, built into schemas `<PREFIX>_<projection>`
 /// beside the live ones.
@@ -334,22 +247,16 @@ struct AsOfOptions: ParsableArguments {
             if asOf != nil || asOfSeq != nil { throw ValidationError("--as-of and --as-of-seq go with --into PREFIX") }
             return
         }
-        guard (asOf == nil) != (asOfSeq == nil) else { throw ValidationError("--into needs exactly one of --as-of TIME or --as-of-seq N") }
-        guard into.count <= 20, into.first?.isLetter == true,
-              into.allSatisfy({ ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "_" }) else {
-            throw ValidationError("--into takes lower-case letters, digits and _, starting with a letter, at most 20 characters")
-        }
-        if let asOf { _ = try untilTime(asOf) }
+        _ = try request(into: into)
     }
 
-    /// The inclusive upper bound on event time, as RFC 3339.
-    func untilTime(_ text: String) throws -> String {
-        if let time = Timestamp(rfc3339: text) { return time.rfc3339 }
-        if let date = CalendarDate(iso: text) {
-            // A date means the whole of that UTC day.
-            return Timestamp(seconds: Int64(date.daysSinceEpoch) * 86_400 + 86_399, nanoseconds: 999_999_000, fractionDigits: 6).rfc3339
+    /// The checked request (`Replay.AsOfRequest`); option errors as usage errors.
+    func request(into: String) throws -> AsOfRequest {
+        do {
+            return try AsOfRequest(prefix: into, asOf: asOf, asOfSeq: asOfSeq)
+        } catch {
+            throw ValidationError(error.message)
         }
-        throw ValidationError("--as-of must be an RFC 3339 time or a date YYYY-MM-DD, got \(text)")
     }
 
     func build(data: DataDirectoryOptions) throws {
@@ -358,7 +265,8 @@ struct AsOfOptions: ParsableArguments {
                                         logger: Logger(label: "careerlog.replay"))
         let terminal = isTerminal(2)
         let start = ContinuousClock.now
-        let schemas = try builder.buildAsOf(into: into!, untilSeq: asOfSeq, untilTime: try asOf.map(untilTime)) { p in
+        let request = try request(into: into!)
+        let schemas = try builder.buildAsOf(into: request.prefix, untilSeq: request.untilSeq, untilTime: request.untilTime) { p in
             guard terminal else { return }
             FileHandle.standardError.write(Data("\r\(p.schema): \(p.checkpoint)/\(p.head) events   ".utf8))
         }

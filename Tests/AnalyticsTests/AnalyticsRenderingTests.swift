@@ -49,7 +49,6 @@ final class AnalyticsRenderingTests: XCTestCase {
 
     func testPlacementTable() throws {
         let result = try read(.placement(by: .program, value: nil))
-        XCTAssertNil(result.notLive)
         XCTAssertEqual(AnalyticsRenderer.render(result, as: .table), """
             Placement rate per program, as of 2025-06-30 20:04:24.5+00
 
@@ -118,20 +117,14 @@ final class AnalyticsRenderingTests: XCTestCase {
         XCTAssertEqual(bySubject.rows, [["aaaaaaaa-0000-4000-8000-000000000002", "2025-06", "2.5", "2", "2"]])
     }
 
-    /// `--schema` reads an as-of copy; its table names it, and a state
-    /// other than live is reported with the result.
+    /// `--schema` reads an as-of copy; its table names it.
     func testAsOfSchemaAndItsState() throws {
         try connection.execute("""
             CREATE SCHEMA past_analytics;
             CREATE VIEW past_analytics.as_of_utc AS SELECT NULL::timestamptz AS as_of;
             CREATE TABLE past_analytics.placement_rate_by_program (LIKE analytics.placement_rate_by_program);
-            CREATE SCHEMA careerlog;
-            CREATE TABLE careerlog.projection_targets (schema_name text, state text, failed_seq bigint);
-            INSERT INTO careerlog.projection_targets VALUES ('past_analytics', 'failed', 42);
             """)
         let result = try read(.placement(by: .program, value: nil), schema: "past_analytics")
-        XCTAssertEqual(result.notLive?.state, "failed")
-        XCTAssertEqual(result.notLive?.failedSeq, "42")
         XCTAssertEqual(AnalyticsRenderer.render(result, as: .table), """
             Placement rate per program, as of - (no events applied yet), schema past_analytics
 

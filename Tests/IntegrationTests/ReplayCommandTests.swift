@@ -36,7 +36,16 @@ final class ReplayCommandTests: XCTestCase {
         // Let the log exist before the reader opens it.
         XCTAssertTrue(writer.waitForOutput(containing: "synced", timeout: .seconds(20)), "the writer never synced")
         let follower = try ReplayChild(["replay", "--data-dir", dataDir, "--follow"])
-        usleep(1_500_000)
+        // Follow across a segment boundary while the writer still appends:
+        // wait for a second segment, then for the follow to print what the
+        // writer had synced by then.
+        XCTAssertTrue(waitUntil(.seconds(60)) { segmentCount(dataDir + "/log") >= 2 }, "the writer never started a second segment")
+        let written = writer.stdoutText
+        let wholeLines = written[..<(written.lastIndex(of: "\n") ?? written.startIndex)]
+        let synced = try XCTUnwrap(wholeLines.split(separator: "\n").last.flatMap { UInt64($0.dropFirst("synced ".count)) })
+        // The follow may run past `synced` at once: wait on its newest line.
+        XCTAssertTrue(waitUntil(.seconds(60)) { follower.lastPrintedSeq().map { $0 >= synced } ?? false },
+                      "the follow never reached seq \(synced) while the writer ran")
         writer.kill(SIGKILL)
 
         let full = try runCareerlog(["replay", "--data-dir", dataDir])
@@ -136,6 +145,21 @@ final class ReplayCommandTests: XCTestCase {
     }
 }
 
+/// How many segment files the log directory holds.
+private func segmentCount(_ directory: String) -> Int {
+    ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".seg") }.count
+}
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes.
+private func waitUntil(_ timeout: Duration, _ condition: () -> Bool) -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        usleep(20_000)
+    }
+    return condition()
+}
+
 /// Runs a program to completion, capturing its output.
 private func runProcess(_ path: String, _ arguments: [String]) throws -> CommandResult {
     let process = Process()
@@ -206,6 +230,18 @@ private final class ReplayChild: @unchecked Sendable {
             usleep(20_000)
         }
         return false
+    }
+
+    /// The seq of the last whole NDJSON line on stdout, if any.
+    func lastPrintedSeq() -> UInt64? {
+        lock.lock()
+        let tail = stdout.suffix(1 << 16)
+        lock.unlock()
+        guard let end = tail.lastIndex(of: UInt8(ascii: "\n")) else { return nil }
+        let start = tail[..<end].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? tail.startIndex
+        let line = String(decoding: tail[start..<end], as: UTF8.self)
+        guard line.hasPrefix("{\"seq\":") else { return nil }
+        return UInt64(line.dropFirst(7).prefix { $0.isNumber })
     }
 
     func kill(_ signal: Int32) {

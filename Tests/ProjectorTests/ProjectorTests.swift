@@ -29,6 +29,8 @@ final class ProjectorTests: XCTestCase {
         XCTAssertEqual(rows, [["a.x", "34", "1683", "100"], ["b.y", "33", "1617", "98"], ["c.z", "33", "1650", "99"]])
         let target = try ProjectionStore.targets(c).first!
         XCTAssertEqual(target.checkpoint, 100)
+        XCTAssertEqual(try ProjectionStore.target(c, schema: "counts")?.checkpoint, 100)
+        XCTAssertEqual(try ProjectionStore.liveCheckpointMin(c), 100)
         XCTAssertEqual(try c.query("SELECT count(*) FROM counts.seen").first?[0], "100")
         // Nothing new: a step reads nothing and changes nothing.
         XCTAssertEqual(try projector.step(), 0)
