@@ -121,8 +121,14 @@ public struct EmbeddedCluster: Sendable {
             try prepareDirectory(socketDirectory, for: account)
             try removeStaleLockFiles()
             try prepareDirectory(logDirectory, for: account)
-            try startServer(installation, account)
+            // Recorded first: whoever sees the server running sees who started it.
             recordStartedBy(startedBy)
+            do throws(EmbeddedClusterError) {
+                try startServer(installation, account)
+            } catch {
+                unlink(startedByFile)
+                throw error
+            }
             try ensureDatabase()
             return StartOutcome(url: url, startedNow: true)
         }
