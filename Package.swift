@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // Sealing of PII fields (AES-256-GCM) and key wrapping in SubjectKeys.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // System library shims. pkg-config names the flags; the providers tell
@@ -34,6 +36,14 @@ let package = Package(
         // The stored event as JSON and back: envelope <-> log record, stored
         // records back to NDJSON, and the one JSON-string and CSV-field writer.
         .target(name: "StoredEventCodec", dependencies: ["EventLog", "CareerEvents"]),
+
+        // Per-subject data keys, the key store, sealing and unsealing of PII
+        // fields, crypto-shredding (SEALING.md, KEYSTORE.md).
+        .target(
+            name: "SubjectKeys",
+            dependencies: ["CareerEvents", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["SEALING.md", "KEYSTORE.md"]
+        ),
 
         // Deterministic, realistic event histories for tests, benchmarks, demos.
         .target(name: "EventGenerator", dependencies: ["CareerEvents"]),
@@ -103,13 +113,16 @@ let package = Package(
             ]
         ),
 
-        // What the test targets share: the shared-testdata locator (and, as they
-        // move here, one SplitMix, one waitUntil, one temporary directory, one
-        // test PostgreSQL cluster).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // What the test targets share: one shared-testdata locator, one
+        // SplitMix, one waitUntil, one temporary directory, one test
+        // PostgreSQL cluster, one recording log handler.
+        .target(name: "TestSupport", dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),
 
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"]),
         .testTarget(name: "CareerEventsTests", dependencies: ["CareerEvents", "TestSupport"]),
+        .testTarget(name: "SubjectKeysTests", dependencies: [
+            "SubjectKeys", "CareerEvents", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "CareerEvents"]),
         .testTarget(name: "IngestTests", dependencies: [
             "Ingest", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
@@ -118,21 +131,24 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // A real private PostgreSQL cluster per test process (no mocks).
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "PostgresTests", dependencies: ["TestSupport", "Postgres", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ProjectorTests", dependencies: [
+            "TestSupport", "Runtime",
             "Projector", "Postgres", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "AnalyticsTests", dependencies: ["Analytics", "Postgres", "CareerEvents"]),
+        .testTarget(name: "AnalyticsTests", dependencies: ["TestSupport", "Analytics", "Postgres", "CareerEvents"]),
         .testTarget(name: "StoredEventCodecTests", dependencies: ["StoredEventCodec", "EventLog", "CareerEvents", "EventGenerator"]),
-        .testTarget(name: "ReplayTests", dependencies: ["Replay", "EventLog", "CareerEvents", "StoredEventCodec"]),
+        .testTarget(name: "ReplayTests", dependencies: ["TestSupport", "Replay", "EventLog", "CareerEvents", "StoredEventCodec"]),
         // In-process nodes over real sockets and a real data directory.
         .testTarget(name: "RuntimeTests", dependencies: [
+            "TestSupport",
             "Runtime", "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector", "EventGenerator",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Real processes and files: the careerlog binaries as a user runs them.
         .testTarget(name: "IntegrationTests", dependencies: [
+            "TestSupport",
             "careerlog", "careerlog-bench", "EventLog", "CareerEvents", "EventGenerator", "Ingest", "Postgres",
         ]),
     ]

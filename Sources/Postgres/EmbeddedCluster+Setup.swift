@@ -57,7 +57,7 @@ extension EmbeddedCluster {
     }
 
     /// `postgresql://careerlog@/<database>?host=<socket dir>&port=5432`
-    func url(database: String) -> String {
+    public func url(database: String) -> String {
         "postgresql://\(Self.userName)@/\(database)?host=\(Self.percentEncoded(socketDirectory))&port=\(Self.port)"
     }
 

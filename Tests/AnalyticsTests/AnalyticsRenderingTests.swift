@@ -1,6 +1,7 @@
 import Analytics
 import CareerEvents
 import Postgres
+import TestSupport
 import XCTest
 
 /// The figures as `careerlog analytics` and the dashboard print them, read

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import TestSupport
 import XCTest
 
 /// `replay --as-of-seq N --into PREFIX` must equal the read models of a fresh

@@ -1,5 +1,6 @@
 import CareerEvents
 import Foundation
+import TestSupport
 import XCTest
 
 /// The log commands as a user runs them: real binary, real files.

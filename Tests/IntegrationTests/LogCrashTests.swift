@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import TestSupport
 import XCTest
 
 /// Kills a real appender process at random moments and checks that every

@@ -1,6 +1,7 @@
 import CareerEvents
 import Foundation
 import Postgres
+import TestSupport
 import XCTest
 
 /// `careerlog projections status --json` as an operator's script reads it.

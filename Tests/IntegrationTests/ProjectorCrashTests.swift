@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import TestSupport
 import XCTest
 
 /// Kills a real `careerlog project` process at random moments, lets it

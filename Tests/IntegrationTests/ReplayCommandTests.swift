@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `careerlog replay` as a user runs it: real processes, real pipes, a log
@@ -39,13 +40,14 @@ final class ReplayCommandTests: XCTestCase {
         // Follow across a segment boundary while the writer still appends:
         // wait for a second segment, then for the follow to print what the
         // writer had synced by then.
-        XCTAssertTrue(waitUntil(.seconds(60)) { segmentCount(dataDir + "/log") >= 2 }, "the writer never started a second segment")
+        waitUntil("the writer starts a second segment", timeout: .seconds(60)) { segmentCount(dataDir + "/log") >= 2 }
         let written = writer.stdoutText
         let wholeLines = written[..<(written.lastIndex(of: "\n") ?? written.startIndex)]
         let synced = try XCTUnwrap(wholeLines.split(separator: "\n").last.flatMap { UInt64($0.dropFirst("synced ".count)) })
         // The follow may run past `synced` at once: wait on its newest line.
-        XCTAssertTrue(waitUntil(.seconds(60)) { follower.lastPrintedSeq().map { $0 >= synced } ?? false },
-                      "the follow never reached seq \(synced) while the writer ran")
+        waitUntil("the follow reaches seq \(synced) while the writer runs", timeout: .seconds(60)) {
+            follower.lastPrintedSeq().map { $0 >= synced } ?? false
+        }
         writer.kill(SIGKILL)
 
         let full = try runCareerlog(["replay", "--data-dir", dataDir])
@@ -148,16 +150,6 @@ final class ReplayCommandTests: XCTestCase {
 /// How many segment files the log directory holds.
 private func segmentCount(_ directory: String) -> Int {
     ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".seg") }.count
-}
-
-/// Polls `condition` every 20 ms until it holds or `timeout` passes.
-private func waitUntil(_ timeout: Duration, _ condition: () -> Bool) -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        usleep(20_000)
-    }
-    return condition()
 }
 
 /// Runs a program to completion, capturing its output.

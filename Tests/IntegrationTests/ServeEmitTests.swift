@@ -3,6 +3,7 @@ import EventGenerator
 import EventLog
 import Foundation
 import Ingest
+import TestSupport
 import XCTest
 
 /// `careerlog serve` as a child process, spoken to by `careerlog emit` and

@@ -2,6 +2,7 @@ import CareerEvents
 import EventLog
 import Foundation
 import Ingest
+import TestSupport
 import XCTest
 
 /// Clients stream events to a real `careerlog serve` that is SIGKILLed at

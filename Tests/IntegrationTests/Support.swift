@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// The `careerlog` executable built next to this test bundle.
@@ -25,15 +26,6 @@ struct MissingExecutable: Error, CustomStringConvertible {
 
 /// The package root (three levels up from this file).
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-
-func makeTemporaryDirectory(_ name: String = #function) -> String {
-    // Short: a private PostgreSQL's socket lives under it, and Unix socket
-    // paths are limited to 107 bytes.
-    let clean = String(name.filter { $0.isLetter || $0.isNumber }.prefix(24))
-    let path = FileManager.default.temporaryDirectory.path + "/cl-\(clean)-\(UUID().uuidString.prefix(8))"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
 
 struct CommandResult {
     var status: Int32

@@ -1,9 +1,10 @@
 import Postgres
+import TestSupport
 import XCTest
 
 final class ConnectionTests: XCTestCase {
     func testConnectsAsCareerlogToItsOwnDatabase() throws {
-        let url = try TestCluster.makeDatabase(for: self)
+        let url = try TestCluster.makeDatabase()
         let connection = try PostgresConnection(url: url)
         XCTAssertTrue(connection.isConnected)
         let row = try XCTUnwrap(connection.query("SELECT current_user AS who, current_database() AS db, current_setting('server_encoding') AS enc").first)
@@ -16,7 +17,7 @@ final class ConnectionTests: XCTestCase {
     }
 
     func testParametersRoundTripNullsUnicodeQuotesAndBackslashes() throws {
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         let values: [String?] = [nil, "", "Zoë — 日本語 🚀", "O'Brien said \"hi\"; DROP TABLE x; --", #"C:\dir\n"#, "tab\there\nnewline"]
         let sql = "SELECT " + values.indices.map { "$\($0 + 1)::text AS v\($0), $\($0 + 1) IS NULL AS n\($0)" }.joined(separator: ", ")
         let row = try XCTUnwrap(connection.query(sql, values).first)
@@ -27,7 +28,7 @@ final class ConnectionTests: XCTestCase {
     }
 
     func testParameterWithNulByteIsRejectedBeforeSending() throws {
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         XCTAssertThrowsError(try connection.query("SELECT $1::text, $2::text", ["fine", "bad\u{0}value"])) { error in
             let error = error as! PostgresError
             XCTAssertEqual(error.code, .protocolViolation)
@@ -37,7 +38,7 @@ final class ConnectionTests: XCTestCase {
     }
 
     func testRowsByIndexAndNameAndAffectedRowCounts() throws {
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         try connection.execute("""
             CREATE TABLE skills (id int PRIMARY KEY, name text, level int);
             INSERT INTO skills VALUES (1, 'swift', 3), (2, 'sql', NULL), (3, 'go', 5);
@@ -53,7 +54,7 @@ final class ConnectionTests: XCTestCase {
     }
 
     func testUniqueViolationCarriesSQLStateAndDetail() throws {
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         try connection.execute("CREATE TABLE users (id int PRIMARY KEY)")
         try connection.query("INSERT INTO users VALUES ($1)", ["7"])
         XCTAssertThrowsError(try connection.query("INSERT INTO users VALUES ($1)", ["7"])) { error in
@@ -73,7 +74,7 @@ final class ConnectionTests: XCTestCase {
     }
 
     func testSyntaxErrorCarriesSQLState42601() throws {
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         XCTAssertThrowsError(try connection.execute("SELEC 1")) { error in
             let error = error as! PostgresError
             XCTAssertEqual(error.sqlState, "42601")
@@ -86,7 +87,7 @@ final class ConnectionTests: XCTestCase {
     }
 
     func testExecuteRunsSeveralStatementsAndStopsAtTheFirstError() throws {
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         XCTAssertThrowsError(try connection.execute("""
             CREATE TABLE a (x int); INSERT INTO a VALUES (1);
             INSERT INTO a VALUES ('not a number'); INSERT INTO a VALUES (3);
@@ -102,7 +103,7 @@ final class ConnectionTests: XCTestCase {
     }
 
     func testCopyStartedThroughExecuteIsRefusedAndTheConnectionStaysUsable() throws {
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         try connection.execute("CREATE TABLE t (x int)")
         for sql in ["COPY t FROM STDIN", "COPY (SELECT 1) TO STDOUT"] {
             XCTAssertThrowsError(try connection.execute(sql)) { error in

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 @testable import Postgres
@@ -9,7 +10,8 @@ final class EmbeddedClusterTests: XCTestCase {
     /// threads at once. Committed rows survive everything.
     func testLifecycleIsIdempotentAndRecoversFromAKilledPostmaster() throws {
         continueAfterFailure = false
-        let base = makeTemporaryDirectory(prefix: "careerlog-pg life")
+        let base = makeTemporaryDirectory("pglife") + "/careerlog pg life"
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: base) }
         let cluster = EmbeddedCluster(directory: base + "/data dir/postgres")
         defer { try? cluster.stop() }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Postgres
+import TestSupport
 import XCTest
 
 final class ReconnectTests: XCTestCase {
@@ -24,7 +25,7 @@ final class ReconnectTests: XCTestCase {
 
     func testServerRestartBreaksTheConnectionAndWithReconnectRecovers() throws {
         let cluster = try TestCluster.cluster()
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         try connection.execute("CREATE TABLE t (x int); INSERT INTO t VALUES (41);")
         try cluster.stop()
         try cluster.start()
@@ -44,7 +45,7 @@ final class ReconnectTests: XCTestCase {
 
     func testWithReconnectWaitsForAServerThatIsStillDown() throws {
         let cluster = try TestCluster.cluster()
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         try connection.execute("CREATE TABLE t (x int)")
         try cluster.stop()
         let restarted = DispatchSemaphore(value: 0)
@@ -71,7 +72,7 @@ final class ReconnectTests: XCTestCase {
 
     func testWithReconnectGivesUpAfterAttemptsMax() throws {
         let cluster = try TestCluster.cluster()
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         try cluster.stop()
         defer { XCTAssertNoThrow(try cluster.start()) }
         var calls = 0
@@ -86,7 +87,7 @@ final class ReconnectTests: XCTestCase {
     }
 
     func testWithReconnectRethrowsOtherErrorsAtOnce() throws {
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         var calls = 0
         XCTAssertThrowsError(try connection.withReconnect(policy: quickPolicy) { connection in
             calls += 1

@@ -1,11 +1,12 @@
 import Postgres
+import TestSupport
 import XCTest
 
 final class TransactionTests: XCTestCase {
     private struct Abandon: Error {}
 
     func testTransactionCommitsAndReturnsTheBodysValue() throws {
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         try connection.execute("CREATE TABLE t (x int)")
         let inserted = try connection.transaction { tx in
             try tx.query("INSERT INTO t VALUES (1), (2)").affectedRows
@@ -15,7 +16,7 @@ final class TransactionTests: XCTestCase {
     }
 
     func testTransactionRollsBackWhenTheBodyThrows() throws {
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         try connection.execute("CREATE TABLE t (x int)")
         XCTAssertThrowsError(try connection.transaction { tx in
             try tx.query("INSERT INTO t VALUES (1)")
@@ -28,7 +29,7 @@ final class TransactionTests: XCTestCase {
     }
 
     func testCaughtStatementErrorMakesTheTransactionThrowInsteadOfSilentlyRollingBack() throws {
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         try connection.execute("CREATE TABLE t (x int PRIMARY KEY)")
         XCTAssertThrowsError(try connection.transaction { tx in
             try tx.query("INSERT INTO t VALUES (1)")
@@ -41,7 +42,7 @@ final class TransactionTests: XCTestCase {
     }
 
     func testFailedCommitReportsItsSQLState() throws {
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         try connection.execute("""
             CREATE TABLE parent (id int PRIMARY KEY);
             CREATE TABLE child (parent int REFERENCES parent DEFERRABLE INITIALLY DEFERRED);
@@ -62,7 +63,7 @@ final class CopyTests: XCTestCase {
     ]
 
     func testCopyRoundTripsAwkwardValuesExactly() throws {
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         try connection.execute("CREATE TABLE t (n int, a text, b text)")
         let copied = try connection.copyIn("COPY t (n, a, b) FROM STDIN") { writer in
             for (index, value) in Self.awkward.enumerated() {
@@ -84,7 +85,7 @@ final class CopyTests: XCTestCase {
     }
 
     func testCopyOfManyRowsCrossesTheFlushBoundaryAndKeepsEveryRow() throws {
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         try connection.execute("CREATE TABLE t (n bigint, label text)")
         let rowCount = 100_000  // about 2.5 MB: ten flushes at 256 KiB
         let copied = try connection.copyIn("COPY t FROM STDIN") { writer in
@@ -103,7 +104,7 @@ final class CopyTests: XCTestCase {
 
     func testCopyIsCancelledWhenTheWriterThrows() throws {
         struct Stop: Error {}
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         try connection.execute("CREATE TABLE t (x int)")
         XCTAssertThrowsError(try connection.copyIn("COPY t FROM STDIN") { writer in
             for n in 1...50_000 { try writer.writeRow([String(n)]) }
@@ -113,7 +114,7 @@ final class CopyTests: XCTestCase {
     }
 
     func testCopyConstraintViolationReportsSQLStateAndStoresNothing() throws {
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         try connection.execute("CREATE TABLE t (x int PRIMARY KEY)")
         XCTAssertThrowsError(try connection.copyIn("COPY t FROM STDIN") { writer in
             for n in [1, 2, 3, 2] { writer.append(n); try writer.endRow() }
@@ -126,7 +127,7 @@ final class CopyTests: XCTestCase {
     }
 
     func testCopyInsideATransactionCommitsWithIt() throws {
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         try connection.execute("CREATE TABLE t (x int)")
         try connection.transaction { tx in
             try tx.copyIn("COPY t FROM STDIN") { writer in try writer.writeRow(["1"]); try writer.writeRow(["2"]) }
@@ -136,7 +137,7 @@ final class CopyTests: XCTestCase {
     }
 
     func testCopyInNeedsACopyFromStdinStatement() throws {
-        let connection = try TestCluster.connect(for: self)
+        let connection = try TestCluster.connect().0
         XCTAssertThrowsError(try connection.copyIn("SELECT 1") { _ in XCTFail("writer must not run") }) { error in
             XCTAssertEqual((error as? PostgresError)?.code, .protocolViolation)
         }

@@ -2,6 +2,7 @@ import CareerEvents
 import EventLog
 import Foundation
 import Postgres
+import TestSupport
 import XCTest
 
 @testable import Projector

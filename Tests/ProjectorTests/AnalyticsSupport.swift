@@ -3,6 +3,7 @@ import EventLog
 import Foundation
 import StoredEventCodec
 import Postgres
+import TestSupport
 import XCTest
 
 // swift-log also has a `LogEvent`; ours is the log's.
@@ -94,7 +95,7 @@ final class AnalyticsBuild {
     let definition: ProjectionDefinition
 
     init(events: [LogEvent], batchEventsMax: Int, appendChunk: Int = 10_000) throws {
-        url = try ProjectorTestDatabase.makeDatabase()
+        url = try TestCluster.makeDatabase()
         connection = try PostgresConnection(url: url)
         log = try EventLog.open(directory: makeTemporaryDirectory("analytics") + "/log")
         definition = try AnalyticsProjection.definition()

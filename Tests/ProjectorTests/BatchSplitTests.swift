@@ -4,6 +4,7 @@ import EventLog
 import Foundation
 import StoredEventCodec
 import Postgres
+import TestSupport
 import XCTest
 
 // swift-log also has a `LogEvent`; ours is the log's.
@@ -164,15 +165,3 @@ final class BatchSplitTests: XCTestCase {
     }
 }
 
-/// SplitMix64: deterministic, so a failure reproduces.
-struct SplitMix: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import Postgres
+import TestSupport
 import XCTest
 
 @testable import Projector
@@ -90,7 +91,7 @@ final class BuildTests: XCTestCase {
         try ProjectionStore.prepare(f.connection)
         XCTAssertEqual(try f.bookkeepingTables().count, 3)
         dead = nil
-        try waitUntil { try f.connection.query("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", [deadPID]).first?[0] == "0" }
+        try waitUntil("the dead builder's backend is gone") { try f.connection.query("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", [deadPID]).first?[0] == "0" }
         try ProjectionStore.prepare(f.connection)
         let runningTable = "rebuild_batch_" + (try running.query("SELECT pg_backend_pid()").first![0]!)
         XCTAssertEqual(try f.bookkeepingTables(), ["projection_targets", runningTable])

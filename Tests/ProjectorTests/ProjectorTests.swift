@@ -1,13 +1,15 @@
 import EventLog
 import Foundation
 import Postgres
+import TestSupport
+import Runtime
 import XCTest
 
 @testable import Projector
 
 final class ProjectorTests: XCTestCase {
     private func setUp(_ definitions: [ProjectionDefinition], batch: Int = 1000) throws -> (EventLog, Projector, PostgresConnection, String) {
-        let url = try ProjectorTestDatabase.makeDatabase()
+        let url = try TestCluster.makeDatabase()
         let log = try EventLog.open(directory: makeTemporaryDirectory() + "/log")
         var options = Projector.Options()
         options.batchEventsMax = batch
@@ -63,7 +65,7 @@ final class ProjectorTests: XCTestCase {
         let emails = ProjectionDefinition(
             name: "emails", version: 1, schemaSQL: "CREATE TABLE {{schema}}.emails (email text PRIMARY KEY);",
             applySQL: "INSERT INTO {{schema}}.emails (email) SELECT data->>'email' FROM batch_events;")
-        let url = try ProjectorTestDatabase.makeDatabase()
+        let url = try TestCluster.makeDatabase()
         let log = try EventLog.open(directory: makeTemporaryDirectory() + "/log")
         let captured = CapturedLog()
         let projector = Projector(url: url, log: log, catalog: ProjectionCatalog(definitions: [emails]), logger: captured.logger)
@@ -88,13 +90,13 @@ final class ProjectorTests: XCTestCase {
         try drain(projector)
         // Readers poll the live table during the rebuild: always all types,
         // and a total that never goes down.
-        let stop = ManagedAtomicFlag()
+        let stop = StopSignal()
         nonisolated(unsafe) var observations: [Int] = []
         nonisolated(unsafe) var readerError: Error?
         let reader = Thread {
             do {
                 let rc = try PostgresConnection(url: url)
-                while !stop.isSet {
+                while !stop.isRequested {
                     let row = try rc.query("SELECT count(*), coalesce(sum(events), 0) FROM counts.type_counts").first!
                     XCTAssertEqual(row[0], "3", "a reader saw a partial table")
                     observations.append(Int(row[1]!)!)
@@ -104,7 +106,7 @@ final class ProjectorTests: XCTestCase {
         reader.start()
         // The live projector keeps running and events keep arriving while
         // the rebuild runs and swaps.
-        let live = Thread { projector.run(shouldStop: { stop.isSet }) }
+        let live = Thread { projector.run(shouldStop: { stop.isRequested }) }
         live.start()
         // Events arrive while the rebuild runs: four after each of its batches.
         let builder = ProjectionBuilder(url: url, log: log, catalog: ProjectionCatalog(definitions: [countingProjection]), logger: testLogger,
@@ -116,9 +118,9 @@ final class ProjectorTests: XCTestCase {
             arrived += 4
         }
         XCTAssertEqual(arrived, 32, "events arrived during the rebuild")
-        try waitUntil { try ProjectionStore.targets(c).first?.checkpoint == UInt64(3000 + arrived) }
-        stop.set()
-        try waitUntil { reader.isFinished && live.isFinished }
+        try waitUntil("the projector applies every event") { try ProjectionStore.targets(c).first?.checkpoint == UInt64(3000 + arrived) }
+        stop.request()
+        waitUntil("the reader and the projector finish") { reader.isFinished && live.isFinished }
         XCTAssertNil(readerError)
         XCTAssertGreaterThan(observations.count, 0)
         XCTAssertEqual(observations, observations.sorted(), "totals went down during the swap")
@@ -136,21 +138,21 @@ final class ProjectorTests: XCTestCase {
         options.batchEventsMax = 100
         let projector = Projector(url: url, log: log, catalog: ProjectionCatalog(definitions: [countingProjection]),
                                   logger: captured.logger, options: options)
-        let stop = ManagedAtomicFlag()
-        let live = Thread { projector.run(shouldStop: { stop.isSet }) }
+        let stop = StopSignal()
+        let live = Thread { projector.run(shouldStop: { stop.isRequested }) }
         live.start()
         try appendCountingEvents(log, count: 1000)
-        try waitUntil { try ProjectionStore.targets(c).first?.checkpoint == 1000 }
-        let cluster = try ProjectorTestDatabase.cluster.get()
+        try waitUntil("the checkpoint reaches 1000") { try ProjectionStore.targets(c).first?.checkpoint == 1000 }
+        let cluster = try TestCluster.cluster()
         try cluster.stop()
         try appendCountingEvents(log, count: 1000, start: 1000)  // ingest goes on while PostgreSQL is down
         // Restart once the projector has noticed.
-        try waitUntil { captured.contains("PostgreSQL unavailable") }
+        waitUntil("the projector reports PostgreSQL unavailable") { captured.contains("PostgreSQL unavailable") }
         try cluster.start()
         let after = try PostgresConnection(url: url)
-        try waitUntil { try ProjectionStore.targets(after).first?.checkpoint == 2000 }
-        stop.set()
-        try waitUntil { live.isFinished }
+        try waitUntil("the checkpoint reaches 2000") { (try? ProjectionStore.targets(after).first?.checkpoint) == 2000 }
+        stop.request()
+        waitUntil("the projector finishes") { live.isFinished }
         XCTAssertTrue(captured.contains("projector resumed"))
         XCTAssertEqual(try after.query("SELECT sum(events), sum(n_sum), (SELECT count(*) FROM counts.seen) FROM counts.type_counts").first?.values,
                        ["2000", String((0..<2000).reduce(0, +)), "2000"])
@@ -203,19 +205,3 @@ final class ProjectorTests: XCTestCase {
 }
 
 /// Polls `condition` for up to 30 s.
-func waitUntil(_ condition: () throws -> Bool, file: StaticString = #filePath, line: UInt = #line) throws {
-    let deadline = Date().addingTimeInterval(30)
-    while Date() < deadline {
-        if (try? condition()) == true { return }
-        usleep(20_000)
-    }
-    XCTFail("condition not reached in 30 s", file: file, line: line)
-}
-
-/// A flag set by one thread and read by another.
-final class ManagedAtomicFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
-}

@@ -4,45 +4,10 @@ import Logging
 // swift-log also has a `LogEvent`; ours is the log's.
 import struct EventLog.LogEvent
 import Postgres
+import TestSupport
 import XCTest
 
 @testable import Projector
-
-/// One private PostgreSQL cluster for this test process (as root it runs as
-/// the `postgres` account, as in CI), a new database per test.
-enum ProjectorTestDatabase {
-    static let cluster: Result<EmbeddedCluster, EmbeddedClusterError> = {
-        var template = Array("/tmp/careerlog-projector-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }!
-        let root = String(cString: made)
-        chmod(root, 0o755)
-        let cluster = EmbeddedCluster(directory: root + "/postgres")
-        atexit {
-            if case .success(let c) = ProjectorTestDatabase.cluster { try? c.stop() }
-        }
-        do throws(EmbeddedClusterError) {
-            try cluster.start()
-            return .success(cluster)
-        } catch {
-            return .failure(error)
-        }
-    }()
-
-    static func makeDatabase() throws -> String {
-        let cluster = try cluster.get()
-        let name = "p_" + UUID().uuidString.prefix(8).lowercased()
-        try PostgresConnection(url: cluster.url).execute("CREATE DATABASE \(name)")
-        // The cluster's URL names its `careerlog` database; point it at ours.
-        return cluster.url.replacingOccurrences(of: "@/careerlog?", with: "@/\(name)?")
-    }
-}
-
-func makeTemporaryDirectory(_ name: String = #function) -> String {
-    let clean = name.filter { $0.isLetter || $0.isNumber }
-    let path = FileManager.default.temporaryDirectory.path + "/careerlog-proj-\(clean)-\(UUID().uuidString.prefix(8))"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
 
 let testLogger = Logger(label: "careerlog.tests")
 
@@ -117,7 +82,7 @@ struct ProjectorFixture {
     let connection: PostgresConnection
 
     init(_ name: String = #function) throws {
-        url = try ProjectorTestDatabase.makeDatabase()
+        url = try TestCluster.makeDatabase()
         log = try EventLog.open(directory: makeTemporaryDirectory(name) + "/log")
         connection = try PostgresConnection(url: url)
         try ProjectionStore.prepare(connection)

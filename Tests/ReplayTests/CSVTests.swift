@@ -2,6 +2,7 @@ import CareerEvents
 import EventLog
 import Foundation
 import Replay
+import TestSupport
 import XCTest
 
 /// CSV: columns from the schemas, RFC 4180 quoting, nested and array

@@ -2,6 +2,7 @@ import CareerEvents
 import EventLog
 import Foundation
 import StoredEventCodec
+import TestSupport
 import XCTest
 
 /// The fast NDJSON writer must give exactly the bytes of the plain one it

@@ -4,16 +4,10 @@ import Foundation
 import StoredEventCodec
 import Replay
 import Synchronization
+import TestSupport
 import XCTest
 
 /// A fresh temporary directory per test.
-func makeTemporaryDirectory(_ name: String = #function) -> String {
-    let clean = name.filter { $0.isLetter || $0.isNumber }
-    let path = FileManager.default.temporaryDirectory.path + "/careerlog-replay-\(clean)-\(UUID().uuidString.prefix(8))"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
 /// The project's EventSchemas folder (three levels up from this file).
 let schemaDirectory = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path + "/EventSchemas"

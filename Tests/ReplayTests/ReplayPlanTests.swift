@@ -3,6 +3,7 @@ import EventLog
 import Foundation
 import StoredEventCodec
 import Replay
+import TestSupport
 import XCTest
 
 /// The planner: where a replay starts, which frames it skips unread, where
@@ -163,18 +164,3 @@ extension Subject {
 }
 
 /// SplitMix64: deterministic, so a failure reproduces.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uuid() -> UUID {
-        let a = next(), b = next()
-        return UUID(uuid: withUnsafeBytes(of: (a, b)) { $0.load(as: uuid_t.self) })
-    }
-}

@@ -3,6 +3,7 @@ import EventLog
 import Foundation
 import Replay
 import Synchronization
+import TestSupport
 import XCTest
 
 /// The read loop behind `replay` and `replay --follow`, in-process.
@@ -55,9 +56,9 @@ final class ReplaySessionTests: XCTestCase {
             try writer.sync()
         }
         try writer.close()
-        XCTAssertTrue(waitUntil(.seconds(30)) { state.seqs.withLock { $0.count } == 40 }, "followed \(state.seqs.withLock { $0.count }) of 40")
+        waitUntil("the follow prints all 40 events", timeout: .seconds(30)) { state.seqs.withLock { $0.count } == 40 }
         state.stop.store(true, ordering: .relaxed)
-        XCTAssertTrue(waitUntil(.seconds(10)) { state.done.load(ordering: .relaxed) }, "the follow did not end when interrupted")
+        waitUntil("the follow ends when interrupted", timeout: .seconds(10)) { state.done.load(ordering: .relaxed) }
         XCTAssertEqual(state.seqs.withLock { $0 }, Array(1...40))
         XCTAssertNil(state.error.withLock { $0 })
     }
@@ -76,11 +77,3 @@ private final class FollowState: Sendable {
 }
 
 /// Polls `condition` every 10 ms until it holds or `timeout` passes.
-private func waitUntil(_ timeout: Duration, _ condition: () -> Bool) -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        usleep(10_000)
-    }
-    return condition()
-}

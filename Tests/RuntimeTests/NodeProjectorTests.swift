@@ -4,6 +4,7 @@ import Ingest
 import Logging
 import Postgres
 import Projector
+import TestSupport
 import XCTest
 
 @testable import Runtime
@@ -45,7 +46,7 @@ final class NodeProjectorTests: XCTestCase {
             throw PostgresError(code: .connection, message: "no server here (test)")
         }, logger: .recording(into: logs))
         _ = try node.start()
-        XCTAssertTrue(waitUntil { logs.contains("PostgreSQL for the read models is not available; retrying") }, logs.messages.joined(separator: "\n"))
+        waitUntil("the node reports PostgreSQL unavailable: \(logs.messages)") { logs.contains("PostgreSQL for the read models is not available; retrying") }
         let stopping = ContinuousClock.now
         node.stop()
         try node.waitUntilStopped()
@@ -61,7 +62,7 @@ final class NodeProjectorTests: XCTestCase {
         let deadURL = "postgresql:///careerlog?host=\(dir)/no-server&connect_timeout=2"
         let node = Node(configuration: nodeConfiguration(dir) { deadURL }, logger: .recording(into: logs))
         _ = try node.start()
-        XCTAssertTrue(waitUntil { logs.contains("PostgreSQL unavailable; the projector waits") }, logs.messages.joined(separator: "\n"))
+        waitUntil("the projector reports PostgreSQL unavailable") { logs.contains("PostgreSQL unavailable; the projector waits") }
         let stopping = ContinuousClock.now
         node.stop()
         try node.waitUntilStopped()
@@ -86,7 +87,7 @@ final class NodeProjectorTests: XCTestCase {
             XCTAssertEqual(answers.compactMap(\.seq), range.map { UInt64($0 + 1) })
             let expected = ["\(range.upperBound)", "1", "\(range.upperBound)"]
             var last: [String] = []
-            XCTAssertTrue(try waitUntil { last = try seen(); return last == expected }, "round \(round): \(last), expected \(expected)")
+            try waitUntil("round \(round) sees \(expected) events") { last = try seen(); return last == expected }
             node.stop()
             try node.waitUntilStopped()
         }
@@ -105,7 +106,7 @@ final class Counter: @unchecked Sendable {
 /// the `postgres` account, as in CI), a new database per test.
 enum RuntimeTestDatabase {
     static let cluster: Result<EmbeddedCluster, EmbeddedClusterError> = {
-        let cluster = EmbeddedCluster(directory: makeTemporaryDirectory(prefix: "cl-runtime-pg") + "/postgres")
+        let cluster = EmbeddedCluster(directory: makeTemporaryDirectory("runtimepg") + "/postgres")
         atexit {
             guard case .success(let cluster) = RuntimeTestDatabase.cluster else { return }
             try? cluster.stop()

@@ -3,6 +3,7 @@ import EventLog
 import Foundation
 import Ingest
 import Logging
+import TestSupport
 import XCTest
 
 @testable import Runtime

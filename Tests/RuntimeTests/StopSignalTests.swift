@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 @testable import Runtime
@@ -22,7 +23,7 @@ final class StopSignalTests: XCTestCase {
         // SIGUSR2: trapping it here cannot disturb the test runner.
         stop.trap([SIGUSR2])
         raise(SIGUSR2)
-        XCTAssertTrue(waitUntil { stop.isRequested })
+        waitUntil("the stop is requested") { stop.isRequested }
         XCTAssertEqual(stop.reason, .signal(SIGUSR2))
     }
 

@@ -2,35 +2,13 @@ import EventGenerator
 import Foundation
 import Ingest
 import Logging
+import TestSupport
 import XCTest
 
 @testable import Runtime
 
 /// The package root (three levels up from this file).
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-
-/// A fresh directory under /tmp, searchable by everyone (0755) so the
-/// `postgres` account reaches a cluster inside it when tests run as root.
-/// Short: Unix socket paths are limited to 107 bytes.
-func makeTemporaryDirectory(prefix: String = "cl-node") -> String {
-    var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    precondition(made != nil, "mkdtemp failed: \(String(cString: strerror(errno)))")
-    let path = String(cString: made!)
-    chmod(path, 0o755)
-    return path
-}
-
-/// Polls `condition` every 10 ms until it holds or `timeoutSeconds` pass;
-/// returns whether it held.
-func waitUntil(timeoutSeconds: Double = 20, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(timeoutSeconds * 1000))
-    while ContinuousClock.now < deadline {
-        if try condition() { return true }
-        usleep(10_000)
-    }
-    return try condition()
-}
 
 /// `count` valid events as NDJSON lines (no `\n`), distinct ids.
 func generatedLines(_ count: Int, seed: UInt64 = 7) -> [String] {
@@ -80,31 +58,3 @@ final class AnswerReader {
     }
 }
 
-/// Keeps log messages so a test can wait for what was reported.
-final class RecordingLogHandler: LogHandler, @unchecked Sendable {
-    private let lock = NSLock()
-    private var recorded: [String] = []
-    var logLevel: Logger.Level = .trace
-    var metadata: Logger.Metadata = [:]
-
-    var messages: [String] { lock.withLock { recorded } }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        lock.withLock { recorded.append("\(event.level): \(event.message)") }
-    }
-
-    /// True once a message containing `text` was logged.
-    func contains(_ text: String) -> Bool { messages.contains { $0.contains(text) } }
-}
-
-extension Logger {
-    /// A logger that records into `handler`.
-    static func recording(into handler: RecordingLogHandler) -> Logger {
-        Logger(label: "careerlog.tests", factory: { _ in handler })
-    }
-}
