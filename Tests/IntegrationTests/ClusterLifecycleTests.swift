@@ -1,5 +1,6 @@
 import CareerEvents
 import Foundation
+import TestSupport
 import XCTest
 
 /// The private PostgreSQL lives as long as the careerlog command that

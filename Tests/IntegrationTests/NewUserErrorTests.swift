@@ -1,5 +1,6 @@
 import CareerEvents
 import Foundation
+import TestSupport
 import XCTest
 
 /// The mistakes a newcomer makes in the first hour: each gets one clear
