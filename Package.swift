@@ -121,6 +121,8 @@ let package = Package(
             dependencies: [
                 "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector", "Analytics", "Telemetry", "Window",
                 .product(name: "Logging", package: "swift-log"),
+                // IOError: to name the address when binding fails.
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
 

@@ -5,9 +5,11 @@ import StoredEventCodec
 public enum AnalyticsFormat: String, Sendable, CaseIterable {
     /// Aligned for a terminal, rounded, with a title and an "as of" line.
     case table
-    /// One object per row, full precision, null for no value.
+    /// One document `{"as_of": TIME, "rows": [...]}`: one object per row,
+    /// full precision, null for no value.
     case json
-    /// RFC 4180: a header row, CRLF, full precision, empty for no value.
+    /// RFC 4180: a header row, CRLF, full precision, empty for no value,
+    /// the as-of moment in a last column `as_of`.
     case csv
 }
 
@@ -68,31 +70,93 @@ public enum AnalyticsRenderer {
         }
     }
 
-    /// One JSON object per row: numbers as PostgreSQL wrote them (full
-    /// precision), objects as objects, no value as null.
+    /// One JSON document, `{"as_of": TIME, "rows": [...]}` with one object
+    /// per row: numbers at PostgreSQL's full precision without its trailing
+    /// zeros, objects as objects, no value as null; the as-of moment is
+    /// RFC 3339 (null before any event was applied). The body of the HTTP
+    /// dashboard's `/api/analytics/<name>` too.
     public static func json(_ result: AnalyticsResult) -> String {
-        var out = ""
+        let asOf = result.asOf.map { JSONString.quoted(rfc3339($0)) } ?? "null"
+        var rows: [String] = []
         for row in result.rows {
             let members = zip(result.query.columns, row).map { column, value -> String in
                 let rendered: String
                 switch (column, value) {
                 case (_, nil): rendered = "null"
                 case (.text, let text?): rendered = JSONString.quoted(text)
-                case (.count, let n?), (.rate, let n?), (.decimal, let n?), (.json, let n?): rendered = n
+                case (.count, let n?), (.rate, let n?), (.decimal, let n?): rendered = trimmedNumber(n)
+                case (.json, let object?): rendered = trimmingNumbers(inJSON: object)
                 }
                 return JSONString.quoted(column.name) + ":" + rendered
             }
-            out += "{" + members.joined(separator: ",") + "}\n"
+            rows.append("{" + members.joined(separator: ",") + "}")
         }
-        return out
+        let body = rows.isEmpty ? "" : "\n" + rows.joined(separator: ",\n") + "\n"
+        return "{\"as_of\":\(asOf),\"rows\":[" + body + "]}\n"
+    }
+
+    /// PostgreSQL's UTC text ("2025-06-30 20:04:24.5+00") as RFC 3339
+    /// ("2025-06-30T20:04:24.5Z"); other text is returned unchanged.
+    static func rfc3339(_ text: String) -> String {
+        guard text.count > 11, text.hasSuffix("+00"),
+              let space = text.firstIndex(of: " ") else { return text }
+        var out = text
+        out.replaceSubrange(space...space, with: "T")
+        out.removeLast(3)
+        return out + "Z"
+    }
+
+    /// A decimal number without trailing fractional zeros ("0.8800" ->
+    /// "0.88", "12.000" -> "12"); integers and exponent forms unchanged.
+    static func trimmedNumber(_ text: String) -> String {
+        guard text.contains("."), !text.contains(where: { $0 == "e" || $0 == "E" }) else { return text }
+        var out = Substring(text)
+        while out.last == "0" { out.removeLast() }
+        if out.last == "." { out.removeLast() }
+        return out.isEmpty || out == "-" ? "0" : String(out)
+    }
+
+    /// `trimmedNumber` applied to every number of a JSON text (outside
+    /// strings), e.g. jsonb objects of sums `{"EUR": 300.00}`.
+    static func trimmingNumbers(inJSON text: String) -> String {
+        var out = ""
+        var number = ""
+        var inString = false, escaped = false
+        for character in text {
+            if inString {
+                out.append(character)
+                if escaped { escaped = false } else if character == "\\" { escaped = true } else if character == "\"" { inString = false }
+                continue
+            }
+            if character.isNumber || "+-.eE".contains(character) {
+                number.append(character)
+                continue
+            }
+            if !number.isEmpty { out += trimmedNumber(number); number = "" }
+            if character == "\"" { inString = true }
+            out.append(character)
+        }
+        return out + (number.isEmpty ? "" : trimmedNumber(number))
     }
 
     /// RFC 4180: a header row, then the rows; CRLF; a field quoted when it
-    /// holds a comma, a double quote, CR or LF; no value as an empty field.
+    /// holds a comma, a double quote, CR or LF; no value as an empty field;
+    /// numbers without trailing zeros; the as-of moment (RFC 3339) in a
+    /// last column `as_of`, so a saved file says when its figures stood.
     public static func csv(_ result: AnalyticsResult) -> String {
-        var out = result.query.columns.map { CSVField.quoted($0.name) }.joined(separator: ",") + "\r\n"
+        let columns = result.query.columns
+        var out = (columns.map(\.name) + ["as_of"]).map(CSVField.quoted).joined(separator: ",") + "\r\n"
+        let asOf = result.asOf.map { CSVField.quoted(rfc3339($0)) } ?? ""
         for row in result.rows {
-            out += row.map { $0.map(CSVField.quoted) ?? "" }.joined(separator: ",") + "\r\n"
+            let fields = zip(columns, row).map { column, value -> String in
+                guard let value else { return "" }
+                switch column {
+                case .text: return CSVField.quoted(value)
+                case .count, .rate, .decimal: return trimmedNumber(value)
+                case .json: return CSVField.quoted(trimmingNumbers(inJSON: value))
+                }
+            }
+            out += (fields + [asOf]).joined(separator: ",") + "\r\n"
         }
         return out
     }

@@ -188,8 +188,6 @@ public final class IngestServer: Sendable {
 
     /// Syncs, groups and events so far (the benchmark reads fsyncs/s here).
     public var appenderStatistics: GroupCommitAppender.Statistics { appender.statistics }
-    /// How the appender's writes are going (healthy, retrying, failed).
-    public var appenderHealth: GroupCommitAppender.Health { appender.health }
 
     /// The appender, for tests that need to hold groups back.
     var appenderForTesting: GroupCommitAppender { appender }

@@ -4,7 +4,7 @@ extension EmbeddedCluster {
     /// The server's settings. They go on pg_ctl's command line at every start
     /// (overriding postgresql.conf), so they live here with their reasons and
     /// a newer careerlog brings newer settings to an existing cluster.
-    static func serverSettings(socketDirectory: String) -> KeyValuePairs<String, String> {
+    static func serverSettings(socketDirectory: String, logDirectory: String) -> KeyValuePairs<String, String> {
         [
             // Unix socket only: no TCP listener, no port clash, nothing exposed to the network.
             "listen_addresses": "",
@@ -31,13 +31,23 @@ extension EmbeddedCluster {
             // Read models compare and print timestamps the same way everywhere.
             "timezone": "UTC",
             "log_timezone": "UTC",
+            // A bounded log: the collector writes one file per hour of the day and
+            // truncates it when that hour comes round again, so at most 24 files of
+            // an hour each; size-driven rotation is off since it would append to
+            // the same name.
+            "logging_collector": "on",
+            "log_directory": logDirectory,
+            "log_filename": "server-%H.log",
+            "log_truncate_on_rotation": "on",
+            "log_rotation_age": "60",
+            "log_rotation_size": "0",
         ]
     }
 
     /// The `-o` argument of pg_ctl, which hands it to the server through
     /// /bin/sh: every `-c name=value` is single-quoted for the shell.
-    static func serverOptions(socketDirectory: String) -> String {
-        serverSettings(socketDirectory: socketDirectory)
+    static func serverOptions(socketDirectory: String, logDirectory: String) -> String {
+        serverSettings(socketDirectory: socketDirectory, logDirectory: logDirectory)
             .map { "-c " + shellQuoted("\($0.key)=\($0.value)") }
             .joined(separator: " ")
     }
@@ -164,15 +174,28 @@ extension EmbeddedCluster {
         return name.hasPrefix("postgres") && state != "Z" && state != "X"
     }
 
-    /// The server log's last lines, for error messages.
+    /// The newest server log's last lines, for error messages: the
+    /// collector's newest file, or server.log when the server failed before
+    /// its collector started.
     func logTail() -> String? {
         /// Read at most this much of the log's end, in bytes.
         let tailBytesMax = 8 << 10
         /// Show at most this many lines.
         let tailLinesMax = 20
-        guard let text = Self.readSmallFile(logFile, fromEndBytes: tailBytesMax) else { return nil }
+        guard let text = Self.readSmallFile(newestLogFile(), fromEndBytes: tailBytesMax) else { return nil }
         return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(tailLinesMax).joined(separator: "\n")
             .trimmingTrailingWhitespace()
+    }
+
+    /// The most recently written of server.log and the collector's files.
+    func newestLogFile() -> String {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: logDirectory)) ?? []
+        let candidates = [logFile] + names.filter { $0.hasSuffix(".log") }.map { logDirectory + "/" + $0 }
+        func modified(_ path: String) -> Int {
+            var info = stat()
+            return stat(path, &info) == 0 ? info.st_mtim.tv_sec : -1
+        }
+        return candidates.max { modified($0) < modified($1) } ?? logFile
     }
 
     /// A file's text, or with `fromEndBytes` its end; nil when it cannot be

@@ -7,13 +7,17 @@ import Foundation
 ///         data/                         PGDATA; initdb builds it as data.initdb and renames it,
 ///                                       so a half-made cluster is never taken for a real one
 ///         socket/.s.PGSQL.5432          the only way in: the server listens on no TCP port
-///         server.log                    the server's own log (appended)
+///         server.log                    what the server writes before its log collector runs (appended)
+///         log/server-HH.log             the server's log: one file per hour of the day, each
+///                                       truncated when its hour comes round again, so at most 24
 ///         cluster.lock                  held while starting or stopping, across processes
+///         started-by                    who started the running server (a line of text),
+///                                       written by `start`, removed by `stop`
 ///
 /// Authentication is `trust`: whoever can open the socket is let in, and the
 /// socket directory is 0700, so that is the account running the server (and
-/// root). The server outlives the careerlog process that started it (pg_ctl
-/// detaches it); `stop()` or `careerlog db stop` ends it.
+/// root). pg_ctl detaches the server: it runs until `stop()`; careerlog's
+/// commands stop the server they started when they end (see `careerlog db`).
 ///
 /// When careerlog runs as root the cluster is run by an unprivileged account
 /// instead (see `ServerAccount`), since PostgreSQL refuses to run as root.
@@ -42,6 +46,10 @@ public struct EmbeddedCluster: Sendable {
     public var dataDirectory: String { directory + "/data" }
     public var socketDirectory: String { directory + "/socket" }
     public var logFile: String { directory + "/server.log" }
+    /// Where the server's log collector writes (`log/server-HH.log`).
+    public var logDirectory: String { directory + "/log" }
+    /// Who started the running server, as `start(startedBy:)` recorded it.
+    var startedByFile: String { directory + "/started-by" }
 
     /// `directory` is usually `<data-dir>/postgres`; a relative path is taken
     /// from the current directory.
@@ -70,29 +78,66 @@ public struct EmbeddedCluster: Sendable {
         return .running(pid: pid)
     }
 
-    /// Starts the server, creating the cluster and the `careerlog` database
-    /// first when missing, and returns `url` once it accepts connections.
-    /// Already running: just returns `url`. After a crash, the server
-    /// recovers by itself; lock files left by a dead server are cleared first.
+    /// Starts the server (see `start(startedBy:)`) and returns `url`.
     @discardableResult
     public func start() throws(EmbeddedClusterError) -> String {
+        try start(startedBy: "careerlog (pid \(getpid()))").url
+    }
+
+    /// What `start(startedBy:)` did.
+    public struct StartOutcome: Sendable, Equatable {
+        /// The `careerlog` database's URL.
+        public var url: String
+        /// True when this call started the server; false when it was running.
+        public var startedNow: Bool
+    }
+
+    /// Who started the running server (what `start(startedBy:)` was given),
+    /// nil when not recorded (not running, or started by other means).
+    public var startedBy: String? {
+        guard case .running = status(), let text = Self.readSmallFile(startedByFile, fromEndBytes: 1024) else { return nil }
+        let line = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return line.isEmpty ? nil : line
+    }
+
+    /// Starts the server, creating the cluster and the `careerlog` database
+    /// first when missing, and returns once it accepts connections. Records
+    /// `startedBy` (e.g. "careerlog serve (pid 42)") for `startedBy` and
+    /// `careerlog db status` when this call starts it. Already running: only
+    /// makes sure the database exists. After a crash, the server recovers by
+    /// itself; lock files left by a dead server are cleared first.
+    public func start(startedBy: String) throws(EmbeddedClusterError) -> StartOutcome {
         try checkPath()
         let account = try ServerAccount.choose(dataDirectory: dataDirectory)
         try prepareDirectory(directory, for: account)
-        return try withLock { () throws(EmbeddedClusterError) -> String in
+        return try withLock { () throws(EmbeddedClusterError) -> StartOutcome in
             if case .running = status() {
                 try ensureDatabase()
-                return url
+                return StartOutcome(url: url, startedNow: false)
             }
             let installation = try PostgresInstallation.find(majorVersion: createdByMajorVersion())
             try account.checkCanWrite(directory)
             if status() == .notInitialized { try initialize(installation, account) }
             try prepareDirectory(socketDirectory, for: account)
             try removeStaleLockFiles()
-            try startServer(installation, account)
+            try prepareDirectory(logDirectory, for: account)
+            // Recorded first: whoever sees the server running sees who started it.
+            recordStartedBy(startedBy)
+            do throws(EmbeddedClusterError) {
+                try startServer(installation, account)
+            } catch {
+                unlink(startedByFile)
+                throw error
+            }
             try ensureDatabase()
-            return url
+            return StartOutcome(url: url, startedNow: true)
         }
+    }
+
+    /// Best effort: the record only informs `db status`.
+    private func recordStartedBy(_ text: String) {
+        let line = text.replacingOccurrences(of: "\n", with: " ") + "\n"
+        try? line.write(toFile: startedByFile, atomically: true, encoding: .utf8)
     }
 
     /// Stops the server (fast shutdown: open transactions are rolled back,
@@ -110,12 +155,13 @@ public struct EmbeddedCluster: Sendable {
                 throw EmbeddedClusterError(code: .command, message: "pg_ctl could not stop the server in \(dataDirectory): \(outcome.output)",
                                            serverLogTail: logTail())
             }
+            unlink(startedByFile)
         }
     }
 
     private func startServer(_ installation: PostgresInstallation, _ account: ServerAccount) throws(EmbeddedClusterError) {
         let arguments = ["start", "-D", dataDirectory, "-l", logFile, "-w", "-t", String(Self.startSecondsMax), "-s",
-                         "-o", Self.serverOptions(socketDirectory: socketDirectory)]
+                         "-o", Self.serverOptions(socketDirectory: socketDirectory, logDirectory: logDirectory)]
         let pgCtl = try account.command(label: "pg_ctl start", installation.pgCtl, arguments, directory: directory)
         let outcome = try pgCtl.run(timeoutSeconds: Self.startSecondsMax + 10)
         guard outcome.status == 0 else {

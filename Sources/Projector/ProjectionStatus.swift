@@ -14,14 +14,21 @@ public struct ProjectionStatusRow: Sendable {
     public var lagEvents: UInt64
     /// Recorded-time distance between the log's head and the checkpoint.
     public var lagSeconds: Double?
+    /// The rate of the latest batch while batches are recent; 0 once the
+    /// projection has been idle for `recentRateSecondsMax`.
     public var eventsPerSecond: Double?
-    /// live, rebuilding, stale, failed, building, or missing (not created yet).
+    /// live, rebuilding, stale, failed, building, as-of (a finished as-of
+    /// build: frozen, never live), or missing (not created yet).
     public var state: String
     public var failedSeq: UInt64?
     public var failedReason: String?
 }
 
 public enum ProjectionStatusReport {
+    /// A batch rate older than this, in seconds, is no longer "recent": a
+    /// projector commits at least every few seconds while it has work.
+    public static let recentRateSecondsMax = 10.0
+
     /// Every projection of the catalog and every schema the projector
     /// writes, with lag against the log's head.
     public static func rows(url: String, log: EventLog, catalog: ProjectionCatalog) throws -> [ProjectionStatusRow] {
@@ -37,6 +44,7 @@ public enum ProjectionStatusReport {
         }
         for target in targets {
             var state = target.state.rawValue
+            if target.role == .asOf, target.state == .live { state = "as-of" }
             if target.role == .live, target.state != .failed,
                let definition = catalog.definition(named: target.projection), definition.fingerprint != target.fingerprint {
                 state = "stale"
@@ -51,10 +59,18 @@ public enum ProjectionStatusReport {
             rows.append(ProjectionStatusRow(
                 projection: target.projection, schema: target.schema, role: target.role.rawValue, version: target.version,
                 checkpoint: target.checkpoint, head: end, lagEvents: end > target.checkpoint ? end - target.checkpoint : 0,
-                lagSeconds: lagSeconds, eventsPerSecond: target.eventsPerSecond, state: state,
+                lagSeconds: lagSeconds, eventsPerSecond: recentRate(target), state: state,
                 failedSeq: target.failedSeq, failedReason: target.failedReason))
         }
         return rows.sorted { ($0.projection, $0.role) < ($1.projection, $1.role) }
+    }
+
+    /// The latest batch's rate, or 0 when the row has not changed for
+    /// `recentRateSecondsMax` (idle, stopped, or an as-of build long done).
+    static func recentRate(_ target: ProjectionStore.Target) -> Double? {
+        guard let rate = target.eventsPerSecond else { return target.state == .live || target.role == .asOf ? 0 : nil }
+        guard let age = target.updatedSecondsAgo, age <= recentRateSecondsMax else { return 0 }
+        return rate
     }
 
     private static func headRecordedTime(_ log: EventLog) throws -> Int64? {

@@ -77,9 +77,11 @@ public enum ProjectionStore {
         public var failedSeq: UInt64?
         public var failedReason: String?
         public var eventsPerSecond: Double?
+        /// Seconds since the row last changed (a batch, a state change).
+        public var updatedSecondsAgo: Double?
     }
 
-    static let columns = "schema_name, projection, role, version, fingerprint, checkpoint, (extract(epoch from checkpoint_recorded) * 1000000)::bigint, until_seq, until_time::text, state, failed_seq, failed_reason, events_per_second"
+    static let columns = "schema_name, projection, role, version, fingerprint, checkpoint, (extract(epoch from checkpoint_recorded) * 1000000)::bigint, until_seq, until_time::text, state, failed_seq, failed_reason, events_per_second, extract(epoch from now() - updated_at)::float8"
 
     static func target(_ row: PostgresRow) -> Target {
         Target(
@@ -87,7 +89,7 @@ public enum ProjectionStore {
             fingerprint: row[4]!, checkpoint: UInt64(row[5]!) ?? 0, checkpointRecorded: row[6].flatMap { Int64($0) },
             untilSeq: row[7].flatMap { UInt64($0) }, untilTime: row[8],
             state: State(rawValue: row[9]!) ?? .failed, failedSeq: row[10].flatMap { UInt64($0) }, failedReason: row[11],
-            eventsPerSecond: row[12].flatMap { Double($0) })
+            eventsPerSecond: row[12].flatMap { Double($0) }, updatedSecondsAgo: row[13].flatMap { Double($0) })
     }
 
     public static func targets(_ connection: PostgresConnection) throws -> [Target] {

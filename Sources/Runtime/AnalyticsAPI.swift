@@ -4,9 +4,7 @@ import Window
 
 /// `/api/analytics/NAME?OPTION=VALUE`: the figure `careerlog analytics NAME
 /// --OPTION VALUE --format json` prints, read and rendered by the same
-/// Analytics code, as one JSON document `{"as_of":…,"rows":[…]}` (the
-/// shape the new-user issue gives `--format json`; until it lands the
-/// rows are the renderer's per-line objects, wrapped).
+/// Analytics code: the same bytes, one JSON document `{"as_of":…,"rows":[…]}`.
 public enum AnalyticsAPI {
     /// The figures served, by the name of their `careerlog analytics` subcommand.
     public static let names = ["placement", "time-to-placement", "uplift", "mentorship", "funnel", "velocity"]
@@ -31,10 +29,10 @@ public enum AnalyticsAPI {
         }
     }
 
-    /// `{"as_of":"…","rows":[{…},…]}` from the renderer's JSON rows.
+    /// `{"as_of":"…","rows":[{…},…]}`: exactly what `careerlog analytics
+    /// NAME --format json` prints (the renderer's one document).
     public static func document(_ result: AnalyticsResult) -> String {
-        let rows = AnalyticsRenderer.json(result).split(separator: "\n", omittingEmptySubsequences: true)
-        return #"{"as_of":\#(JSONText.optionalString(result.asOf)),"rows":[\#(rows.joined(separator: ","))]}"#
+        AnalyticsRenderer.json(result)
     }
 
     /// A request the API cannot answer as asked.

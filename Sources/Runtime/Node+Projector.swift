@@ -16,12 +16,17 @@ public struct ProjectorConfiguration: Sendable {
     /// answers or the node stops; it may take long, e.g. to start the
     /// embedded cluster on first use.
     public var databaseURL: @Sendable () throws -> String
+    /// Called once the projector has stopped (after its last commit) while
+    /// the node drains, before the log closes: the place to stop a database
+    /// the node started (`careerlog serve` and its private cluster).
+    public var release: (@Sendable () -> Void)?
 
     public init(catalog: ProjectionCatalog, options: Projector.Options = Projector.Options(),
-                databaseURL: @escaping @Sendable () throws -> String) {
+                databaseURL: @escaping @Sendable () throws -> String, release: (@Sendable () -> Void)? = nil) {
         self.catalog = catalog
         self.options = options
         self.databaseURL = databaseURL
+        self.release = release
     }
 }
 

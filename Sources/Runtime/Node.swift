@@ -4,6 +4,7 @@ import EventLog
 import Foundation
 import Ingest
 import Logging
+import NIOCore
 
 /// A careerlog node: the event log, the ingest server in front of it and,
 /// optionally, the projector behind it, started and drained in one order.
@@ -11,7 +12,8 @@ import Logging
 ///     start():  open + recover the log -> load dedupe -> ingest listening
 ///               -> projector thread (resolves PostgreSQL itself)
 ///     drain:    stop request -> ingest stops accepting, answers and commits
-///               what it received -> projector stops -> log closed
+///               what it received -> projector stops -> its database is
+///               released (`ProjectorConfiguration.release`) -> log closed
 ///
 /// The projector starts after ingest is listening and resolves its
 /// database on its own thread, so ingest never waits for PostgreSQL; it
@@ -167,10 +169,11 @@ public final class Node: @unchecked Sendable {
         case .requested: logger.info("stopping on request")
         }
         server.shutdown()
-        if configuration.projector != nil {
+        if let projector = configuration.projector {
             projectorStop.request()
             projectorDone.wait()
             logger.info("projector stopped")
+            projector.release?()
         }
         var failure: NodeError?
         do {
@@ -215,9 +218,22 @@ public final class Node: @unchecked Sendable {
             return try IngestServer.start(
                 log: log, window: window, validate: configuration.validate, configuration: configuration.ingest, logger: logger)
         } catch {
-            logger.critical("cannot start the server", metadata: ["error": "\(error)"])
-            throw NodeError(.ingestNotStarted, "cannot start the server: \(error)", underlying: error)
+            let message = Self.listenFailure(error, configuration: configuration.ingest)
+            logger.critical("cannot start the server", metadata: ["error": "\(message)"])
+            throw NodeError(.ingestNotStarted, message, underlying: error)
         }
+    }
+
+    /// One line for a server that could not start: an address in use names
+    /// the address and the way out instead of NIO's raw bind error.
+    static func listenFailure(_ error: any Error, configuration: IngestServer.Configuration) -> String {
+        guard let io = error as? IOError, io.errnoCode == EADDRINUSE else { return "cannot start the server: \(error)" }
+        if let host = configuration.tcpHost {
+            let address = IngestEndpoint.tcp(host: host, port: configuration.tcpPort)
+            return "cannot listen on \(address): the address is already in use (is another careerlog serve running?); stop that server, or listen elsewhere with --listen HOST:PORT (port 0 picks a free port)"
+        }
+        let path = configuration.unixSocketPath ?? "the Unix socket"
+        return "cannot listen on \(path): the address is already in use; stop the server using it, or give another --socket PATH"
     }
 }
 

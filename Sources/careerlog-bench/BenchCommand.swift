@@ -21,11 +21,11 @@ struct LogBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "log", abstract: "Append, read and verify rates of the event log on generated events.")
 
-    @Option(help: "How many events.") var events: Int = 1_000_000
-    @Option(help: "Events per append + sync.") var batch: Int = 1000
-    @Option(help: "Generator seed.") var seed: UInt64 = 1
-    @Option(help: "Frame target size in KiB.") var frameKiB: Int = LogLimits().frameTargetBytes >> 10
-    @Option(help: "Where to put the benchmark log (removed first).") var directory: String = "./.careerlog-bench/log"
+    @Option(help: ArgumentHelp("How many events.", valueName: "count")) var events: Int = 1_000_000
+    @Option(help: ArgumentHelp("Events per append + sync.", valueName: "count")) var batch: Int = 1000
+    @Option(help: ArgumentHelp("Generator seed.", valueName: "n")) var seed: UInt64 = 1
+    @Option(name: .customLong("frame-kib"), help: ArgumentHelp("Frame target size in KiB.", valueName: "kib")) var frameKiB: Int = LogLimits().frameTargetBytes >> 10
+    @Option(help: ArgumentHelp("Where to put the benchmark log (removed first).", valueName: "dir")) var directory: String = "./.careerlog-bench/log"
 
     func run() throws {
         // 1. Input: generated NDJSON, decoded to log events (not timed).

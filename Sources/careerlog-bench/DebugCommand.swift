@@ -15,10 +15,10 @@ struct DebugCommand: ParsableCommand {
 struct AppendLoop: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "append-loop")
 
-    @Option var directory: String
-    @Option var batch: Int = 200
-    @Option var segmentBytes: Int = 1 << 20
-    @Option var seed: UInt64 = 1
+    @Option(help: ArgumentHelp("The log directory.", valueName: "dir")) var directory: String
+    @Option(help: ArgumentHelp("Most events per append.", valueName: "count")) var batch: Int = 200
+    @Option(help: ArgumentHelp("Segment size limit.", valueName: "bytes")) var segmentBytes: Int = 1 << 20
+    @Option(help: ArgumentHelp("Generator seed.", valueName: "n")) var seed: UInt64 = 1
 
     func run() throws {
         var limits = LogLimits(segmentBytesMax: segmentBytes)

@@ -27,15 +27,15 @@ struct IngestBench: ParsableCommand {
             its ack is read.
             """)
 
-    @Option(help: "Client connections.") var connections: Int = 8
-    @Option(help: "Events to send in total.") var events: Int = 500_000
-    @Option(help: ArgumentHelp("Events per second in total (default: as fast as acks allow).", valueName: "events/s"))
+    @Option(help: ArgumentHelp("Client connections.", valueName: "count")) var connections: Int = 8
+    @Option(help: ArgumentHelp("Events to send in total.", valueName: "count")) var events: Int = 500_000
+    @Option(help: ArgumentHelp("Events per second in total (default: as fast as acks allow).", valueName: "per-second"))
     var rate: Int?
     @Option(help: ArgumentHelp("Lines in flight per connection.", valueName: "lines")) var window: Int = 1024
-    @Option(help: "Generator seed.") var seed: UInt64 = 1
+    @Option(help: ArgumentHelp("Generator seed.", valueName: "n")) var seed: UInt64 = 1
     @Flag(help: "Connect through the Unix socket instead of TCP.") var unixSocket = false
     @Flag(help: "Record into Prometheus metrics as `serve` with HTTP does (to measure their cost).") var metrics = false
-    @Option(help: "Where to put the benchmark's data directory (removed first).") var directory: String = "./.careerlog-bench/ingest"
+    @Option(help: ArgumentHelp("Where to put the benchmark's data directory (removed first).", valueName: "dir")) var directory: String = "./.careerlog-bench/ingest"
     @Option(help: ArgumentHelp("Server event loop threads (default one per core).", valueName: "count"))
     var eventLoops: Int = ProcessInfo.processInfo.activeProcessorCount
     @OptionGroup var schemas: SchemaOptions

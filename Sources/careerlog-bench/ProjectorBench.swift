@@ -18,10 +18,10 @@ struct ProjectorBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "projector", abstract: "Read-model lag at a steady ingest rate (in-process log, real PostgreSQL).")
 
-    @Option(help: "Events per second appended.") var rate: Int = 20_000
-    @Option(help: "How long to append, in seconds.") var seconds: Int = 30
-    @Option(help: "Generator seed.") var seed: UInt64 = 1
-    @Option(help: "The benchmark's data directory (its log is removed first; its private PostgreSQL is reused).")
+    @Option(help: ArgumentHelp("Events per second appended.", valueName: "per-second")) var rate: Int = 20_000
+    @Option(help: ArgumentHelp("How long to append, in seconds.", valueName: "seconds")) var seconds: Int = 30
+    @Option(help: ArgumentHelp("Generator seed.", valueName: "n")) var seed: UInt64 = 1
+    @Option(help: ArgumentHelp("The benchmark's data directory (its log is removed first; its private PostgreSQL is reused).", valueName: "dir"))
     var directory: String = "./.careerlog-bench/projector"
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var projections: ProjectionOptions

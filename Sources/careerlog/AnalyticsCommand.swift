@@ -20,17 +20,19 @@ struct AnalyticsCommand: ParsableCommand {
             the newest event time among them. Rates are fractions in [0, 1] (empty/null when the \
             denominator is 0); calendar months and days are UTC.
 
-            Formats: table (aligned for a terminal, rounded, with an "as of" line), json (one object per \
-            line, full precision, null for no value), csv (RFC 4180: a header row, CRLF, full precision, \
-            empty for no value).
+            Formats: table (aligned for a terminal, rounded, with an "as of" line), json (one document \
+            {"as_of": TIME, "rows": [...]}, numbers at full precision without trailing zeros, null for no \
+            value), csv (RFC 4180: a header row, CRLF, full precision, empty for no value, and an as_of \
+            column).
 
-            Examples:
+            Examples (on the history of `careerlog generate`, which starts 2024-01-01):
               careerlog analytics placement
               careerlog analytics placement --by program --format csv
-              careerlog analytics time-to-placement --cohort 2025-03
+              careerlog analytics time-to-placement --cohort 2024-03
+              careerlog analytics funnel --month 2024-06
               careerlog analytics mentorship --program-wide
               careerlog analytics velocity --streaks --format json
-              careerlog analytics funnel --schema june_analytics
+              careerlog replay --as-of 2024-06-30 --into june && careerlog analytics funnel --schema june_analytics
             """,
         subcommands: [AnalyticsPlacement.self, AnalyticsTimeToPlacement.self, AnalyticsUplift.self,
                       AnalyticsMentorship.self, AnalyticsFunnel.self, AnalyticsVelocity.self])
@@ -42,7 +44,7 @@ extension AnalyticsFormat: ExpressibleByArgument {}
 struct AnalyticsOutputOptions: ParsableArguments {
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var database: DatabaseOptions
-    @Option(help: "table (aligned, for a terminal), json (one object per line) or csv (RFC 4180 with a header row).")
+    @Option(help: ArgumentHelp("table (aligned, for a terminal), json (one document: as_of and rows) or csv (RFC 4180 with a header row).", valueName: "table|json|csv"))
     var format: AnalyticsFormat = .table
     @Option(help: ArgumentHelp(
         "The schema to read: analytics (live), or PREFIX_analytics built by `careerlog replay --into PREFIX --as-of TIME`.",
@@ -58,6 +60,11 @@ struct AnalyticsOutputOptions: ParsableArguments {
         let connection = try PostgresConnection(url: try database.connectionURL(data: data))
         let result = try AnalyticsReader(connection: connection).read(query, schema: schema)
         warnIfNotLive(connection)
+        try printResult(result)
+    }
+
+    /// Prints `result` in the chosen format.
+    func printResult(_ result: AnalyticsResult) throws {
         let output = OutputBuffer()
         do {
             try output.write(AnalyticsRenderer.render(result, as: format))
@@ -77,34 +84,51 @@ struct AnalyticsOutputOptions: ParsableArguments {
     }
 }
 
-/// --cohort and --program, for the figures they apply to.
-struct AnalyticsFilterOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Only this cohort.", valueName: "YYYY-MM"))
-    var cohort: String?
-    @Option(help: ArgumentHelp("Only this program.", valueName: "name"))
-    var program: String?
+/// A calendar month YYYY-MM (01 to 12), or a ValidationError naming `option`:
+/// every month-valued filter is checked the same way.
+func validateMonth(_ value: String?, option: String) throws {
+    guard let value else { return }
+    let parts = value.split(separator: "-", omittingEmptySubsequences: false)
+    guard parts.count == 2, parts[0].count == 4, parts[1].count == 2,
+          parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+          let month = Int(parts[1]), (1...12).contains(month) else {
+        throw ValidationError("\(option) must be a month YYYY-MM (01 to 12), got \(value)")
+    }
+}
 
-    func validate() throws {
-        if let cohort {
-            let parts = cohort.split(separator: "-", omittingEmptySubsequences: false)
-            guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, parts.allSatisfy({ $0.allSatisfy(\.isASCII) && Int($0) != nil }),
-                  let month = Int(parts[1]), (1...12).contains(month) else {
-                throw ValidationError("--cohort must be YYYY-MM, got \(cohort)")
+/// --cohort, for the figures grouped by cohort.
+struct CohortOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Only this cohort (the month of enrollment).", valueName: "YYYY-MM"))
+    var cohort: String?
+
+    func validate() throws { try validateMonth(cohort, option: "--cohort") }
+}
+
+/// --program, for the figures that can be limited to one program.
+struct ProgramOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Only this program (an unknown name is an error listing the known ones).", valueName: "name"))
+    var program: String?
+}
+
+extension AnalyticsOutputOptions {
+    /// Reads `query`; with a --program that matches no rows, checks the name
+    /// exists, so a typo is an error listing the known programs rather
+    /// than an empty table.
+    func show(_ query: AnalyticsQuery, program: String?) throws {
+        guard let program else { return try show(query) }
+        let connection = try PostgresConnection(url: try database.connectionURL(data: data))
+        let reader = try AnalyticsReader(connection: connection)
+        let result = try reader.read(query, schema: schema)
+        warnIfNotLive(connection)
+        if result.rows.isEmpty {
+            let known = try reader.read(.placement(by: .program, value: nil), schema: schema).rows.compactMap { $0.first ?? nil }
+            if !known.contains(program) {
+                let list = known.isEmpty ? "none yet (no enrollments applied)" : known.joined(separator: ", ")
+                printError("Error: no program named \(program) in schema \(schema); known programs: \(list)")
+                throw ExitCode(1)
             }
         }
-    }
-
-    /// Rejects --program for a figure defined per cohort only.
-    func rejectProgram(_ figure: String) throws {
-        if program != nil {
-            throw ValidationError("\(figure) is defined per cohort; --program applies to `analytics placement` and `analytics velocity`")
-        }
-    }
-
-    func rejectAll(_ figure: String) throws {
-        if cohort != nil || program != nil {
-            throw ValidationError("\(figure) is not grouped by cohort or program; --cohort and --program apply to placement, time-to-placement, uplift and velocity")
-        }
+        try printResult(result)
     }
 }
 
@@ -122,21 +146,24 @@ struct AnalyticsPlacement: ParsableCommand {
 
     enum Grouping: String, ExpressibleByArgument, CaseIterable { case cohort, program, industry }
 
-    @OptionGroup var filter: AnalyticsFilterOptions
-    @Option(help: "Group by cohort, program or industry (the target industry).")
+    @OptionGroup var cohort: CohortOption
+    @OptionGroup var program: ProgramOption
+    @Option(help: ArgumentHelp("Group by cohort, program or industry (the target industry).", valueName: "cohort|program|industry"))
     var by: Grouping?
     @OptionGroup var output: AnalyticsOutputOptions
 
-    var grouping: Grouping { by ?? (filter.program != nil ? .program : .cohort) }
+    var grouping: Grouping { by ?? (program.program != nil ? .program : .cohort) }
 
     func validate() throws {
-        if filter.cohort != nil, grouping != .cohort { throw ValidationError("--cohort selects rows of --by cohort") }
-        if filter.program != nil, grouping != .program { throw ValidationError("--program selects rows of --by program") }
+        if cohort.cohort != nil, program.program != nil { throw ValidationError("--cohort and --program select rows of different tables: give one") }
+        if cohort.cohort != nil, grouping != .cohort { throw ValidationError("--cohort selects rows of --by cohort") }
+        if program.program != nil, grouping != .program { throw ValidationError("--program selects rows of --by program") }
     }
 
     func run() throws {
         let grouping = AnalyticsQuery.PlacementGrouping(rawValue: grouping.rawValue)!
-        try output.show(.placement(by: grouping, value: grouping == .cohort ? filter.cohort : grouping == .program ? filter.program : nil))
+        let value = grouping == .cohort ? cohort.cohort : grouping == .program ? program.program : nil
+        try output.show(.placement(by: grouping, value: value), program: program.program)
     }
 }
 
@@ -145,13 +172,11 @@ struct AnalyticsTimeToPlacement: ParsableCommand {
         commandName: "time-to-placement",
         abstract: "Days from enrollment to placement per cohort (placements at any delay): median and p90.")
 
-    @OptionGroup var filter: AnalyticsFilterOptions
+    @OptionGroup var cohort: CohortOption
     @OptionGroup var output: AnalyticsOutputOptions
 
-    func validate() throws { try filter.rejectProgram("time to placement") }
-
     func run() throws {
-        try output.show(.timeToPlacement(cohort: filter.cohort))
+        try output.show(.timeToPlacement(cohort: cohort.cohort))
     }
 }
 
@@ -160,13 +185,11 @@ struct AnalyticsUplift: ParsableCommand {
         commandName: "uplift",
         abstract: "Mean salary uplift per cohort: (placement - baseline) / baseline, over placements in the baseline's currency with a baseline > 0.")
 
-    @OptionGroup var filter: AnalyticsFilterOptions
+    @OptionGroup var cohort: CohortOption
     @OptionGroup var output: AnalyticsOutputOptions
 
-    func validate() throws { try filter.rejectProgram("salary uplift") }
-
     func run() throws {
-        try output.show(.uplift(cohort: filter.cohort))
+        try output.show(.uplift(cohort: cohort.cohort))
     }
 }
 
@@ -180,7 +203,6 @@ struct AnalyticsMentorship: ParsableCommand {
             (objects keyed by currency; --per-currency prints them as rows instead).
             """)
 
-    @OptionGroup var filter: AnalyticsFilterOptions
     @Flag(help: "Print the program-wide placement rates of mentored and not mentored enrollees and their difference in percentage points.")
     var programWide = false
     @Flag(help: "Print the gains as one row per mentor and currency.")
@@ -188,7 +210,6 @@ struct AnalyticsMentorship: ParsableCommand {
     @OptionGroup var output: AnalyticsOutputOptions
 
     func validate() throws {
-        try filter.rejectAll("mentorship")
         if programWide && perCurrency { throw ValidationError("--program-wide and --per-currency print different tables: choose one") }
     }
 
@@ -206,12 +227,11 @@ struct AnalyticsFunnel: ParsableCommand {
             interview, so offer/interview and placed/offer are ratios of the counts and can exceed 1.
             """)
 
-    @OptionGroup var filter: AnalyticsFilterOptions
-    @Option(help: ArgumentHelp("Only this month.", valueName: "YYYY-MM"))
+    @Option(help: ArgumentHelp("Only this month (of the first send).", valueName: "YYYY-MM"))
     var month: String?
     @OptionGroup var output: AnalyticsOutputOptions
 
-    func validate() throws { try filter.rejectAll("the funnel") }
+    func validate() throws { try validateMonth(month, option: "--month") }
 
     func run() throws {
         try output.show(.funnel(month: month))
@@ -227,7 +247,8 @@ struct AnalyticsVelocity: ParsableCommand {
             A streak is the number of consecutive UTC days with hours > 0 ending on the day of as-of.
             """)
 
-    @OptionGroup var filter: AnalyticsFilterOptions
+    @OptionGroup var cohort: CohortOption
+    @OptionGroup var program: ProgramOption
     @Option(help: ArgumentHelp("Only this subject.", valueName: "uuid"))
     var subject: String?
     @Option(help: ArgumentHelp("Only this month (not with --streaks).", valueName: "YYYY-MM"))
@@ -239,10 +260,11 @@ struct AnalyticsVelocity: ParsableCommand {
     func validate() throws {
         if let subject, UUID(uuidString: subject) == nil { throw ValidationError("--subject must be a UUID, got \(subject)") }
         if streaks, month != nil { throw ValidationError("--month goes with the velocity table, not --streaks") }
+        try validateMonth(month, option: "--month")
     }
 
     func run() throws {
-        let subjects = AnalyticsQuery.SubjectFilter(subject: subject, cohort: filter.cohort, program: filter.program)
-        try output.show(streaks ? .streaks(subjects) : .velocity(subjects, month: month))
+        let subjects = AnalyticsQuery.SubjectFilter(subject: subject, cohort: cohort.cohort, program: program.program)
+        try output.show(streaks ? .streaks(subjects) : .velocity(subjects, month: month), program: program.program)
     }
 }

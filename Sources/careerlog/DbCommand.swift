@@ -9,59 +9,105 @@ struct DbCommand: ParsableCommand {
         commandName: "db",
         abstract: "Manage the private PostgreSQL cluster used when no --database-url is given.",
         discussion: """
-            The cluster lives in <data-dir>/postgres and listens only on a Unix socket inside it. \
-            Commands that need it start it on their own; it keeps running until `careerlog db stop`. \
+            The cluster lives in <data-dir>/postgres and listens only on a Unix socket inside it; its log is \
+            <data-dir>/postgres/log/server-HH.log (one file per hour of the day, at most 24). \
+            A command that needs it starts it and stops it again when it ends, unless it was already running \
+            or --keep-db is given; `careerlog serve` stops the cluster it started when it stops. \
+            `careerlog db start` starts it to keep it running until `careerlog db stop`. \
             Connect with psql "$(careerlog db url)".
             """,
         subcommands: [DbStart.self, DbStop.self, DbStatus.self, DbURL.self])
 }
 
+/// `--database-url` for the db commands that can answer about any server.
+struct DatabaseURLOption: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: ArgumentHelp(
+        "Answer about this PostgreSQL (URL or libpq connection string) instead of the private cluster (default: $DATABASE_URL).",
+        valueName: "url"))
+    var databaseURL: String?
+
+    var configuredURL: String? { configuredDatabaseURL(databaseURL) }
+}
+
+/// The error for a db command on a data directory without a cluster.
+func noCluster(_ cluster: EmbeddedCluster, _ what: String) -> String {
+    let data = (cluster.directory as NSString).deletingLastPathComponent
+    return "no PostgreSQL cluster in \(cluster.directory): \(what) (check --data-dir; `careerlog db start --data-dir \(data)` creates one)"
+}
+
 struct DbStart: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "start",
-        abstract: "Start the cluster (creating it on first use) and print its URL; does nothing more if it runs.")
+        abstract: "Start the cluster (creating it on first use) and print its URL; it keeps running until `careerlog db stop`.")
 
     @OptionGroup var data: DataDirectoryOptions
 
     func run() throws {
-        print(try data.embeddedCluster.start())
+        print(try data.embeddedCluster.start(startedBy: EmbeddedClusterLease.starter).url)
     }
 }
 
 struct DbStop: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stop",
-        abstract: "Stop the cluster (open transactions are rolled back); does nothing if it is not running.")
-
-    @OptionGroup var data: DataDirectoryOptions
-
-    func run() throws {
-        try data.embeddedCluster.stop()
-        print("stopped")
-    }
-}
-
-struct DbStatus: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "status",
-        abstract: "Print whether the cluster runs, its server's pid and its URL.",
-        discussion: """
-            Prints `running pid=PID url=URL`, `stopped url=URL` or `not-initialized directory=DIR`. \
-            Exit status 0 when running, 3 otherwise (as pg_ctl status), so scripts can test it.
-            """)
+        abstract: "Stop the cluster (open transactions are rolled back); does nothing if it is not running.",
+        discussion: "Prints `stopped` or `not running`; exit status 1 when the data directory has no cluster.")
 
     @OptionGroup var data: DataDirectoryOptions
 
     func run() throws {
         let cluster = data.embeddedCluster
         switch cluster.status() {
+        case .notInitialized:
+            printError(noCluster(cluster, "nothing to stop"))
+            throw ExitCode(1)
+        case .stopped:
+            print("not running")
+        case .running:
+            try cluster.stop()
+            print("stopped")
+        }
+    }
+}
+
+struct DbStatus: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Print whether the cluster runs, its server's pid, its URL and who started it.",
+        discussion: """
+            Prints `running pid=PID url=URL started-by=WHO`, `stopped url=URL` or `not-initialized directory=DIR`; \
+            with --database-url (or DATABASE_URL): `reachable` or `unreachable` and the server's address. \
+            Exit status 0 when running, 3 otherwise (as pg_ctl status), so scripts can test it.
+            """)
+
+    @OptionGroup var data: DataDirectoryOptions
+    @OptionGroup var database: DatabaseURLOption
+
+    func run() throws {
+        if let url = database.configuredURL { return try external(url) }
+        let cluster = data.embeddedCluster
+        switch cluster.status() {
         case .running(let pid):
-            print("running pid=\(pid) url=\(cluster.url)")
+            print("running pid=\(pid) url=\(cluster.url) started-by=\(cluster.startedBy ?? "unknown (not recorded: started by an older careerlog or by hand)")")
         case .stopped:
             print("stopped url=\(cluster.url)")
             throw ExitCode(3)
         case .notInitialized:
             print("not-initialized directory=\(cluster.directory)")
+            printError(noCluster(cluster, "nothing to report"))
+            throw ExitCode(3)
+        }
+    }
+
+    /// A configured server: whether it answers. The URL is not printed (it
+    /// may hold a password); the server's host and port are.
+    private func external(_ url: String) throws {
+        do {
+            let connection = try PostgresConnection(url: url)
+            let address = try connection.query("SELECT coalesce(inet_server_addr()::text, 'unix socket') || ':' || current_setting('port')").first?[0] ?? "?"
+            print("reachable server=\(address) (--database-url or DATABASE_URL; not the private cluster)")
+        } catch {
+            print("unreachable (--database-url or DATABASE_URL): \(error)")
             throw ExitCode(3)
         }
     }
@@ -70,14 +116,27 @@ struct DbStatus: ParsableCommand {
 struct DbURL: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "url",
-        abstract: "Print the cluster's connection URL, for psql \"$(careerlog db url)\" and other clients.")
+        abstract: "Print the cluster's connection URL, for psql \"$(careerlog db url)\" and other clients.",
+        discussion: "With --database-url (or DATABASE_URL) prints that URL. Exit status 1 when the data directory has no cluster.")
 
     @OptionGroup var data: DataDirectoryOptions
+    @OptionGroup var database: DatabaseURLOption
 
-    func run() {
+    func run() throws {
+        if let url = database.configuredURL {
+            print(url)
+            return
+        }
         let cluster = data.embeddedCluster
-        print(cluster.url)
-        if case .running = cluster.status() { return }
-        printError("note: the cluster is not running; start it with careerlog db start")
+        switch cluster.status() {
+        case .notInitialized:
+            printError(noCluster(cluster, "no URL to give"))
+            throw ExitCode(1)
+        case .stopped:
+            print(cluster.url)
+            printError("note: the cluster is not running; start it with `careerlog db start`")
+        case .running:
+            print(cluster.url)
+        }
     }
 }

@@ -24,6 +24,9 @@ struct EmitCommand: ParsableCommand {
     var connect: String?
     @Option(help: ArgumentHelp("The server's Unix socket instead of TCP.", valueName: "path"))
     var socket: String?
+    @Option(name: .customLong("data-dir"), help: ArgumentHelp(
+        "Send to the server of this data directory, through its Unix socket <dir>/ingest.sock (instead of TCP).", valueName: "dir"))
+    var dataDirectory: String?
     @Option(help: ArgumentHelp("Lines sent and not yet answered at most.", valueName: "lines"))
     var window: Int = 2048
     @Option(help: ArgumentHelp("Longest line sent; longer lines are rejected here as too_large.", valueName: "bytes"))
@@ -33,15 +36,26 @@ struct EmitCommand: ParsableCommand {
     @OptionGroup(title: "Authentication and TLS") var door: EmitDoorOptions
 
     func validate() throws {
-        if connect != nil && socket != nil { throw ValidationError("give --connect or --socket, not both") }
+        if [connect, socket, dataDirectory].compactMap({ $0 }).count > 1 {
+            throw ValidationError("give one of --connect, --socket and --data-dir (the server's address)")
+        }
         if let connect, IngestEndpoint(hostPort: connect) == nil { throw ValidationError("--connect must be HOST:PORT, got \(connect)") }
         guard window >= 1, window <= 1 << 20 else { throw ValidationError("--window must be between 1 and 1048576") }
         guard lineBytesMax >= 1 else { throw ValidationError("--line-bytes-max must be at least 1") }
-        if door.usesTLS && socket != nil { throw ValidationError("TLS is for TCP; the Unix socket is plain (its file mode guards it): drop --tls or --socket") }
+        if door.usesTLS && (socket != nil || dataDirectory != nil) {
+            throw ValidationError("TLS is for TCP; the Unix socket is plain (its file mode guards it): drop --tls, or use --connect")
+        }
+        try validateInputFile(file)
+    }
+
+    /// --socket, else the data directory's socket, else --connect or the default TCP address.
+    var endpoint: IngestEndpoint {
+        if let socket { return .unix(path: socket) }
+        if let dataDirectory { return .unix(path: dataDirectory + "/ingest.sock") }
+        return IngestEndpoint(hostPort: connect ?? "127.0.0.1:7400")!
     }
 
     func run() throws {
-        let endpoint = socket.map { IngestEndpoint.unix(path: $0) } ?? IngestEndpoint(hostPort: connect ?? "127.0.0.1:7400")!
         let fd: Int32 = file == "-" ? 0 : open(file, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ValidationError("cannot open \(file): \(String(cString: strerror(errno)))") }
         defer { if fd != 0 { close(fd) } }
@@ -64,6 +78,7 @@ struct EmitCommand: ParsableCommand {
         let summary = progress.summary
         progress.clearProgressLine()
         if let sendError { printError("emit: \(sendError)") }
+        if sendError != nil { throw ExitCode(1) }
         print(#"{"sent":\#(summary.sent),"stored":\#(summary.stored),"duplicates":\#(summary.duplicates),"rejected":\#(summary.rejected)}"#)
         let unanswered = summary.sent - summary.stored - summary.duplicates - summary.rejected
         if unanswered > 0 {
@@ -81,7 +96,7 @@ struct EmitCommand: ParsableCommand {
             let bridge = try IngestTLSBridge.connect(host: host, port: port, context: context)
             return (IngestSocket(connectedDescriptor: dup(bridge.descriptor)), bridge)
         } catch {
-            printError("emit: \(error)")
+            printError("emit: cannot reach careerlog serve at \(endpoint): \(error) (is it running? see --connect, --socket, --data-dir)")
             throw ExitCode(1)
         }
     }

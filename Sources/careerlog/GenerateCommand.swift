@@ -8,15 +8,17 @@ struct GenerateCommand: ParsableCommand {
         abstract: "Print a deterministic, realistic event history as NDJSON.",
         discussion: "The same options always give the same bytes. About 200 events per user over 12 months.")
 
-    @Option(help: ArgumentHelp("How many people (learners; mentors and recruiters are added in proportion).", valueName: "n"))
+    // `.unconditional`: a negative number is taken as the value (and
+    // rejected by `validate` with the range), not as an unknown option.
+    @Option(parsing: .unconditional, help: ArgumentHelp("How many people (learners; mentors and recruiters are added in proportion).", valueName: "n"))
     var users: Int = 100
-    @Option(help: ArgumentHelp("The random seed.", valueName: "n")) var seed: UInt64 = 1
+    @Option(parsing: .unconditional, help: ArgumentHelp("The random seed.", valueName: "n")) var seed: UInt64 = 1
     @Option(help: ArgumentHelp("The first day of the history (YYYY-MM-DD).", valueName: "date")) var start: String = "2024-01-01"
-    @Option(help: ArgumentHelp("How many months the history spans.", valueName: "n")) var months: Int = 12
+    @Option(parsing: .unconditional, help: ArgumentHelp("How many months the history spans.", valueName: "n")) var months: Int = 12
 
     func validate() throws {
-        guard users >= 1, users <= 10_000_000 else { throw ValidationError("--users must be between 1 and 10000000") }
-        guard months >= 1, months <= 240 else { throw ValidationError("--months must be between 1 and 240") }
+        guard users >= 1, users <= 10_000_000 else { throw ValidationError("--users must be between 1 and 10000000, got \(users)") }
+        guard months >= 1, months <= 240 else { throw ValidationError("--months must be between 1 and 240, got \(months)") }
         guard CalendarDate(iso: start) != nil else { throw ValidationError("--start must be a date like 2024-01-01") }
     }
 

@@ -56,6 +56,7 @@ struct ImportLog: ParsableCommand {
 
     func validate() throws {
         guard dedupeWindow >= 1 else { throw ValidationError("--dedupe-window must be at least 1") }
+        try validateInputFile(file)
     }
 
     func run() throws {
@@ -67,8 +68,15 @@ struct ImportLog: ParsableCommand {
         reportRecovery(log.recovery)
         let window = try DedupeWindow.load(from: log, capacity: dedupeWindow)
         let importer = Importer(log: log, window: window, validate: { envelope throws(EventError) in try registry.validate(envelope) })
-        let summary = try importer.run(fd: fd) { line, error in
-            printError("line \(line): \(error.code.rawValue): \(error)")
+        let summary: ImportSummary
+        do {
+            summary = try importer.run(fd: fd) { line, error in
+                printError("line \(line): \(error.code.rawValue): \(error)")
+            }
+        } catch {
+            try? log.close()
+            printError("log import: reading \(file == "-" ? "stdin" : file) failed: \(error)")
+            throw ExitCode(1)
         }
         try log.close()
         print(summary.json)
@@ -99,7 +107,8 @@ struct LogStats: ParsableCommand {
         let fields: [(String, String?)] = [
             ("events", String(s.events)), ("segments", String(s.segments)), ("frames", String(s.frames)),
             ("bytes_on_disk", String(s.bytesOnDisk)), ("raw_bytes", String(s.rawBytes)),
-            ("compression_ratio", String(format: "%.3f", s.compressionRatio)),
+            // An empty log has no ratio (0 bytes over 0 bytes): "-", null in JSON.
+            ("compression_ratio", s.rawBytes > 0 ? String(format: "%.3f", s.compressionRatio) : nil),
             ("first_seq", s.events > 0 ? String(s.firstSeq) : nil), ("last_seq", s.events > 0 ? String(s.lastSeq) : nil),
             ("first_recorded", time(s.firstRecorded)), ("last_recorded", time(s.lastRecorded)),
             ("first_event_time", time(s.minEventTime)), ("last_event_time", time(s.maxEventTime)),
@@ -166,7 +175,7 @@ struct VerifyLog: ParsableCommand {
         do {
             let summary = try EventLog.verify(directory: data.logDirectory)
             let seconds = (ContinuousClock.now - start).seconds
-            print("ok: \(summary.events) events (seq 1...\(summary.lastSeq)) in \(summary.frames) frames, \(summary.segments) segments, \(summary.bytes) bytes; verified in \(String(format: "%.2f", seconds)) s")
+            print("ok: \(counted(summary.events, "event")) (seq 1...\(summary.lastSeq)) in \(counted(summary.frames, "frame")), \(counted(summary.segments, "segment")), \(counted(summary.bytes, "byte")); verified in \(String(format: "%.2f", seconds)) s")
             for gap in summary.gaps {
                 print("gap: seqs \(gap.after + 1)...\(gap.next - 1) were given up by a recorded repair (REPAIRS)")
             }
@@ -180,6 +189,11 @@ struct VerifyLog: ParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+/// "1 segment", "2 segments".
+func counted<N: BinaryInteger>(_ n: N, _ noun: String) -> String {
+    "\(n) \(noun)\(n == 1 ? "" : "s")"
 }
 
 extension Duration {

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where careerlog keeps its data: `--data-dir`, else `$CAREERLOG_DATA_DIR`,
 /// else `./.careerlog`.
@@ -16,16 +19,43 @@ struct DataDirectoryOptions: ParsableArguments {
 
     /// The event log lives in `<data-dir>/log`.
     var logDirectory: String { path + "/log" }
+
+    /// A data directory that is a file cannot hold anything: say so before
+    /// a command trips over it.
+    func validate() throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { return }
+        let source = dataDirectory != nil ? "--data-dir" : "the data directory"
+        throw ValidationError("\(source) \(path) is a file, not a directory: give a directory (it is created when missing)")
+    }
 }
 
 /// Log limits a user may set on the command line.
 struct LogLimitOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Seal a segment and start the next one at this size, in MiB.", valueName: "MiB"))
+    @Option(name: .customLong("segment-mib"),
+            help: ArgumentHelp("Seal a segment and start the next one at this size, in MiB.", valueName: "mib"))
     var segmentMiB: Int = 256
 
     func validate() throws {
         guard segmentMiB >= 1, segmentMiB <= 64 * 1024 else {
             throw ValidationError("--segment-mib must be between 1 and 65536")
         }
+    }
+}
+
+/// Checks an input file argument before anything runs, so a mistake shows
+/// the subcommand's usage and names the file: it must exist, be readable
+/// and not be a directory. "-" (stdin) always passes.
+func validateInputFile(_ file: String) throws {
+    guard file != "-" else { return }
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
+        throw ValidationError("cannot read \(file): No such file or directory; give an NDJSON file, or - for stdin")
+    }
+    if isDirectory.boolValue {
+        throw ValidationError("\(file) is a directory; give an NDJSON file, or - for stdin")
+    }
+    guard access(file, R_OK) == 0 else {
+        throw ValidationError("cannot read \(file): \(String(cString: strerror(errno)))")
     }
 }

@@ -34,9 +34,13 @@ struct ListProjections: ParsableCommand {
     @OptionGroup var projections: ProjectionOptions
 
     func run() throws {
+        var table = [["projection", "version", "fingerprint"]]
         for definition in try projections.catalog().definitions {
-            print("\(definition.name)  version \(definition.version)  fingerprint \(definition.fingerprint)")
+            // Eight hex digits always: the checksum printed with its leading zeros.
+            let fingerprint = String(repeating: "0", count: max(0, 8 - definition.fingerprint.count)) + definition.fingerprint
+            table.append([definition.name, String(definition.version), fingerprint])
         }
+        printTable(table)
     }
 }
 
@@ -44,7 +48,7 @@ struct ProjectionsStatus: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Each projection's version, checkpoint, log head, lag (events, seconds), events/s and state.",
-        discussion: "States: live, rebuilding (a shadow being built), stale (its SQL or version changed: rebuild it), failed (with the seq and reason), building (an as-of build), missing (not created yet).")
+        discussion: "States: live, rebuilding (a shadow being built), stale (its SQL or version changed: rebuild it), failed (with the seq and reason), building (an as-of build in progress), as-of (a finished as-of build: frozen at its moment), missing (not created yet). events/s is the latest batch's rate, 0 once a projection has been idle for 10 s.")
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var projections: ProjectionOptions
@@ -96,10 +100,13 @@ struct RebuildProjections: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var projections: ProjectionOptions
     @Flag(help: "Rebuild every projection.") var all = false
-    @Argument(help: "The projection to rebuild.") var name: String?
+    @Argument(help: ArgumentHelp("The projection to rebuild (`careerlog projections list` names them).", valueName: "name")) var name: String?
 
     func validate() throws {
-        guard all != (name != nil) else { throw ValidationError("give a projection name or --all, not both") }
+        if all && name != nil { throw ValidationError("give a projection name or --all, not both") }
+        if !all && name == nil {
+            throw ValidationError("name the projection to rebuild (`careerlog projections list` shows them), or give --all to rebuild every one")
+        }
     }
 
     func run() throws {
@@ -123,7 +130,7 @@ struct DropProjectionSchema: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "drop", abstract: "Drop an as-of schema (or an abandoned rebuild).")
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var database: DatabaseOptions
-    @Argument(help: "The schema to drop.") var schema: String
+    @Argument(help: ArgumentHelp("The schema to drop.", valueName: "schema")) var schema: String
 
     func run() throws {
         try ProjectionBuilder.drop(url: try database.connectionURL(data: data), schema: schema)
@@ -139,7 +146,7 @@ struct ProjectCommand: ParsableCommand {
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var projections: ProjectionOptions
-    @Option(help: "Events per batch.") var batchEvents: Int = 20_000
+    @Option(help: ArgumentHelp("Events per batch.", valueName: "count")) var batchEvents: Int = 20_000
 
     func run() throws {
         let logger = Logger(label: "careerlog.projector")

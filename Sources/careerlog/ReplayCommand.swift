@@ -29,9 +29,9 @@ struct ReplayCommand: ParsableCommand {
             read. Stops quietly when its output pipe closes (| head).
 
             Examples:
-              careerlog replay --type 'application.*' --since 2025-01-01 --until 2025-07-01
+              careerlog replay --type 'application.*' --since 2024-01-01 --until 2024-07-01
               careerlog replay --format csv --type placement.recorded > placements.csv
-              careerlog replay --format csv --out exports/ --since 2025-06-01
+              careerlog replay --format csv --out exports/ --since 2024-06-01
               careerlog replay --stats --by day --json
               careerlog replay --follow --subject 9a2e5c1e-0b7a-4a51-9a8f-1c2d3e4f5a6b
             """)

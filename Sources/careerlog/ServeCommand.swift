@@ -78,7 +78,7 @@ struct ServeCommand: ParsableCommand {
         let resolvedURL = ResolvedDatabaseURL()
         // One registry: the appender records into it, /metrics renders it.
         let metrics = CareerlogMetrics()
-        var nodeConfiguration = try nodeConfiguration(resolvedURL: resolvedURL)
+        var nodeConfiguration = try nodeConfiguration(logger: logger, resolvedURL: resolvedURL)
         if !noHttp { nodeConfiguration.ingest.metrics = metrics }
         let node = Node(configuration: nodeConfiguration, logger: logger, stopSignal: stop)
         let ready: Node.ReadyInfo
@@ -126,7 +126,7 @@ struct ServeCommand: ParsableCommand {
     }
 
     /// The node these options describe.
-    func nodeConfiguration(resolvedURL: ResolvedDatabaseURL = ResolvedDatabaseURL()) throws -> Node.Configuration {
+    func nodeConfiguration(logger: Logger, resolvedURL: ResolvedDatabaseURL = ResolvedDatabaseURL()) throws -> Node.Configuration {
         let registry = try schemas.registry()
         var ingest = IngestServer.Configuration()
         if noTcp {
@@ -142,21 +142,35 @@ struct ServeCommand: ParsableCommand {
             logDirectory: data.logDirectory, logLimits: LogLimits(segmentBytesMax: logLimits.segmentMiB << 20),
             dedupeWindowEvents: dedupeWindow, ingest: ingest,
             validate: { envelope throws(EventError) in try registry.validate(envelope) },
-            projector: noProjector ? nil : try projectorConfiguration(resolvedURL: resolvedURL))
+            projector: noProjector ? nil : try projectorConfiguration(logger: logger, resolvedURL: resolvedURL))
     }
 
     /// The read models: PostgreSQL is resolved on the projector's thread
     /// (starting the private cluster when no URL is configured), so ingest
-    /// never waits for it.
-    func projectorConfiguration(resolvedURL: ResolvedDatabaseURL = ResolvedDatabaseURL()) throws -> ProjectorConfiguration {
+    /// never waits for it. A private cluster serve started is stopped once
+    /// the projector has made its last commit; one it found running is left.
+    func projectorConfiguration(logger: Logger, resolvedURL: ResolvedDatabaseURL = ResolvedDatabaseURL()) throws -> ProjectorConfiguration {
         var options = Projector.Options()
         options.rebuildStaleOnStart = rebuildStale
         let database = self.database, data = self.data
-        return ProjectorConfiguration(catalog: try projections.catalog(), options: options) {
-            let url = try database.connectionURL(data: data)
-            resolvedURL.value = url  // the HTTP window reads figures there
-            return url
-        }
+        return ProjectorConfiguration(catalog: try projections.catalog(), options: options, databaseURL: {
+            if let url = database.configuredURL {
+                resolvedURL.value = url  // the HTTP window reads figures there
+                return url
+            }
+            let cluster = data.embeddedCluster
+            let outcome = try EmbeddedClusterLease.shared.acquire(cluster, keep: database.keepDatabase)
+            if outcome.startedNow {
+                logger.info("started the private PostgreSQL; serve stops it when it stops\(database.keepDatabase ? " (not with --keep-db)" : "")",
+                            metadata: ["postgres.directory": "\(cluster.directory)"])
+            } else {
+                logger.info("the private PostgreSQL was already running; serve leaves it running", metadata: ["postgres.directory": "\(cluster.directory)"])
+            }
+            resolvedURL.value = outcome.url
+            return outcome.url
+        }, release: {
+            EmbeddedClusterLease.shared.release(report: { logger.info("\($0)") })
+        })
     }
 }
 

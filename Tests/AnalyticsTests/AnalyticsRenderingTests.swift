@@ -31,7 +31,7 @@ final class AnalyticsRenderingTests: XCTestCase {
                 placed_within_12_months bigint, placement_rate double precision, uplift_count bigint,
                 mean_uplift double precision, total_gain jsonb, gain_per_hour jsonb);
             INSERT INTO analytics.mentorship_roi VALUES
-                ('m-1', 2, 5, 7.5, 4.333333, 1, 0.5, 1, 0.125, '{"USD": 1200.5, "EUR": 300}', '{"USD": 160.066666, "EUR": 40}'),
+                ('m-1', 2, 5, 7.50, 4.3333330000, 1, 0.5, 1, 0.125, '{"USD": 1200.50, "EUR": 300.00}', '{"USD": 160.066666, "EUR": 40}'),
                 ('m-2', 1, 1, 0.5, NULL, 0, 0, 0, NULL, '{}', '{}');
             CREATE TABLE analytics.enrollees (subject text, cohort text, program text);
             INSERT INTO analytics.enrollees VALUES ('aaaaaaaa-0000-4000-8000-000000000001', '2025-03', 'web'),
@@ -62,25 +62,31 @@ final class AnalyticsRenderingTests: XCTestCase {
             """)
     }
 
-    func testPlacementJSONParsesStrictlyAndKeepsFullPrecision() throws {
+    /// One JSON document per command: the as-of moment and the rows.
+    func testPlacementJSONIsOneDocumentWithAsOfAndFullPrecision() throws {
         let result = try read(.placement(by: .program, value: nil))
         let text = AnalyticsRenderer.render(result, as: .json)
         XCTAssertEqual(text, """
-            {"program":"data, \\"advanced\\"\\ntrack","enrolled":3,"placed_within_12_months":1,"placement_rate":0.3333333333333333,"window_state":"open"}
-            {"program":"web","enrolled":4,"placed_within_12_months":0,"placement_rate":0,"window_state":"closed"}
+            {"as_of":"2025-06-30T20:04:24.5Z","rows":[
+            {"program":"data, \\"advanced\\"\\ntrack","enrolled":3,"placed_within_12_months":1,"placement_rate":0.3333333333333333,"window_state":"open"},
+            {"program":"web","enrolled":4,"placed_within_12_months":0,"placement_rate":0,"window_state":"closed"},
             {"program":"zero","enrolled":0,"placed_within_12_months":0,"placement_rate":null,"window_state":"open"}
+            ]}
 
             """)
-        for line in text.split(separator: "\n") { XCTAssertNoThrow(try JSONParser.parse(String(line))) }
+        guard case .object(let document) = try JSONParser.parse(text.trimmingCharacters(in: .newlines)) else { return XCTFail(text) }
+        XCTAssertEqual(document["as_of"], .string("2025-06-30T20:04:24.5Z"))
+        guard case .array(let rows)? = document["rows"] else { return XCTFail(text) }
+        XCTAssertEqual(rows.count, 3)
     }
 
     func testPlacementCSV() throws {
         let result = try read(.placement(by: .program, value: nil))
         XCTAssertEqual(AnalyticsRenderer.render(result, as: .csv),
-                       "program,enrolled,placed_within_12_months,placement_rate,window_state\r\n"
-                       + "\"data, \"\"advanced\"\"\ntrack\",3,1,0.3333333333333333,open\r\n"
-                       + "web,4,0,0,closed\r\n"
-                       + "zero,0,0,,open\r\n")
+                       "program,enrolled,placed_within_12_months,placement_rate,window_state,as_of\r\n"
+                       + "\"data, \"\"advanced\"\"\ntrack\",3,1,0.3333333333333333,open,2025-06-30T20:04:24.5Z\r\n"
+                       + "web,4,0,0,closed,2025-06-30T20:04:24.5Z\r\n"
+                       + "zero,0,0,,open,2025-06-30T20:04:24.5Z\r\n")
     }
 
     func testFilterSelectsOneGroup() throws {
@@ -98,8 +104,11 @@ final class AnalyticsRenderingTests: XCTestCase {
             m-2              1         1   0.50               -                        0          0.0000             0            -  -                        -
 
             """)
-        XCTAssertEqual(AnalyticsRenderer.render(result, as: .json).split(separator: "\n").first,
-                       #"{"mentor_id":"m-1","mentees":2,"sessions":5,"hours":7.5,"average_rating":4.333333,"placed_within_12_months":1,"placement_rate":0.5,"uplift_count":1,"mean_uplift":0.125,"total_gain":{"EUR": 300, "USD": 1200.5},"gain_per_hour":{"EUR": 40, "USD": 160.066666}}"#)
+        // PostgreSQL writes numeric and jsonb numbers with their scale
+        // (7.50, 4.3333330000, 300.00): printed without trailing zeros.
+        XCTAssertEqual(AnalyticsRenderer.render(result, as: .json).split(separator: "\n").dropFirst().first,
+                       #"{"mentor_id":"m-1","mentees":2,"sessions":5,"hours":7.5,"average_rating":4.333333,"placed_within_12_months":1,"placement_rate":0.5,"uplift_count":1,"mean_uplift":0.125,"total_gain":{"EUR": 300, "USD": 1200.5},"gain_per_hour":{"EUR": 40, "USD": 160.066666}},"#)
+        XCTAssertTrue(AnalyticsRenderer.render(result, as: .csv).contains("\r\nm-1,2,5,7.5,4.333333,1,0.5,1,0.125,\"{\"\"EUR\"\": 300, \"\"USD\"\": 1200.5}\","))
     }
 
     func testVelocityFiltersByCohortAndMonth() throws {
@@ -124,8 +133,8 @@ final class AnalyticsRenderingTests: XCTestCase {
             (no rows)
 
             """)
-        XCTAssertEqual(AnalyticsRenderer.render(result, as: .csv), "program,enrolled,placed_within_12_months,placement_rate,window_state\r\n")
-        XCTAssertEqual(AnalyticsRenderer.render(result, as: .json), "")
+        XCTAssertEqual(AnalyticsRenderer.render(result, as: .csv), "program,enrolled,placed_within_12_months,placement_rate,window_state,as_of\r\n")
+        XCTAssertEqual(AnalyticsRenderer.render(result, as: .json), "{\"as_of\":null,\"rows\":[]}\n")
     }
 
     func testMissingSchemaIsAPreciseError() throws {

@@ -13,6 +13,9 @@ final class AsOfCommandTests: XCTestCase {
             _ = try? runCareerlog(["db", "stop", "--data-dir", full])
             _ = try? runCareerlog(["db", "stop", "--data-dir", partial])
         }
+        // Started here, so the commands below leave the clusters running for the checks.
+        XCTAssertEqual(try runCareerlog(["db", "start", "--data-dir", full]).status, 0)
+        XCTAssertEqual(try runCareerlog(["db", "start", "--data-dir", partial]).status, 0)
         let generated = try runCareerlog(["generate", "--users", "60", "--seed", "5"])
         let lines = generated.stdout.split(separator: "\n", omittingEmptySubsequences: true)
         let cut = lines.count * 2 / 3
@@ -25,7 +28,7 @@ final class AsOfCommandTests: XCTestCase {
         let fresh = try runCareerlog(["projections", "rebuild", "--all", "--data-dir", partial])
         XCTAssertEqual(fresh.status, 0, fresh.stderr)
 
-        let projections = try runCareerlog(["projections", "list"]).stdout.split(separator: "\n").map { String($0.split(separator: " ")[0]) }
+        let projections = try runCareerlog(["projections", "list"]).stdout.split(separator: "\n").dropFirst().map { String($0.split(separator: " ")[0]) }
         XCTAssertGreaterThan(projections.count, 3)
         let fullURL = try runCareerlog(["db", "url", "--data-dir", full]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let partialURL = try runCareerlog(["db", "url", "--data-dir", partial]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)

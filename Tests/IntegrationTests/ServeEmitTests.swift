@@ -136,16 +136,19 @@ final class ServeProcess {
     private let stderrPath: String
     private let stdoutPipe = Pipe()
 
-    init(dataDirectory: String, arguments: [String] = []) throws {
+    /// `projector`: also run the projector (and so the private PostgreSQL).
+    init(dataDirectory: String, arguments: [String] = [], projector: Bool = false) throws {
         self.dataDirectory = dataDirectory
         socketPath = dataDirectory + "/ingest.sock"
         stderrPath = dataDirectory + "/serve-\(UUID().uuidString.prefix(6)).log"
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: try careerlogBinary())
         // Ingest only: the read models (PostgreSQL) are not what these tests are about.
-        process.arguments = ["serve", "--data-dir", dataDirectory, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--no-projector"] + arguments
+        process.arguments = ["serve", "--data-dir", dataDirectory, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"]
+            + (projector ? [] : ["--no-projector"]) + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["CAREERLOG_SCHEMA_DIR"] = packageRoot + "/EventSchemas"
+        environment["CAREERLOG_PROJECTIONS_DIR"] = packageRoot + "/Projections"
         process.environment = environment
         process.standardOutput = stdoutPipe
         process.standardError = FileHandle(forWritingAtPath: stderrPath)

@@ -21,13 +21,18 @@ final class EmbeddedClusterTests: XCTestCase {
         let url = try startOrFail(cluster)
         XCTAssertEqual(url, cluster.url)
         let firstPID = try runningPID(cluster)
-        XCTAssertEqual(try cluster.start(), url, "starting a running cluster just returns its URL")
+        XCTAssertEqual(cluster.startedBy, "careerlog (pid \(getpid()))", "start records who started the server")
+        XCTAssertEqual(try cluster.start(startedBy: "someone else"), .init(url: url, startedNow: false), "starting a running cluster just returns its URL")
+        XCTAssertEqual(cluster.startedBy, "careerlog (pid \(getpid()))", "a start that found it running does not claim it")
         XCTAssertEqual(cluster.status(), .running(pid: firstPID))
         try checkOwnershipAndSettings(cluster)
 
         try PostgresConnection(url: url).execute("CREATE TABLE kept (x int); INSERT INTO kept VALUES (1);")
         try cluster.stop()
         XCTAssertEqual(cluster.status(), .stopped)
+        XCTAssertNil(cluster.startedBy)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cluster.directory + "/started-by"), "stop removes the record")
+        XCTAssertTrue(try FileManager.default.contentsOfDirectory(atPath: cluster.logDirectory).contains { $0.hasPrefix("server-") }, "the collector writes the log")
         XCTAssertNoThrow(try cluster.stop())
         XCTAssertEqual(try cluster.start(), url)
         let secondPID = try runningPID(cluster)
@@ -66,9 +71,11 @@ final class EmbeddedClusterTests: XCTestCase {
 
     func testServerSettingsAreQuotedForTheShell() {
         XCTAssertEqual(EmbeddedCluster.shellQuoted("it's"), #"'it'\''s'"#)
-        let options = EmbeddedCluster.serverOptions(socketDirectory: "/a b/it's")
+        let options = EmbeddedCluster.serverOptions(socketDirectory: "/a b/it's", logDirectory: "/a b/log")
         XCTAssertTrue(options.hasPrefix(#"-c 'listen_addresses=' -c 'port=5432' -c 'unix_socket_directories="/a b/it'\''s"'"#), options)
         XCTAssertTrue(options.contains("-c 'fsync=on' -c 'synchronous_commit=on'"), options)
+        // The server's log is bounded: 24 hourly files, each truncated when reused.
+        XCTAssertTrue(options.contains("-c 'logging_collector=on' -c 'log_directory=/a b/log' -c 'log_filename=server-%H.log' -c 'log_truncate_on_rotation=on' -c 'log_rotation_age=60' -c 'log_rotation_size=0'"), options)
     }
 
     func testRejectsDirectoriesTheServerCannotUse() {
