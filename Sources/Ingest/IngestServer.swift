@@ -26,11 +26,13 @@ import Glibc
 ///
 /// - `error` is parse, too_large, unknown_type or schema (the line is wrong:
 ///   the same line gets the same answer), or overloaded or unavailable
-///   (nothing was stored: send it again later; the id makes that safe).
+///   (nothing was stored: send it again later; the id makes that safe), or
+///   line_timeout (the line took longer than `lineDeadlineMs`; then close).
+///   "Not stored" is always true: an answer follows the log's durable end.
 /// - Blank lines (empty, or only spaces and tabs) count in `line` but get no
 ///   answer. `line` is 1-based per connection; `line` 0 is about the
-///   connection itself (too many connections, too many rejected lines in a
-///   row), and the server closes the connection after it.
+///   connection itself (overloaded: too many connections; too_many_rejected;
+///   idle_timeout), and the server closes the connection after it.
 /// - Clients pipeline: write lines without waiting. A connection with
 ///   `unacknowledgedLinesMax` unanswered lines is not read until its answers
 ///   are written (backpressure). After the client shuts down its sending
