@@ -159,7 +159,7 @@ let package = Package(
         ]),
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "CareerEvents"]),
         .testTarget(name: "IngestTests", dependencies: [
-            "Ingest", "TestSupport", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
+            "TestSupport", "Ingest", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

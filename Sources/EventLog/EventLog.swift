@@ -314,7 +314,10 @@ public struct RecoveryReport: Sendable, Equatable {
         public var file: String
         public var offset: Int64
         public var bytes: Int64
-        public var savedAs: String
+        /// Where the cut bytes were kept; nil when they could not be (the
+        /// filesystem was full: they were never acknowledged, so the cut
+        /// goes ahead rather than keep the log from opening).
+        public var savedAs: String?
         public var reason: String
     }
 

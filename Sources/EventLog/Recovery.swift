@@ -371,13 +371,27 @@ struct SegmentLoader {
     /// Copies the bytes from `offset` to the end into
     /// `<segment>.broken-<offset>` (fsynced), then truncates and fsyncs.
     private func cutTail(_ file: SegmentFile, at offset: Int64, size: Int64, reason: String, report: inout RecoveryReport) throws(LogError) {
-        let savedAs = try EventLog.keepAside(file, from: offset, size: size)
+        // The copy is a courtesy to whoever investigates: the bytes are past
+        // the durable mark, so nothing in them was acknowledged. A full disk
+        // must not keep the log from opening (it would need a restart after
+        // space is freed), so without room for the copy the cut goes ahead.
+        var savedAs: String?
+        do {
+            savedAs = try EventLog.keepAside(file, from: offset, size: size)
+        } catch where error.code == .io && Self.isOutOfSpace(error) {
+            unlink(file.path + ".broken-\(offset)")
+        }
         let fd = try writableFD(file.path)
         defer { close(fd) }
         try FileIO.truncate(fd, to: offset, path: file.path)
         try FileIO.fsync(fd, path: file.path)
         try FileIO.fsyncDirectory(directory)
         report.truncations.append(.init(file: file.path, offset: offset, bytes: size - offset, savedAs: savedAs, reason: reason))
+    }
+
+    /// ENOSPC or EDQUOT (`FileIO.errorText` ends its message with the errno).
+    static func isOutOfSpace(_ error: LogError) -> Bool {
+        error.message.hasSuffix("(errno \(ENOSPC))") || error.message.hasSuffix("(errno \(EDQUOT))")
     }
 
     /// Opens the newest segment for appending where recovery left it.

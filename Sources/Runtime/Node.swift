@@ -272,7 +272,7 @@ func logRecovery(_ report: RecoveryReport, logger: Logger) {
     for cut in report.truncations {
         logger.warning("recovery cut a torn tail", metadata: [
             "segment.path": "\(cut.file)", "segment.offset": "\(cut.offset)", "recovery.bytes": "\(cut.bytes)",
-            "recovery.saved_as": "\(cut.savedAs)", "recovery.reason": "\(cut.reason)",
+            "recovery.saved_as": "\(cut.savedAs ?? "not kept: no space left")", "recovery.reason": "\(cut.reason)",
         ])
     }
     for index in report.indexesRebuilt {

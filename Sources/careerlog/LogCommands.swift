@@ -86,7 +86,7 @@ struct ImportLog: ParsableCommand {
 
 func reportRecovery(_ report: RecoveryReport) {
     for cut in report.truncations {
-        printError("recovery: cut a torn tail of \(cut.bytes) bytes at offset \(cut.offset) of \(cut.file) (\(cut.reason)); the bytes are kept in \(cut.savedAs)")
+        printError("recovery: cut a torn tail of \(cut.bytes) bytes at offset \(cut.offset) of \(cut.file) (\(cut.reason)); \(cut.savedAs.map { "the bytes are kept in \($0)" } ?? "the bytes were not kept: no space left on the device")")
     }
     for index in report.indexesRebuilt {
         printError("recovery: rebuilt index \(index)")
@@ -180,7 +180,7 @@ struct VerifyLog: ParsableCommand {
                 print("gap: seqs \(gap.after + 1)...\(gap.next - 1) were given up by a recorded repair (REPAIRS)")
             }
             for tail in summary.tornTails {
-                print("torn tail: \(tail.bytes) bytes at offset \(tail.offset) of \(tail.file) were never durable (\(tail.reason)); the next open cuts them and keeps them as \(tail.savedAs)")
+                print("torn tail: \(tail.bytes) bytes at offset \(tail.offset) of \(tail.file) were never durable (\(tail.reason)); the next open cuts them and keeps them as \(tail.savedAs ?? "-")")
             }
         } catch {
             printError("verify failed: \(error.message)")

@@ -18,7 +18,9 @@ struct ServeCommand: ParsableCommand {
             one answer line, in line order: {"ok":true,"id":"...","seq":N} once the event is on disk, \
             {"ok":true,"id":"...","seq":N,"duplicate":true} for an id already stored, or \
             {"ok":false,"id":"...","line":L,"error":"schema","message":"..."} with error one of parse, \
-            too_large, unknown_type, schema, overloaded, unavailable. Blank lines are counted but not answered. \
+            too_large, unknown_type, schema (the line is wrong), overloaded, unavailable (not stored: send again later), \
+            and, about the connection (line 0, then closed), idle_timeout, line_timeout, too_many_rejected. \
+            Blank lines are counted but not answered. \
             When ready, prints one JSON line on stdout: {"tcp":"HOST:PORT","socket":"PATH","last_seq":N,"http":"HOST:PORT"}. \
             HTTP (--http, on by default on loopback): /metrics (Prometheus), /healthz, /readyz, the dashboard at /, \
             /api/analytics/NAME and /api/status; read-only; CAREERLOG_HTTP_TOKEN, when set, is the bearer token it requires. \

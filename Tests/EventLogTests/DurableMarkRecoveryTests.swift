@@ -76,7 +76,7 @@ final class DurableMarkRecoveryTests: XCTestCase {
             XCTAssertEqual(recovered.recovery.truncations.count, 1, "cut at \(cut)")
             XCTAssertEqual(recovered.recovery.truncations.first?.offset, durable)
             XCTAssertEqual(recovered.recovery.truncations.first?.bytes, Int64(cut) - durable)
-            XCTAssertEqual(fileBytes(recovered.recovery.truncations[0].savedAs), Array(written[Int(durable)..<cut]))
+            XCTAssertEqual(fileBytes(try XCTUnwrap(recovered.recovery.truncations[0].savedAs)), Array(written[Int(durable)..<cut]))
             XCTAssertEqual(fileBytes(copy + "/" + name).count, Int(durable))
             XCTAssertEqual(try recovered.append(Array(events[300...])), 301...305)
             try recovered.sync()
@@ -179,5 +179,41 @@ final class DurableMarkRecoveryTests: XCTestCase {
         XCTAssertThrowsError(try EventLog.open(directory: dir)) { error in
             XCTAssertEqual((error as? LogError)?.code, .corruption)
         }
+    }
+}
+
+/// A torn tail found while the disk is full: the log still opens (the bytes
+/// were never acknowledged, so they are cut without the courtesy copy),
+/// instead of needing space freed and a restart.
+final class FullDiskRecoveryTests: XCTestCase {
+    func testATornTailIsCutEvenWhenItsCopyDoesNotFit() throws {
+        let mountPoint = makeTemporaryDirectory()
+        try TemporaryFilesystem.mount(at: mountPoint, bytes: 1 << 20)
+        defer { TemporaryFilesystem.unmount(mountPoint) }
+        let directory = mountPoint + "/log"
+        let events = makeEvents(200)
+        var log = try EventLog.open(directory: directory)
+        _ = try log.append(events)
+        try log.sync()
+        try log.close()
+        let segment = directory + "/" + segmentFiles(directory)[0]
+        let durableLength = fileBytes(segment).count
+        // A write that never finished: bytes past the durable mark.
+        let torn = [UInt8](repeating: 0xA5, count: 64 << 10)
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: segment))
+        handle.seekToEndOfFile()
+        handle.write(Data(torn))
+        try handle.close()
+        let filler = try TemporaryFilesystem.fill(mountPoint + "/filler")
+
+        log = try EventLog.open(directory: directory)
+        XCTAssertEqual(log.recovery.truncations.count, 1)
+        XCTAssertEqual(log.recovery.truncations.first?.offset, Int64(durableLength))
+        XCTAssertEqual(log.recovery.truncations.first?.bytes, Int64(torn.count))
+        XCTAssertNil(log.recovery.truncations.first?.savedAs, "there was no room for the copy")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: segment + ".broken-\(durableLength)"), "no partial copy is left")
+        XCTAssertEqual(try readAll(log).map(\.event.id), events.map(\.id))
+        try log.close()
+        try FileManager.default.removeItem(atPath: filler)
     }
 }

@@ -259,7 +259,7 @@ final class DoorTLSTests: XCTestCase {
         servers.append(server)
         let client = try ClientBootstrap(group: group).connect(unixDomainSocketPath: path).wait()
         defer { try? client.close().wait() }
-        try waitUntil { seen.withLockedValue { $0.count } == 1 }
+        waitUntil("the server sees the peer's uid") { seen.withLockedValue { $0.count } == 1 }
         XCTAssertEqual(seen.withLockedValue { $0 }, [getuid()])
 
         let tcpPort = try startServer(nil, DoorEchoRecorder())
@@ -268,13 +268,6 @@ final class DoorTLSTests: XCTestCase {
         XCTAssertNil(try PeerCredentials.uid(of: tcp).wait(), "TCP has no peer credentials")
     }
 
-    private func waitUntil(_ condition: () -> Bool, timeout: TimeInterval = 5) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while !condition() {
-            guard Date() < deadline else { throw DoorTestError("condition not met within \(timeout) s") }
-            usleep(1000)
-        }
-    }
 }
 
 struct DoorTestError: Error, CustomStringConvertible {

@@ -1,6 +1,7 @@
 import CareerEvents
 import EventLog
 import Foundation
+import TestSupport
 import XCTest
 
 @testable import Ingest

@@ -185,21 +185,6 @@ final class LineClient: @unchecked Sendable {
     }
 }
 
-/// Waits for `condition` to hold, polling; fails the test after `timeout`.
-func waitUntil(
-    _ what: String, timeout: Duration = .seconds(10), file: StaticString = #filePath, line: UInt = #line,
-    _ condition: () throws -> Bool
-) rethrows {
-    let deadline = ContinuousClock.now + timeout
-    while try !condition() {
-        if ContinuousClock.now > deadline {
-            XCTFail("timed out waiting until \(what)", file: file, line: line)
-            return
-        }
-        usleep(2_000)
-    }
-}
-
 /// Runs `body(0) ... body(count - 1)` each on its own thread, at once, and
 /// waits for all (unlike `concurrentPerform`, which may run them in turn).
 func runConcurrently(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {

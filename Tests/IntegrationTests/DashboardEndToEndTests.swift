@@ -13,8 +13,9 @@ final class DashboardEndToEndTests: XCTestCase {
         let result = try runCareerlog(["analytics", "placement", "--format", "json", "--data-dir", dir])
         XCTAssertEqual(result.status, 0, result.stderr)
         var rates: [String: Double?] = [:]
-        for line in result.stdout.split(separator: "\n") {
-            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        // One document: {"as_of": ..., "rows": [...]}.
+        let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        for object in try XCTUnwrap(document["rows"] as? [[String: Any]]) {
             rates[try XCTUnwrap(object["cohort"] as? String)] = (object["placement_rate"] as? NSNumber)?.doubleValue
         }
         return rates

@@ -22,8 +22,12 @@ final class StopSignalTests: XCTestCase {
         let stop = StopSignal()
         // SIGUSR2: trapping it here cannot disturb the test runner.
         stop.trap([SIGUSR2])
-        raise(SIGUSR2)
-        waitUntil("the stop is requested") { stop.isRequested }
+        // The dispatch source is armed asynchronously after `resume()`; until
+        // then the signal is ignored, so it is raised until it is seen.
+        waitUntil("the stop is requested") {
+            raise(SIGUSR2)
+            return stop.isRequested
+        }
         XCTAssertEqual(stop.reason, .signal(SIGUSR2))
     }
 
