@@ -37,13 +37,7 @@ final class ClusterLifecycleTests: XCTestCase {
 
     /// Polls every 50 ms for up to 120 s (a loaded machine starts clusters slowly).
     private func waitFor(_ what: String, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline {
-            if try condition() { return }
-            usleep(50_000)
-        }
-        XCTFail("timed out waiting for \(what)")
-        throw CancellationError()
+        guard try waitUntil(what, timeout: .seconds(120), condition) else { throw CancellationError() }
     }
 
     private func importHistory(_ dir: String) throws {

@@ -75,11 +75,9 @@ final class DashboardEndToEndTests: XCTestCase {
         let tcp = try XCTUnwrap(ready["tcp"] as? String)
 
         // Ready once every projection has caught up with the imported history.
-        let deadline = Date().addingTimeInterval(180)
-        while (try? Data(contentsOf: URL(string: "http://\(http)/api/status")!)).flatMap({ String(decoding: $0, as: UTF8.self).contains(#""ready":true"#) ? true : nil }) == nil {
-            guard Date() < deadline else { return XCTFail("the node did not become ready") }
-            usleep(200_000)
-        }
+        guard waitUntil("the node is ready", timeout: .seconds(180), {
+            (try? Data(contentsOf: URL(string: "http://\(http)/api/status")!)).map { String(decoding: $0, as: UTF8.self).contains(#""ready":true"#) } ?? false
+        }) else { return }
         let before = try placementRates(dir)
         XCTAssertGreaterThan(before.count, 3)
 
@@ -101,11 +99,10 @@ final class DashboardEndToEndTests: XCTestCase {
         let emitted = try runCareerlog(["emit", "--connect", tcp], input: Data(events.utf8))
         XCTAssertEqual(emitted.status, 0, emitted.stderr)
         var after = before
-        while after == before {
-            guard Date() < deadline else { return XCTFail("the new placement never reached the analytics") }
-            usleep(200_000)
+        guard try waitUntil("the new placement reaches the analytics", timeout: .seconds(180), {
             after = try placementRates(dir)
-        }
+            return after != before
+        }) else { return }
         let expected = try XCTUnwrap(after[cohort] ?? nil)
         try browser.wait("Math.abs(window.careerlogDashboard.charts.placement.data.datasets[0].data[\(before.keys.sorted().firstIndex(of: cohort)!)] - \(expected * 100)) < 1e-9", timeoutMs: 30_000)
         assertSameRates(try pageRates(browser), after)
