@@ -47,6 +47,7 @@ struct ImportLog: ParsableCommand {
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var schemas: SchemaOptions
     @OptionGroup var limits: LogLimitOptions
+    @OptionGroup(title: "Privacy") var masterKey: MasterKeyOptions
 
     @Option(help: ArgumentHelp("How many of the newest events' ids are remembered to detect duplicates.", valueName: "events"))
     var dedupeWindow: Int = 10_000_000
@@ -64,10 +65,13 @@ struct ImportLog: ParsableCommand {
         let fd: Int32 = file == "-" ? 0 : open(file, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ValidationError("cannot open \(file): \(String(cString: strerror(errno)))") }
         defer { if fd != 0 { close(fd) } }
+        let sealer = try masterKey.openForWriting(data: data, registry: registry, command: "log import")
         let log = try EventLog.open(directory: data.logDirectory, limits: LogLimits(segmentBytesMax: limits.segmentMiB << 20))
         reportRecovery(log.recovery)
+        try sealer.reapplyErasures(log: log)
         let window = try DedupeWindow.load(from: log, capacity: dedupeWindow)
-        let importer = Importer(log: log, window: window, validate: { envelope throws(EventError) in try registry.validate(envelope) })
+        let importer = Importer(log: log, window: window, validate: { envelope throws(EventError) in try registry.validate(envelope) },
+                                sealer: sealer)
         let summary: ImportSummary
         do {
             summary = try importer.run(fd: fd) { line, error in
@@ -208,15 +212,19 @@ struct DumpLog: ParsableCommand {
     @OptionGroup var data: DataDirectoryOptions
     @Option(help: ArgumentHelp("Start at this seq.", valueName: "seq")) var fromSeq: UInt64 = 1
     @Option(help: ArgumentHelp("Print at most this many events.", valueName: "count")) var limit: UInt64?
+    @OptionGroup var schemas: SchemaOptions
+    @OptionGroup(title: "Privacy") var pii: PIIOptions
 
     func run() throws {
         let log = try EventLog.open(directory: data.logDirectory, mode: .readOnly)
+        let opener = try pii.opener(data: data, registry: try schemas.registry(), command: "log dump")
         let reader = log.reader(fromSeq: fromSeq)
         let out = OutputBuffer()
         var printed: UInt64 = 0
         do {
             while printed < (limit ?? .max), let record = try reader.next() {
-                try out.withBuffer { RecordJSON.appendLine(record, to: &$0) }
+                let (opened, redacted) = try opener.open(record)
+                try out.withBuffer { RecordJSON.appendLine(opened, redacted: redacted, to: &$0) }
                 printed += 1
             }
             try out.flush()

@@ -100,6 +100,8 @@ struct RebuildProjections: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var projections: ProjectionOptions
     @Flag(help: "Rebuild every projection.") var all = false
+    @OptionGroup var schemas: SchemaOptions
+    @OptionGroup(title: "Privacy") var masterKey: MasterKeyOptions
     @Argument(help: ArgumentHelp("The projection to rebuild (`careerlog projections list` names them).", valueName: "name")) var name: String?
 
     func validate() throws {
@@ -112,7 +114,10 @@ struct RebuildProjections: ParsableCommand {
     func run() throws {
         let catalog = try projections.catalog()
         let log = try EventLog.open(directory: data.logDirectory, mode: .readOnly)
-        let builder = ProjectionBuilder(url: try database.connectionURL(data: data), log: log, catalog: catalog, logger: Logger(label: "careerlog.rebuild"))
+        var options = ProjectionBuilder.Options()
+        options.pii = try masterKey.readModelOpener(data: data, registry: try schemas.registry(), command: "projections rebuild")
+        let builder = ProjectionBuilder(url: try database.connectionURL(data: data), log: log, catalog: catalog, logger: Logger(label: "careerlog.rebuild"),
+                                        options: options)
         let names = all ? catalog.definitions.map(\.name) : [name!]
         let terminal = isTerminal(2)
         let start = ContinuousClock.now
@@ -147,12 +152,15 @@ struct ProjectCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var projections: ProjectionOptions
     @Option(help: ArgumentHelp("Events per batch.", valueName: "count")) var batchEvents: Int = 20_000
+    @OptionGroup var schemas: SchemaOptions
+    @OptionGroup(title: "Privacy") var masterKey: MasterKeyOptions
 
     func run() throws {
         let logger = Logger(label: "careerlog.projector")
         let log = try EventLog.open(directory: data.logDirectory, mode: .readOnly)
         var options = Projector.Options()
         options.batchEventsMax = batchEvents
+        options.pii = try masterKey.readModelOpener(data: data, registry: try schemas.registry(), command: "project")
         let projector = Projector(url: try database.connectionURL(data: data), log: log, catalog: try projections.catalog(), logger: logger, options: options)
         let stop = StopSignal()
         stop.trap([SIGINT, SIGTERM])

@@ -39,6 +39,7 @@ struct ReplayCommand: ParsableCommand {
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var filter: ReplayFilterOptions
     @OptionGroup var schemas: SchemaOptions
+    @OptionGroup(title: "Privacy") var pii: PIIOptions
 
     @Option(help: "ndjson (each event as stored, with seq and recorded) or csv (the data fields as columns).")
     var format: ReplayFormat = .ndjson
@@ -75,7 +76,7 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         if asOf.into != nil {
-            try asOf.build(data: data)
+            try asOf.build(data: data, pii: try pii.masterKey.readModelOpener(data: data, registry: try schemas.registry(), command: "replay --into"))
             return
         }
         let replayFilter = try filter.replayFilter()
@@ -96,12 +97,15 @@ struct ReplayCommand: ParsableCommand {
         do {
             if stats {
                 try runStats(session)
-            } else if format == .csv, let out {
-                try runCSVDirectory(session, directory: out, replayFilter: replayFilter)
-            } else if format == .csv {
-                try runCSVStdout(session, replayFilter: replayFilter)
             } else {
-                try runNDJSON(session)
+                let opener = try pii.opener(data: data, registry: try schemas.registry(), command: "replay")
+                if format == .csv, let out {
+                    try runCSVDirectory(session, directory: out, replayFilter: replayFilter, opener: opener)
+                } else if format == .csv {
+                    try runCSVStdout(session, replayFilter: replayFilter, opener: opener)
+                } else {
+                    try runNDJSON(session, opener: opener)
+                }
             }
             if explain {
                 printError("read \(scan.framesRead) frames, \(scan.eventsRead) events; \(scan.eventsMatched) matched")
@@ -119,21 +123,23 @@ struct ReplayCommand: ParsableCommand {
         }
     }
 
-    private func runNDJSON(_ session: ReplaySession) throws {
+    private func runNDJSON(_ session: ReplaySession, opener: RecordOpener) throws {
         let out = OutputBuffer()
         var writer = RecordJSON.Writer()
         try session.pump(idle: { try out.flush() }) { record in
-            try out.withBuffer { writer.appendLine(record, to: &$0) }
+            let (opened, redacted) = try opener.open(record)
+            try out.withBuffer { writer.appendLine(opened, redacted: redacted, to: &$0) }
         }
     }
 
-    private func runCSVStdout(_ session: ReplaySession, replayFilter: ReplayFilter) throws {
+    private func runCSVStdout(_ session: ReplaySession, replayFilter: ReplayFilter, opener: RecordOpener) throws {
         let columns = try schemas.dataColumns()
         guard let type = replayFilter.singleType(knownTypes: columns.types) else { preconditionFailure("checked by validate()") }
         var table = CSVTable(type: type, dataColumns: columns.columnsByType[type])
         let out = OutputBuffer()
         try out.withBuffer { table.appendHeader(to: &$0) }
-        try session.pump(idle: { try out.flush() }) { record in
+        try session.pump(idle: { try out.flush() }) { stored in
+            let record = try opener.open(stored).record
             guard record.event.type == type else {
                 throw ReplayError(.invalidArgument, "event seq \(record.seq) is a \(record.event.type), not a \(type): --type matches more than one type; use --out DIR")
             }
@@ -145,12 +151,12 @@ struct ReplayCommand: ParsableCommand {
         }
     }
 
-    private func runCSVDirectory(_ session: ReplaySession, directory: String, replayFilter: ReplayFilter) throws {
+    private func runCSVDirectory(_ session: ReplaySession, directory: String, replayFilter: ReplayFilter, opener: RecordOpener) throws {
         let columns = try schemas.dataColumns()
         // Types named exactly get a file even when nothing matches.
         let named = replayFilter.types.filter { !$0.isGlob }.map(\.pattern)
         let writer = try CSVDirectoryWriter(directory: directory, columns: columns, createFor: named)
-        try session.pump(idle: { try writer.flush() }) { record in try writer.write(record) }
+        try session.pump(idle: { try writer.flush() }) { record in try writer.write(try opener.open(record).record) }
         try writer.close()
         let files = writer.rowsByType.sorted { $0.key < $1.key }
         let body = files.map { JSONString.quoted($0.key + ".csv") + ":\($0.value)" }.joined(separator: ",")
@@ -259,10 +265,12 @@ struct AsOfOptions: ParsableArguments {
         }
     }
 
-    func build(data: DataDirectoryOptions) throws {
+    func build(data: DataDirectoryOptions, pii: RecordOpener) throws {
         let log = try EventLog.open(directory: data.logDirectory, mode: .readOnly)
+        var options = ProjectionBuilder.Options()
+        options.pii = pii
         let builder = ProjectionBuilder(url: try database.connectionURL(data: data), log: log, catalog: try projections.catalog(),
-                                        logger: Logger(label: "careerlog.replay"))
+                                        logger: Logger(label: "careerlog.replay"), options: options)
         let terminal = isTerminal(2)
         let start = ContinuousClock.now
         let request = try request(into: into!)

@@ -23,9 +23,10 @@ final class LogCommandTests: XCTestCase {
 
         let imported = try runCareerlog(["log", "import", "--data-dir", dir, "-"], input: Data(generated.stdout.utf8))
         XCTAssertEqual(imported.status, 0, imported.stderr)
-        XCTAssertEqual(imported.stdout, #"{"appended":\#(input.count),"duplicates":0,"rejected":0,"first_seq":1,"last_seq":\#(input.count)}"# + "\n")
+        XCTAssertEqual(imported.stdout, #"{"appended":\#(input.count),"duplicates":0,"rejected":0,"redacted":0,"first_seq":1,"last_seq":\#(input.count)}"# + "\n")
 
-        let dumped = try runCareerlog(["log", "dump", "--data-dir", dir])
+        // With the key: PII back in clear, byte for byte as sent.
+        let dumped = try runCareerlog(["log", "dump", "--data-dir", dir, "--include-pii"])
         XCTAssertEqual(dumped.status, 0, dumped.stderr)
         let output = lines(dumped.stdout)
         XCTAssertEqual(output.count, input.count)
@@ -66,7 +67,7 @@ final class LogCommandTests: XCTestCase {
 
         // Importing the same file again: all duplicates, nothing appended.
         let again = try runCareerlog(["log", "import", "--data-dir", dir], input: Data(generated.stdout.utf8))
-        XCTAssertEqual(again.stdout, #"{"appended":0,"duplicates":\#(input.count),"rejected":0,"first_seq":null,"last_seq":null}"# + "\n")
+        XCTAssertEqual(again.stdout, #"{"appended":0,"duplicates":\#(input.count),"rejected":0,"redacted":0,"first_seq":null,"last_seq":null}"# + "\n")
     }
 
     func testRejectedLinesAreReportedWithLineNumbersAndOthersKept() throws {
@@ -77,7 +78,7 @@ final class LogCommandTests: XCTestCase {
         let input = [good, "{not json", "", badLevel, good, unknownType + "\r", String(repeating: "x", count: (1 << 20) + 1)].joined(separator: "\n") + "\n"
         let result = try runCareerlog(["log", "import", "--data-dir", dir, "-"], input: Data(input.utf8))
         XCTAssertEqual(result.status, 1)
-        XCTAssertEqual(result.stdout, #"{"appended":1,"duplicates":1,"rejected":4,"first_seq":1,"last_seq":1}"# + "\n")
+        XCTAssertEqual(result.stdout, #"{"appended":1,"duplicates":1,"rejected":4,"redacted":0,"first_seq":1,"last_seq":1}"# + "\n")
         let errors = lines(result.stderr)
         XCTAssertEqual(errors.count, 4, result.stderr)
         XCTAssertTrue(errors[0].hasPrefix("line 2: parse:"), errors[0])

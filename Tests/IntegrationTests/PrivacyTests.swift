@@ -1,0 +1,202 @@
+import CareerEvents
+import EventLog
+import Foundation
+import TestSupport
+import XCTest
+
+/// Issue 11, as a user meets it: PII sealed at rest, replays PII-free by
+/// default, erasure by destroying the subject's key. Real binary, real files.
+final class PrivacyTests: XCTestCase {
+    /// An imported generated history and what it holds.
+    struct History {
+        var directory: String
+        var lines: [String]
+        var events: [JSONObject]
+        /// Subjects with a `user.erased` event.
+        var erased: Set<String>
+        /// Every PII string value of each subject's events (from the schemas' x-pii paths).
+        var piiBySubject: [String: Set<String>]
+        /// Types whose events held at least one PII value.
+        var typesWithPIIValues: Set<String>
+    }
+
+    static let registry: SchemaRegistry = {
+        try! SchemaRegistry(directory: packageRoot + "/EventSchemas")
+    }()
+
+    /// The PII string values at the schema's x-pii paths ("a", "a.b", "a[].b", "a[]").
+    static func piiValues(type: String, version: Int, data: JSONObject) -> [String] {
+        var found: [String] = []
+        func walk(_ value: JSONValue, _ steps: ArraySlice<Substring>) {
+            guard let step = steps.first else {
+                if case .string(let s) = value { found.append(s) }
+                return
+            }
+            var name = step
+            var items = 0
+            while name.hasSuffix("[]") { name = name.dropLast(2); items += 1 }
+            guard case .object(let object) = value, var child = object[String(name)] else { return }
+            if items == 0 { return walk(child, steps.dropFirst()) }
+            var level = [child]
+            for _ in 0..<items { level = level.flatMap { $0.arrayValue ?? [] } }
+            for item in level { walk(item, steps.dropFirst()) }
+            child = .null
+        }
+        for path in registry.piiFields(type: type, version: version) {
+            walk(.object(data), path.split(separator: ".")[...])
+        }
+        return found
+    }
+
+    func importHistory(users: Int, seed: Int) throws -> History {
+        let directory = makeTemporaryDirectory()
+        let generated = try runCareerlog(["generate", "--users", String(users), "--seed", String(seed)])
+        XCTAssertEqual(generated.status, 0, generated.stderr)
+        let imported = try runCareerlog(["log", "import", "--data-dir", directory, "-"], input: Data(generated.stdout.utf8))
+        XCTAssertEqual(imported.status, 0, imported.stderr)
+        let lines = generated.stdout.split(separator: "\n").map(String.init)
+        var history = History(directory: directory, lines: lines, events: [], erased: [], piiBySubject: [:], typesWithPIIValues: [])
+        for line in lines {
+            let event = try XCTUnwrap(JSONParser.parse(line).objectValue)
+            history.events.append(event)
+            let type = event["type"]!.stringValue!, subject = event["subject"]!.stringValue!
+            if type == "user.erased" { history.erased.insert(subject) }
+            let values = Self.piiValues(type: type, version: 1, data: event["data"]!.objectValue!)
+            if !values.isEmpty { history.typesWithPIIValues.insert(type) }
+            history.piiBySubject[subject, default: []].formUnion(values)
+        }
+        XCTAssertFalse(history.erased.isEmpty, "the generated history should erase someone")
+        return history
+    }
+
+    /// The ways a PII value could be written: as is and JSON-escaped.
+    static func encodings(_ value: String) -> [[UInt8]] {
+        let escaped = JSONValue.string(value).compactString.dropFirst().dropLast()
+        return Array(Set([Array(value.utf8), Array(escaped.utf8)]))
+    }
+
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
+        let first = needle[0]
+        var i = 0
+        let end = haystack.count - needle.count
+        while i <= end {
+            if haystack[i] == first && haystack[i ..< i + needle.count].elementsEqual(needle) { return true }
+            i += 1
+        }
+        return false
+    }
+
+    /// Every regular file under `directory` (recursively), with its bytes.
+    static func files(under directory: String) -> [(path: String, bytes: [UInt8])] {
+        let enumerator = FileManager.default.enumerator(atPath: directory)
+        var out: [(String, [UInt8])] = []
+        while let relative = enumerator?.nextObject() as? String {
+            let path = directory + "/" + relative
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                  let data = FileManager.default.contents(atPath: path) else { continue }
+            out.append((path, [UInt8](data)))
+        }
+        return out
+    }
+
+    /// The data bytes of every stored record, decompressed (what LZ4 would hide from a file search).
+    static func storedData(_ directory: String) throws -> [(seq: UInt64, subject: String, type: String, data: [UInt8])] {
+        let log = try EventLog.open(directory: directory + "/log", mode: .readOnly)
+        defer { try? log.close() }
+        let reader = log.reader(fromSeq: 1)
+        var out: [(UInt64, String, String, [UInt8])] = []
+        while let record = try reader.next() {
+            out.append((record.seq, record.event.subject.uuidString.lowercased(), record.event.type, record.event.data))
+        }
+        return out
+    }
+
+    func testEveryPIIFieldOfEveryTypeIsSealedInTheLog() throws {
+        let history = try importHistory(users: 400, seed: 11)
+        // Every type with an x-pii field got PII values, so every path was exercised.
+        let typesWithPIIFields = Set(Self.registry.types.filter { !Self.registry.piiFields(type: $0, version: 1).isEmpty })
+        XCTAssertEqual(history.typesWithPIIValues, typesWithPIIFields)
+        let stored = try Self.storedData(history.directory)
+        XCTAssertEqual(stored.count, history.events.count)
+        var leaks = 0
+        for (record, event) in zip(stored, history.events) {
+            let values = Self.piiValues(type: record.type, version: 1, data: event["data"]!.objectValue!)
+            for value in values where Self.encodings(value).contains(where: { Self.contains(record.data, $0) }) {
+                leaks += 1
+                if leaks < 5 { XCTFail("seq \(record.seq) (\(record.type)) holds a PII value in clear") }
+            }
+        }
+        XCTAssertEqual(leaks, 0)
+    }
+
+    func testReplayIsPIIFreeByDefaultAndIncludePIIShowsExactlyTheNotErased() throws {
+        let history = try importHistory(users: 400, seed: 12)
+        let allPII = history.piiBySubject.values.reduce(into: Set<String>()) { $0.formUnion($1) }
+        XCTAssertGreaterThan(allPII.count, 1000)
+
+        let replay = try runCareerlog(["replay", "--data-dir", history.directory])
+        XCTAssertEqual(replay.status, 0, replay.stderr)
+        let csvDirectory = makeTemporaryDirectory()
+        let csv = try runCareerlog(["replay", "--data-dir", history.directory, "--format", "csv", "--out", csvDirectory])
+        XCTAssertEqual(csv.status, 0, csv.stderr)
+        var outputs = [("ndjson", [UInt8](replay.stdout.utf8))]
+        outputs += Self.files(under: csvDirectory).map { ($0.path, $0.bytes) }
+        for (name, bytes) in outputs {
+            let leaked = allPII.filter { value in Self.encodings(value).contains { Self.contains(bytes, $0) } }
+            XCTAssertEqual(leaked.count, 0, "\(name) shows \(leaked.count) PII values without --include-pii")
+        }
+        let lines = replay.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, history.events.count)
+        for (line, event) in zip(lines, history.events) where event["type"]?.stringValue == "user.registered" {
+            let object = try XCTUnwrap(JSONParser.parse(String(line)).objectValue)
+            XCTAssertEqual(object["redacted"], .bool(true))
+            XCTAssertEqual(object["data"]?.objectValue?["email"], .null)
+            XCTAssertEqual(object["data"]?.objectValue?["platform"], event["data"]?.objectValue?["platform"])
+        }
+
+        let included = try runCareerlog(["replay", "--data-dir", history.directory, "--include-pii", "--type", "user.registered"])
+        XCTAssertEqual(included.status, 0, included.stderr)
+        var shown = 0, withheld = 0
+        let registered = history.events.filter { $0["type"]?.stringValue == "user.registered" }
+        let includedLines = included.stdout.split(separator: "\n")
+        XCTAssertEqual(includedLines.count, registered.count)
+        for (line, event) in zip(includedLines, registered) {
+            let object = try XCTUnwrap(JSONParser.parse(String(line)).objectValue)
+            let subject = event["subject"]!.stringValue!
+            if history.erased.contains(subject) {
+                XCTAssertEqual(object["data"]?.objectValue?["email"], .null)
+                XCTAssertEqual(object["redacted"], .bool(true))
+                withheld += 1
+            } else {
+                XCTAssertEqual(object["data"], event["data"])
+                XCTAssertNil(object["redacted"])
+                shown += 1
+            }
+        }
+        XCTAssertEqual(withheld, history.erased.count)
+        XCTAssertEqual(shown, registered.count - history.erased.count)
+    }
+
+    func testAfterErasureNoFileUnderTheDataDirectoryHoldsTheSubjectsPII() throws {
+        let history = try importHistory(users: 400, seed: 13)
+        let files = Self.files(under: history.directory)
+        let stored = try Self.storedData(history.directory)
+        XCTAssertTrue(files.contains { $0.path.hasSuffix(".seg") })
+        for subject in history.erased {
+            let pii = try XCTUnwrap(history.piiBySubject[subject])
+            XCTAssertFalse(pii.isEmpty)
+            for value in pii {
+                for encoding in Self.encodings(value) {
+                    for file in files where Self.contains(file.bytes, encoding) {
+                        XCTFail("\(file.path) holds erased PII of \(subject)")
+                    }
+                    for record in stored where Self.contains(record.data, encoding) {
+                        XCTFail("record seq \(record.seq) holds erased PII of \(subject)")
+                    }
+                }
+            }
+        }
+    }
+}
