@@ -133,6 +133,8 @@ final class ServeProcess {
     let dataDirectory: String
     let socketPath: String
     private(set) var tcpAddress = ""
+    /// The HTTP window's address from the ready line ("" with --no-http).
+    private(set) var httpAddress = ""
     private let stderrPath: String
     private let stdoutPipe = Pipe()
 
@@ -157,6 +159,7 @@ final class ServeProcess {
         let ready = try readReadyLine(timeoutMs: 30_000)
         guard case .object(let object) = try JSONParser.parse(ready) else { throw ServeProcessError(message: "bad ready line: \(ready)") }
         if case .string(let tcp)? = object["tcp"] { tcpAddress = tcp }
+        if case .string(let http)? = object["http"] { httpAddress = http }
     }
 
     var pid: Int32 { process.processIdentifier }
