@@ -65,6 +65,9 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     private let authorizer: ProducerAuthorizer?
     /// Who this connection is, told by `DoorGateHandler`; nil until then.
     private var producer: String?
+    /// Answers written: stored (or duplicate) and rejected, for the close log line.
+    private var answeredStored = 0
+    private var answeredRejected = 0
 
     init(
         limits: IngestLimits, appender: GroupCommitAppender, budget: InputBudget, validate: EnvelopeValidator?,
@@ -101,7 +104,12 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        logger.debug("connection closed", metadata: ["connection.lines": "\(state.lineNumber)"])
+        // A producer's connections are the audit trail's who and how much;
+        // without a producers file (no producer) this stays a debug line.
+        logger.log(level: producer == nil ? .debug : .info, "connection closed", metadata: [
+            "connection.lines": "\(state.lineNumber)", "connection.stored": "\(answeredStored)",
+            "connection.rejected": "\(answeredRejected)",
+        ])
         finish()
         context.fireChannelInactive()
     }
@@ -212,7 +220,13 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
             case .writeResponses:
                 var buffer = context.channel.allocator.buffer(capacity: 4096)
                 let metrics = self.metrics
-                _ = state.takeResponses(into: &buffer) { code in metrics?.eventsRejected(RejectionReason(code: code.rawValue)).increment() }
+                var rejected = 0
+                let written = state.takeResponses(into: &buffer) { code in
+                    rejected += 1
+                    metrics?.eventsRejected(RejectionReason(code: code.rawValue)).increment()
+                }
+                answeredStored += written - rejected
+                answeredRejected += rejected
                 context.write(wrapOutboundOut(buffer), promise: nil)
                 wrote = true
             case .read:

@@ -339,7 +339,7 @@ public final class IngestServer: Sendable {
         guard mkdtemp(&template) != nil else {
             throw IngestConfigurationError(message: "cannot create a directory beside \(path): \(String(cString: strerror(errno)))")
         }
-        let staging = String(cString: template)
+        let staging = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         defer { rmdir(staging) }
         let stagingPath = staging + "/s"
         let channel = try bootstrap.bind(unixDomainSocketPath: stagingPath).wait()
