@@ -87,32 +87,50 @@ public enum DedupeSnapshot {
     }
 
     /// The window saved at `path`, brought up to the end of `log`; throws a
-    /// `Rejection` saying why when the snapshot cannot be used.
+    /// `Rejection` saying why when the snapshot cannot be used. The table is
+    /// read straight into the window's arrays (no staging copy of the file).
     public static func load(from path: String, log: EventLog, capacity: Int) throws -> DedupeWindow {
-        guard let data = FileManager.default.contents(atPath: path) else { throw Rejection(description: "no snapshot at \(path)") }
-        return try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) throws -> DedupeWindow in
-            guard bytes.count >= headerBytes + 4, Array(bytes[0..<8]) == magic else { throw Rejection(description: "not a dedupe snapshot") }
-            let stored = bytes.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self).littleEndian
-            guard CRC32C.update(0, UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 4)])) == stored else {
-                throw Rejection(description: "checksum mismatch")
-            }
-            func u64(_ at: Int) -> UInt64 { bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian }
-            func u32(_ at: Int) -> UInt32 { bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian }
-            guard u32(8) == version, u32(64) == DedupeWindow.hashVersion else { throw Rejection(description: "another snapshot version") }
-            guard u64(16) == UInt64(capacity) else { throw Rejection(description: "window capacity changed (\(u64(16)) -> \(capacity))") }
-            let newest = u64(24)
-            let newestID = UUID(uuid: bytes.loadUnaligned(fromByteOffset: 32, as: uuid_t.self))
-            let slotCount = Int(u64(48)), used = Int(u64(56))
-            let slotBytes = slotCount * DedupeWindow.slotStride, ringBytes = capacity * 4
-            guard bytes.count == headerBytes + slotBytes + ringBytes + 4 else { throw Rejection(description: "length does not match its header") }
-            try checkAgainstLog(log, newest: newest, newestID: newestID, capacity: capacity)
-            var window = try DedupeWindow(
-                capacity: capacity, newest: newest, used: used,
-                slots: UnsafeRawBufferPointer(rebasing: bytes[headerBytes..<(headerBytes + slotBytes)]),
-                ring: UnsafeRawBufferPointer(rebasing: bytes[(headerBytes + slotBytes)..<(headerBytes + slotBytes + ringBytes)]))
-            let reader = log.reader(fromSeq: newest + 1)
-            while let record = try reader.next() { window.insert(record.event.id, seq: record.seq) }
-            return window
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Rejection(description: "no snapshot at \(path)") }
+        defer { close(fd) }
+        var size = stat()
+        guard fstat(fd, &size) == 0 else { throw Rejection(description: "cannot stat \(path)") }
+        var header = [UInt8](repeating: 0, count: headerBytes)
+        try header.withUnsafeMutableBytes { try readFully(fd, $0, at: 0) }
+        guard Array(header[0..<8]) == magic else { throw Rejection(description: "not a dedupe snapshot") }
+        func u64(_ at: Int) -> UInt64 { header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian } }
+        func u32(_ at: Int) -> UInt32 { header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian } }
+        guard u32(8) == version, u32(64) == DedupeWindow.hashVersion else { throw Rejection(description: "another snapshot version") }
+        guard u64(16) == UInt64(capacity) else { throw Rejection(description: "window capacity changed (\(u64(16)) -> \(capacity))") }
+        let newest = u64(24)
+        let newestID = header.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(fromByteOffset: 32, as: uuid_t.self)) }
+        let slotCount = u64(48), used = u64(56)
+        guard slotCount <= UInt64(Int.max / DedupeWindow.slotStride), used <= slotCount,
+              Int64(headerBytes) + Int64(slotCount) * Int64(DedupeWindow.slotStride) + Int64(capacity) * 4 + 4 == Int64(size.st_size)
+        else { throw Rejection(description: "length does not match its header") }
+        try checkAgainstLog(log, newest: newest, newestID: newestID, capacity: capacity)
+        var window = try DedupeWindow(capacity: capacity, newest: newest, used: Int(used), slotCount: Int(slotCount)) { slots, ring in
+            try readFully(fd, slots, at: headerBytes)
+            try readFully(fd, ring, at: headerBytes + slots.count)
+            var trailer: UInt32 = 0
+            try withUnsafeMutableBytes(of: &trailer) { try readFully(fd, $0, at: headerBytes + slots.count + ring.count) }
+            var crc = header.withUnsafeBytes { CRC32C.update(0, $0) }
+            crc = CRC32C.update(crc, UnsafeRawBufferPointer(slots))
+            crc = CRC32C.update(crc, UnsafeRawBufferPointer(ring))
+            guard crc == trailer.littleEndian else { throw Rejection(description: "checksum mismatch") }
+        }
+        let reader = log.reader(fromSeq: newest + 1)
+        while let record = try reader.next() { window.insert(record.event.id, seq: record.seq) }
+        return window
+    }
+
+    private static func readFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { throw Rejection(description: n == 0 ? "snapshot ends early" : "cannot read: \(String(cString: strerror(errno)))") }
+            done += n
         }
     }
 

@@ -86,25 +86,28 @@ public struct DedupeWindow: Sendable {
         }
     }
 
-    /// A window from a snapshot's raw bytes, checked for consistency (the
-    /// CRC guards against damage; this guards against a bug or a forged file
+    /// A window from a snapshot: `fill` writes the table's raw bytes into
+    /// the slots and the ring, and they are checked for consistency (the
+    /// CRC guards against damage; this against a bug or a forged file
     /// making a lookup probe forever or index out of range).
-    init(capacity: Int, newest: UInt64, used: Int, slots slotBytes: UnsafeRawBufferPointer, ring ringBytes: UnsafeRawBufferPointer) throws {
+    init(
+        capacity: Int, newest: UInt64, used: Int, slotCount: Int,
+        fill: (UnsafeMutableRawBufferPointer, UnsafeMutableRawBufferPointer) throws -> Void
+    ) throws {
         self.init(capacity: capacity)
-        let slotCount = slotBytes.count / Self.slotStride
-        guard slotCount >= 2, slotCount <= slotsMax, used < slotCount, ringBytes.count == capacity * 4 else {
+        guard slotCount >= 2, slotCount <= slotsMax, used < slotCount else {
             throw DedupeSnapshot.Rejection(description: "table size out of range")
         }
         var loaded = [Slot](repeating: .empty, count: slotCount)
-        loaded.withUnsafeMutableBytes { $0.copyMemory(from: slotBytes) }
-        var ringLoaded = [UInt32](repeating: 0, count: capacity)
-        ringLoaded.withUnsafeMutableBytes { $0.copyMemory(from: ringBytes) }
-        let held = loaded.reduce(0) { $0 + ($1.seq != 0 ? 1 : 0) }
-        guard held == used, ringLoaded.allSatisfy({ Int($0) <= slotCount }) else {
+        try loaded.withUnsafeMutableBytes { slotBytes in
+            try ring.withUnsafeMutableBytes { ringBytes in try fill(slotBytes, ringBytes) }
+        }
+        var held = 0
+        for slot in loaded where slot.seq != 0 { held += 1 }
+        guard held == used, ring.allSatisfy({ Int($0) <= slotCount }) else {
             throw DedupeSnapshot.Rejection(description: "table contents do not match its header")
         }
         slots = loaded
-        ring = ringLoaded
         self.used = used
         self.newest = newest
     }
