@@ -198,6 +198,10 @@ public final class IngestServer: Sendable {
     /// lines it sent (up to `drainTimeoutMs`), commits what is queued, and
     /// stops the threads. The log stays open: the caller closes it.
     /// Idempotent; blocks until done, so it must not run on an event loop.
+    /// The dedupe window as the appender left it, once `shutdown()`
+    /// returned: what a clean stop saves (`DedupeSnapshot`) for the next start.
+    public var dedupeWindowAfterShutdown: DedupeWindow? { appender.windowAfterStop }
+
     public func shutdown() {
         precondition(MultiThreadedEventLoopGroup.currentEventLoop == nil, "IngestServer.shutdown() blocks; call it off the event loops")
         let alreadyStopped = stopped.withLockedValue { stopped in
