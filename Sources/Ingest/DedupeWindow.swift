@@ -51,6 +51,67 @@ public struct DedupeWindow: Sendable {
 
     public var count: Int { used }
 
+    /// The newest seq inserted (0 when empty).
+    public var newestSeq: UInt64 { newest }
+
+    /// The id stored at the newest seq, if the window holds it.
+    public var newestID: UUID? {
+        guard newest > 0 else { return nil }
+        let registered = Int(ring[Int(newest % UInt64(capacity))])
+        guard registered != 0, slots[registered - 1].seq == newest else { return nil }
+        let slot = slots[registered - 1]
+        return withUnsafeBytes(of: (slot.high, slot.low)) { UUID(uuid: $0.load(as: uuid_t.self)) }
+    }
+
+    // MARK: - Snapshot support (see DedupeSnapshot)
+
+    /// Bumped whenever `home` or the slot layout changes: a snapshot made
+    /// with another one is not used.
+    static let hashVersion: UInt32 = 1
+    static let slotStride = MemoryLayout<Slot>.stride
+
+    struct StorageHeader {
+        var capacity: Int
+        var newest: UInt64
+        var slotCount: Int
+        var used: Int
+    }
+
+    /// The table's raw bytes, for writing a snapshot.
+    func withStorage(_ body: (StorageHeader, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) {
+        slots.withUnsafeBytes { slotBytes in
+            ring.withUnsafeBytes { ringBytes in
+                body(StorageHeader(capacity: capacity, newest: newest, slotCount: slots.count, used: used), slotBytes, ringBytes)
+            }
+        }
+    }
+
+    /// A window from a snapshot: `fill` writes the table's raw bytes into
+    /// the slots and the ring, and they are checked for consistency (the
+    /// CRC guards against damage; this against a bug or a forged file
+    /// making a lookup probe forever or index out of range).
+    init(
+        capacity: Int, newest: UInt64, used: Int, slotCount: Int,
+        fill: (UnsafeMutableRawBufferPointer, UnsafeMutableRawBufferPointer) throws -> Void
+    ) throws {
+        self.init(capacity: capacity)
+        guard slotCount >= 2, slotCount <= slotsMax, used < slotCount else {
+            throw DedupeSnapshot.Rejection(description: "table size out of range")
+        }
+        var loaded = [Slot](repeating: .empty, count: slotCount)
+        try loaded.withUnsafeMutableBytes { slotBytes in
+            try ring.withUnsafeMutableBytes { ringBytes in try fill(slotBytes, ringBytes) }
+        }
+        var held = 0
+        for slot in loaded where slot.seq != 0 { held += 1 }
+        guard held == used, ring.allSatisfy({ Int($0) <= slotCount }) else {
+            throw DedupeSnapshot.Rejection(description: "table contents do not match its header")
+        }
+        slots = loaded
+        self.used = used
+        self.newest = newest
+    }
+
     /// The seq of `id` if it is in the window.
     public func seq(of id: UUID) -> UInt64? {
         let (high, low) = Self.halves(id)

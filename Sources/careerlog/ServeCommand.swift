@@ -45,6 +45,7 @@ struct ServeCommand: ParsableCommand {
     var eventLoops: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: ArgumentHelp("Least severe log level written to stderr: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: Logger.Level = .info
+    @OptionGroup(title: "Network door (README.md, \"Running it on a network\")") var door: ServeDoorOptions
     @OptionGroup(title: "Limits") var limits: IngestLimitOptions
     @OptionGroup(title: "Read models") var database: DatabaseOptions
     @OptionGroup(title: "Read models") var projections: ProjectionOptions
@@ -80,7 +81,18 @@ struct ServeCommand: ParsableCommand {
         let resolvedURL = ResolvedDatabaseURL()
         // One registry: the appender records into it, /metrics renders it.
         let metrics = CareerlogMetrics()
-        var nodeConfiguration = try nodeConfiguration(logger: logger, resolvedURL: resolvedURL)
+        var nodeConfiguration: Node.Configuration
+        do {
+            nodeConfiguration = try self.nodeConfiguration(logger: logger, resolvedURL: resolvedURL)
+        } catch let error as DoorStartError {
+            printError("serve: \(error)")
+            throw ExitCode(1)
+        }
+        // SIGHUP re-reads the certificate, key and producers file; a bad one keeps what is in force.
+        let ingestDoor = nodeConfiguration.ingest.door
+        let reloadLogger = logger
+        let reload = ReloadSignal { ingestDoor.reload(logger: reloadLogger) }
+        defer { withExtendedLifetime(reload) {} }
         if !noHttp { nodeConfiguration.ingest.metrics = metrics }
         let node = Node(configuration: nodeConfiguration, logger: logger, stopSignal: stop)
         let ready: Node.ReadyInfo
@@ -140,6 +152,7 @@ struct ServeCommand: ParsableCommand {
         ingest.unixSocketPath = noSocket ? nil : (socket ?? data.path + "/ingest.sock")
         ingest.limits = limits.ingestLimits
         ingest.eventLoopThreads = eventLoops
+        ingest.door = try door.makeDoor(tcp: ingest.tcpHost.map { ($0, ingest.tcpPort) }, logger: logger)
         return Node.Configuration(
             logDirectory: data.logDirectory, logLimits: LogLimits(segmentBytesMax: logLimits.segmentMiB << 20),
             dedupeWindowEvents: dedupeWindow, ingest: ingest,

@@ -139,14 +139,14 @@ final class ServeProcess {
     private let stdoutPipe = Pipe()
 
     /// `projector`: also run the projector (and so the private PostgreSQL).
-    init(dataDirectory: String, arguments: [String] = [], projector: Bool = false) throws {
+    init(dataDirectory: String, listen: String = "127.0.0.1:0", arguments: [String] = [], projector: Bool = false) throws {
         self.dataDirectory = dataDirectory
         socketPath = dataDirectory + "/ingest.sock"
         stderrPath = dataDirectory + "/serve-\(UUID().uuidString.prefix(6)).log"
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: try careerlogBinary())
         // Ingest only: the read models (PostgreSQL) are not what these tests are about.
-        process.arguments = ["serve", "--data-dir", dataDirectory, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"]
+        process.arguments = ["serve", "--data-dir", dataDirectory, "--listen", listen, "--http", "127.0.0.1:0"]
             + (projector ? [] : ["--no-projector"]) + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["CAREERLOG_SCHEMA_DIR"] = packageRoot + "/EventSchemas"
