@@ -9,7 +9,7 @@
 # are present.
 set -euo pipefail
 
-packages=(liblz4-dev libpq-dev pkg-config postgresql openssl libjs-chart.js chromium python3-pip)
+packages=(liblz4-dev libpq-dev pkg-config postgresql openssl libjs-chart.js chromium python3-pip netcat-openbsd curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

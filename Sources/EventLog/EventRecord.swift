@@ -223,6 +223,25 @@ enum RecordCodec {
         return (seq, base.recorded &+ Int64(recordedDelta), end)
     }
 
+    /// Like `peek`, and also the record's (source, type) pair index: for
+    /// passing over records a replay's type or source filter does not want,
+    /// without decoding them.
+    static func peekPair(
+        _ payload: UnsafeRawBufferPointer, at offset: Int, base: FrameBase
+    ) throws(DecodeFailure) -> (seq: UInt64, recorded: Int64, pair: UInt64, end: Int) {
+        let (bodyStart, end) = try bounds(payload, at: offset)
+        var c = ByteCursor(payload, from: bodyStart, to: end)
+        let seq = base.seq &+ (try c.varint("seq"))
+        let recordedDelta = try c.varint("recorded")
+        guard recordedDelta <= UInt64(Int64.max) else { throw DecodeFailure(reason: "record recorded time out of range") }
+        _ = try c.fixed(32, "ids")
+        for field in ["time", "time fraction", "time offset"] { _ = try c.varint(field) }
+        _ = try c.fixed(2, "time digits and flags")
+        _ = try c.varint("data version")
+        let pair = try c.varint("source/type index")
+        return (seq, base.recorded &+ Int64(recordedDelta), pair, end)
+    }
+
     /// Decodes the record at `offset` of `payload`, advancing `offset`.
     /// `pairs` are the frame's (source, type) strings.
     static func decode(

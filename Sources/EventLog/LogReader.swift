@@ -34,6 +34,13 @@ public final class LogReader {
     private var seeking = true
     /// Frames whose event-time range misses [min, max] are skipped unread.
     public var eventTimeRange: ClosedRange<Int64>?
+    /// Which (source, type) pairs are wanted (a replay's `--type`/`--source`):
+    /// a frame whose pair table has none is passed over once decompressed,
+    /// and unwanted records in the others are stepped over without being
+    /// decoded. Nil: every event is returned.
+    public var pairFilter: ((_ source: String, _ type: String) -> Bool)?
+    /// The current frame's wanted pairs; nil when every pair is wanted.
+    private var pairWanted: [Bool]?
 
     /// The seq the next returned event will have at least.
     public private(set) var position: UInt64
@@ -80,7 +87,7 @@ public final class LogReader {
         while true {
             if recordsLeft > 0 {
                 recordsLeft -= 1
-                if seeking {
+                if seeking || pairWanted != nil {
                     if let record = try skipOrDecode() { return record }
                     continue
                 }
@@ -119,13 +126,24 @@ public final class LogReader {
         }
     }
 
-    /// Skips records before the seek target cheaply; decodes the rest.
+    /// Skips records before the seek target, and records of unwanted
+    /// (source, type) pairs, cheaply; decodes the rest.
     private func skipOrDecode() throws(LogError) -> EventRecord? {
-        let peeked: (seq: UInt64, recorded: Int64, end: Int)
+        let peeked: (seq: UInt64, recorded: Int64, pair: UInt64, end: Int)
         do {
-            peeked = try RecordCodec.peek(records, at: recordOffset, base: frameBase)
+            peeked = try RecordCodec.peekPair(records, at: recordOffset, base: frameBase)
         } catch {
             throw LogError(.corruption, "record at payload offset \(recordOffset): \(error.reason)", file: file?.path, offset: frameOffset)
+        }
+        if let wanted = pairWanted {
+            guard peeked.pair < UInt64(wanted.count) else {
+                throw LogError(.corruption, "record \(peeked.seq) names source/type \(peeked.pair) of \(wanted.count)", file: file?.path, offset: frameOffset)
+            }
+            if !wanted[Int(peeked.pair)] {
+                recordOffset = peeked.end
+                position = max(position, peeked.seq + 1)
+                return nil
+            }
         }
         if peeked.seq < skipBeforeSeq || peeked.recorded < skipBeforeRecorded {
             recordOffset = peeked.end
@@ -166,6 +184,16 @@ public final class LogReader {
                     recordsLeft = Int(frame.header.count)
                     offset = frame.end
                     framesRead += 1
+                    if let pairFilter {
+                        let wanted = framePairs.map { pairFilter($0.source, $0.type) }
+                        guard wanted.contains(true) else {
+                            // Nothing of this frame is wanted: on to the next.
+                            recordsLeft = 0
+                            position = max(position, frameBase.seq + UInt64(frame.header.count))
+                            continue
+                        }
+                        pairWanted = wanted.contains(false) ? wanted : nil
+                    }
                     return true
                 }
             }

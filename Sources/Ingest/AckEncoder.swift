@@ -25,6 +25,9 @@ public enum IngestErrorCode: String, Sendable, CaseIterable {
     /// The line did not end within `lineDeadlineMs` of its first byte; the
     /// connection is closed after this answer.
     case lineTimeout = "line_timeout"
+    /// The connection's producer may not write this event's `type` or
+    /// `source` (the producers file says what it may); never stored.
+    case forbidden
 
     public init(_ code: EventError.Code) {
         switch code {

@@ -60,12 +60,21 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
 
     /// Counts rejected lines by reason (nil: not counted).
     private let metrics: CareerlogMetrics?
+    /// The producers file in force; nil when the server has none (every
+    /// event may be written).
+    private let authorizer: ProducerAuthorizer?
+    /// Who this connection is, told by `DoorGateHandler`; nil until then.
+    private var producer: String?
+    /// Answers written: stored (or duplicate) and rejected, for the close log line.
+    private var answeredStored = 0
+    private var answeredRejected = 0
 
     init(
         limits: IngestLimits, appender: GroupCommitAppender, budget: InputBudget, validate: EnvelopeValidator?,
-        eventBytesMax: Int, logger: Logger, metrics: CareerlogMetrics? = nil
+        eventBytesMax: Int, logger: Logger, metrics: CareerlogMetrics? = nil, authorizer: ProducerAuthorizer? = nil
     ) {
         self.metrics = metrics
+        self.authorizer = authorizer
         self.state = IngestConnectionState(limits: limits)
         self.framer = LineFramer(lineBytesMax: limits.lineBytesMax, budget: budget)
         self.appender = appender
@@ -95,7 +104,12 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        logger.debug("connection closed", metadata: ["connection.lines": "\(state.lineNumber)"])
+        // A producer's connections are the audit trail's who and how much;
+        // without a producers file (no producer) this stays a debug line.
+        logger.log(level: producer == nil ? .debug : .info, "connection closed", metadata: [
+            "connection.lines": "\(state.lineNumber)", "connection.stored": "\(answeredStored)",
+            "connection.rejected": "\(answeredRejected)",
+        ])
         finish()
         context.fireChannelInactive()
     }
@@ -171,6 +185,9 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
             lineStartedAt = nil
             state.inputClosed()
             runActions(context)
+        } else if let event = event as? DoorAuthenticatedEvent {
+            producer = event.producer
+            logger[metadataKey: "producer"] = "\(event.producer)"
         } else if event is IngestDrainEvent {
             state.drain()
             runActions(context)
@@ -203,7 +220,13 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
             case .writeResponses:
                 var buffer = context.channel.allocator.buffer(capacity: 4096)
                 let metrics = self.metrics
-                _ = state.takeResponses(into: &buffer) { code in metrics?.eventsRejected(RejectionReason(code: code.rawValue)).increment() }
+                var rejected = 0
+                let written = state.takeResponses(into: &buffer) { code in
+                    rejected += 1
+                    metrics?.eventsRejected(RejectionReason(code: code.rawValue)).increment()
+                }
+                answeredStored += written - rejected
+                answeredRejected += rejected
                 context.write(wrapOutboundOut(buffer), promise: nil)
                 wrote = true
             case .read:
@@ -254,10 +277,24 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
         line.withUnsafeReadableBytes { raw -> IngestConnectionState.LineCheck in
             if raw.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return .blank }
             do throws(EventError) {
-                return .event(try Importer.check(line: raw, depthMax: limits.jsonDepthMax, eventBytesMax: eventBytesMax, validate: validate))
+                return authorize(try Importer.check(line: raw, depthMax: limits.jsonDepthMax, eventBytesMax: eventBytesMax, validate: validate))
             } catch {
                 return .rejected(error)
             }
+        }
+    }
+
+    /// With a producers file, an event its producer may not write is
+    /// answered `forbidden` and never reaches the appender. The gate lets
+    /// no line through before authentication, so `producer` is set here.
+    private func authorize(_ event: LogEvent) -> IngestConnectionState.LineCheck {
+        guard let authorizer else { return .event(event) }
+        guard let producer else {
+            return .forbidden(id: event.id.uuidString.lowercased(), message: "the connection is not authenticated; it may not write")
+        }
+        switch authorizer.authorize(producer: producer, source: event.source, type: event.type) {
+        case .allowed: return .event(event)
+        case .forbidden(let message): return .forbidden(id: event.id.uuidString.lowercased(), message: message)
         }
     }
 

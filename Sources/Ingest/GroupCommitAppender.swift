@@ -164,6 +164,14 @@ public final class GroupCommitAppender: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// The dedupe window as the appender left it, once `stop()` returned
+    /// (nil before): what a clean stop saves for the next start.
+    public var windowAfterStop: DedupeWindow? {
+        condition.lock()
+        defer { condition.unlock() }
+        return finished ? window : nil
+    }
+
     public var statistics: Statistics {
         Statistics(syncs: syncCount.load(ordering: .relaxed), groups: groupCount.load(ordering: .relaxed),
                    eventsStored: storedCount.load(ordering: .relaxed), duplicates: duplicateCount.load(ordering: .relaxed),

@@ -24,6 +24,8 @@ struct IngestConnectionState {
         case blank
         case event(LogEvent)
         case rejected(EventError)
+        /// A valid event its producer may not write.
+        case forbidden(id: String, message: String)
         case tooLarge(bytes: Int)
         /// Dropped because the server's input budget was spent.
         case shed(bytes: Int)
@@ -127,6 +129,8 @@ struct IngestConnectionState {
             rejectedInARow = 0
         case .rejected(let error):
             reject(IngestRejection(id: error.id, line: lineNumber, code: IngestErrorCode(error.code), message: error.description))
+        case .forbidden(let id, let message):
+            reject(IngestRejection(id: id, line: lineNumber, code: .forbidden, message: message))
         case .tooLarge(let bytes):
             reject(IngestRejection(id: nil, line: lineNumber, code: .tooLarge,
                                    message: "line is \(bytes) bytes; the limit is \(limits.lineBytesMax)"))

@@ -64,6 +64,9 @@ public final class IngestServer: Sendable {
         /// Raise the process's open-file soft limit to its hard limit on
         /// start (tests that lower the limit on purpose turn this off).
         public var raiseOpenFileLimit = true
+        /// TLS on the TCP listener and the producers file (README.md,
+        /// "Running it on a network"); `.open` has neither.
+        public var door: IngestDoor = .open
 
         public init() {}
     }
@@ -77,8 +80,9 @@ public final class IngestServer: Sendable {
 
     /// Refused connections that may be writing their one line at once; past
     /// this a refused connection is closed without it. Each holds a
-    /// descriptor for a moment, and they come out of `descriptorsReserved`.
-    static let refusalsInFlightMax = 16
+    /// descriptor for a moment, and they come out of `descriptorsReserved`:
+    /// half of it, so the log always keeps the other half.
+    static func refusalsInFlightMax(_ limits: IngestLimits) -> Int { limits.descriptorsReserved / 2 }
 
     public let configuration: Configuration
     /// The TCP port actually bound (differs from the configured one for 0).
@@ -116,6 +120,7 @@ public final class IngestServer: Sendable {
         log: EventLog, window: DedupeWindow, validate: EnvelopeValidator?, configuration: Configuration, logger: Logger
     ) throws -> IngestServer {
         try configuration.limits.validate()
+        try configuration.door.limits.validate()
         guard configuration.tcpHost != nil || configuration.unixSocketPath != nil else {
             throw IngestConfigurationError(message: "nothing to listen on: enable TCP or the Unix socket")
         }
@@ -143,7 +148,7 @@ public final class IngestServer: Sendable {
         let bootstrap = makeBootstrap(
             group: group, registry: registry, appender: appender, budget: budget, validate: validate,
             limits: configuration.limits, connectionsMax: connectionsMax, eventBytesMax: log.limits.eventBytesMax, logger: logger,
-            metrics: configuration.metrics)
+            metrics: configuration.metrics, door: configuration.door)
 
         var listeners: [any Channel] = []
         var tcpPort: Int?
@@ -155,11 +160,7 @@ public final class IngestServer: Sendable {
             }
             if let path = configuration.unixSocketPath {
                 try removeStaleSocket(path)
-                let channel = try bootstrap.bind(unixDomainSocketPath: path).wait()
-                listeners.append(channel)
-                guard chmod(path, configuration.unixSocketMode) == 0 else {
-                    throw IngestConfigurationError(message: "cannot set the mode of \(path): \(String(cString: strerror(errno)))")
-                }
+                listeners.append(try bindUnixSocket(bootstrap, path: path, mode: configuration.unixSocketMode))
             }
         } catch {
             for listener in listeners { try? listener.close().wait() }
@@ -175,6 +176,7 @@ public final class IngestServer: Sendable {
             "listen.socket": "\(configuration.unixSocketPath ?? "off")",
             "log.last_seq": "\(log.lastSeq)", "dedupe.window": "\(window.capacity)", "dedupe.loaded": "\(window.count)",
             "event_loops": "\(configuration.eventLoopThreads)",
+            "tls": "\(configuration.door.tls != nil)", "producers": "\(configuration.door.producers?.current.producers.count ?? 0)",
         ])
         return server
     }
@@ -202,6 +204,10 @@ public final class IngestServer: Sendable {
     /// lines it sent (up to `drainTimeoutMs`), commits what is queued, and
     /// stops the threads. The log stays open: the caller closes it.
     /// Idempotent; blocks until done, so it must not run on an event loop.
+    /// The dedupe window as the appender left it, once `shutdown()`
+    /// returned: what a clean stop saves (`DedupeSnapshot`) for the next start.
+    public var dedupeWindowAfterShutdown: DedupeWindow? { appender.windowAfterStop }
+
     public func shutdown() {
         precondition(MultiThreadedEventLoopGroup.currentEventLoop == nil, "IngestServer.shutdown() blocks; call it off the event loops")
         let alreadyStopped = stopped.withLockedValue { stopped in
@@ -244,7 +250,7 @@ public final class IngestServer: Sendable {
     private static func makeBootstrap(
         group: MultiThreadedEventLoopGroup, registry: NIOLockedValueBox<Registry>, appender: GroupCommitAppender,
         budget: InputBudget, validate: EnvelopeValidator?, limits: IngestLimits, connectionsMax: Int, eventBytesMax: Int,
-        logger: Logger, metrics: CareerlogMetrics?
+        logger: Logger, metrics: CareerlogMetrics?, door: IngestDoor
     ) -> ServerBootstrap {
         ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -261,7 +267,7 @@ public final class IngestServer: Sendable {
                         registry.channels[id] = channel
                         return .admitted
                     }
-                    guard registry.refusing < refusalsInFlightMax else { return .dropped }
+                    guard registry.refusing < refusalsInFlightMax(limits) else { return .dropped }
                     registry.refusing += 1
                     return .refused
                 }
@@ -285,11 +291,23 @@ public final class IngestServer: Sendable {
                     channel.closeFuture.whenComplete { _ in
                         registry.withLockedValue { _ = $0.channels.removeValue(forKey: id) }
                     }
+                    try addDoor(door, to: channel, logger: logger)
                     try pipeline.addHandler(IngestConnectionHandler(
                         limits: limits, appender: appender, budget: budget, validate: validate, eventBytesMax: eventBytesMax,
-                        logger: logger, metrics: metrics))
+                        logger: logger, metrics: metrics, authorizer: door.producers))
                 }
             }
+    }
+
+    /// TLS first on a TCP connection when the door has it (the Unix socket
+    /// stays plain: its file mode guards it), then the gate when there is a
+    /// producers file.
+    private static func addDoor(_ door: IngestDoor, to channel: any Channel, logger: Logger) throws {
+        let pipeline = channel.pipeline.syncOperations
+        var isUnixSocket = false
+        if case .unixDomainSocket? = channel.localAddress { isUnixSocket = true }
+        if !isUnixSocket, let tls = door.tls { try pipeline.addHandler(tls.makeServerHandler()) }
+        if door.producers != nil { try pipeline.addHandler(DoorGateHandler(door: door, logger: logger)) }
     }
 
     /// Hands each group's outcomes to the connections' event loops: one task
@@ -310,6 +328,39 @@ public final class IngestServer: Sendable {
                 for (handler, outcomes) in items { handler.value.appended(outcomes) }
             }
         }
+    }
+
+    /// Binds the Unix socket inside a fresh directory only this user may
+    /// enter, gives it `mode`, then renames it to `path`: the socket never
+    /// exists at `path` with the umask's permissions, and nobody else can
+    /// connect through the staging directory meanwhile (a umask change
+    /// would do the same but is process-wide: other threads' files and
+    /// directories would get it too).
+    private static func bindUnixSocket(_ bootstrap: ServerBootstrap, path: String, mode: mode_t) throws -> any Channel {
+        let parent = (path as NSString).deletingLastPathComponent
+        var template = Array(((parent.isEmpty ? "." : parent) + "/.sXXXXXX").utf8CString)
+        // sun_path holds 107 bytes and a NUL; the staging name adds 11 to the directory.
+        let stagingPathBytesMax = 107
+        guard template.count - 1 + 2 <= stagingPathBytesMax else {
+            throw IngestConfigurationError(message:
+                "the socket path \(path) is too long: its directory must be at most \(stagingPathBytesMax - 11) bytes; choose a shorter --socket path")
+        }
+        guard mkdtemp(&template) != nil else {
+            throw IngestConfigurationError(message: "cannot create a directory beside \(path): \(String(cString: strerror(errno)))")
+        }
+        let staging = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        defer { rmdir(staging) }
+        let stagingPath = staging + "/s"
+        let channel = try bootstrap.bind(unixDomainSocketPath: stagingPath).wait()
+        func fail(_ what: String) -> IngestConfigurationError {
+            let reason = String(cString: strerror(errno))
+            channel.close(promise: nil)
+            unlink(stagingPath)
+            return IngestConfigurationError(message: "cannot \(what) \(path): \(reason)")
+        }
+        guard chmod(stagingPath, mode) == 0 else { throw fail("set the mode of") }
+        guard rename(stagingPath, path) == 0 else { throw fail("move the new socket to") }
+        return channel
     }
 
     /// A socket file left by a server that died is removed; a live one (a

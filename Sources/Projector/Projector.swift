@@ -92,8 +92,12 @@ public final class Projector: @unchecked Sendable {
             }
         }
         guard rebuildingStale else { return }
+        let gaps = log.gaps
         let stale = catalog.definitions.filter { definition in
-            targets.contains { $0.projection == definition.name && ($0.fingerprint != definition.fingerprint || $0.state == .failed) }
+            targets.contains { target in
+                target.projection == definition.name
+                    && (target.fingerprint != definition.fingerprint || target.state == .failed || Self.isInsideAGap(target.checkpoint, gaps))
+            }
         }
         guard !stale.isEmpty else { return }
         logger.info("rebuilding stale projections", metadata: ["projections": "\(stale.map(\.name).joined(separator: ","))"])
@@ -106,8 +110,9 @@ public final class Projector: @unchecked Sendable {
     public func step() throws -> Int {
         let (c, applier) = try connect()
         let live = try ProjectionStore.targets(c).filter { $0.role == .live && $0.state != .failed }
-        let active = live.compactMap { target in catalog.definition(named: target.projection).map { (target, $0) } }
+        let current = live.compactMap { target in catalog.definition(named: target.projection).map { (target, $0) } }
             .filter { $0.0.fingerprint == $0.1.fingerprint }
+        let active = try stoppingThoseInsideRepairGaps(current, connection: c)
         guard let from = active.map(\.0.checkpoint).min() else { return 0 }
         if reader == nil || reader!.position != from + 1 { reader = log.reader(fromSeq: from + 1) }
         var batch: [EventRecord] = []
@@ -127,6 +132,32 @@ public final class Projector: @unchecked Sendable {
         let seconds = max((ContinuousClock.now - start).seconds, 1e-6)
         for (target, _) in active { rates[target.schema] = Double(batch.count) / seconds }
         return batch.count
+    }
+
+    /// True when a repair gave up seqs up to and including `checkpoint`.
+    static func isInsideAGap(_ checkpoint: UInt64, _ gaps: [SeqGap]) -> Bool {
+        gaps.contains { $0.after < checkpoint && checkpoint < $0.next }
+    }
+
+    /// A checkpoint inside a repair's gap (`log repair` gave up seqs the
+    /// projection had already applied) means its tables hold effects of
+    /// events the log no longer has. Such a projection is marked failed,
+    /// naming the seqs and the rebuild that fixes it, and gets nothing more;
+    /// a checkpoint before or past a gap is fine (the reader passes over it).
+    private func stoppingThoseInsideRepairGaps(
+        _ targets: [(ProjectionStore.Target, ProjectionDefinition)], connection c: PostgresConnection
+    ) throws -> [(ProjectionStore.Target, ProjectionDefinition)] {
+        let gaps = log.gaps
+        guard !gaps.isEmpty else { return targets }
+        return try targets.filter { target, definition in
+            guard let gap = gaps.first(where: { $0.after < target.checkpoint && target.checkpoint < $0.next }) else { return true }
+            let reason = "applied seqs \(gap.after + 1)...\(target.checkpoint), which a log repair gave up (see REPAIRS); "
+                + "rebuild it from the log as it is now: careerlog projections rebuild \(definition.name)"
+            try ProjectionStore.markFailed(c, schema: target.schema, seq: gap.after + 1, reason: reason)
+            logger.error("projection stopped: it applied events that a log repair gave up; rebuild it", metadata: [
+                "projection": "\(definition.name)", "event.seq": "\(gap.after + 1)", "checkpoint": "\(target.checkpoint)"])
+            return false
+        }
     }
 
     /// Runs until `shouldStop` returns true: applies batches as events

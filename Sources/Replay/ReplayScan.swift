@@ -33,6 +33,13 @@ public final class ReplayScan {
         self.reader = plan.reader(on: log)
         self.types = TypeMatcher(filter.types)
         self.isFinished = plan.readsNothing
+        if !filter.types.isEmpty || !filter.sources.isEmpty {
+            // The frames' (source, type) tables say what can match: frames
+            // and records that cannot are passed over undecoded. `passes`
+            // still checks every event returned.
+            let pairTypes = TypeMatcher(filter.types), sources = filter.sources
+            reader.pairFilter = { source, type in (sources.isEmpty || sources.contains(source)) && pairTypes.matches(type) }
+        }
     }
 
     /// Frames decompressed so far (frames skipped by the time index are not).

@@ -169,6 +169,7 @@ public final class Node: @unchecked Sendable {
         case .requested: logger.info("stopping on request")
         }
         server.shutdown()
+        saveDedupeSnapshot(server)
         if let projector = configuration.projector {
             projectorStop.request()
             projectorDone.wait()
@@ -214,15 +215,46 @@ public final class Node: @unchecked Sendable {
         }
     }
 
+    /// `<data-dir>/dedupe.snapshot`: the window saved at the last clean stop.
+    private var dedupeSnapshotPath: String {
+        (configuration.logDirectory as NSString).deletingLastPathComponent + "/dedupe.snapshot"
+    }
+
+    /// The window from the last clean stop's snapshot when it checks out
+    /// against the log, else rebuilt from the log (the truth either way).
     private func loadDedupe(_ log: EventLog) throws -> DedupeWindow {
         let loadStart = ContinuousClock.now
-        let window = try DedupeWindow.load(from: log, capacity: configuration.dedupeWindowEvents)
-        logger.info("dedupe window loaded", metadata: [
+        var source = "snapshot"
+        let window: DedupeWindow
+        do {
+            window = try DedupeSnapshot.load(from: dedupeSnapshotPath, log: log, capacity: configuration.dedupeWindowEvents)
+        } catch {
+            source = "log"
+            if FileManager.default.fileExists(atPath: dedupeSnapshotPath) {
+                logger.warning("dedupe snapshot not used; reading the window from the log", metadata: ["reason": "\(error)"])
+            }
+            window = try DedupeWindow.load(from: log, capacity: configuration.dedupeWindowEvents)
+        }
+        logger.info("dedupe window loaded from the \(source)", metadata: [
             "dedupe.events": "\(window.count)",
             "dedupe.seconds": "\(String(format: "%.2f", (ContinuousClock.now - loadStart).secondsValue))",
             "log.last_seq": "\(log.lastSeq)",
         ])
         return window
+    }
+
+    /// Saves the window for a fast next start; a failure costs only that.
+    private func saveDedupeSnapshot(_ server: IngestServer) {
+        guard let window = server.dedupeWindowAfterShutdown else { return }
+        let start = ContinuousClock.now
+        do {
+            try DedupeSnapshot.write(window, to: dedupeSnapshotPath)
+            logger.info("dedupe snapshot saved", metadata: [
+                "dedupe.events": "\(window.count)",
+                "dedupe.seconds": "\(String(format: "%.2f", (ContinuousClock.now - start).secondsValue))"])
+        } catch {
+            logger.warning("dedupe snapshot not saved; the next start reads the window from the log", metadata: ["reason": "\(error)"])
+        }
     }
 
     private func startIngest(log: EventLog, window: DedupeWindow) throws -> IngestServer {

@@ -12,7 +12,7 @@ struct CareerlogBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "careerlog-bench",
         abstract: "Benchmarks that print the figures recorded in BENCHMARKS.md.",
-        subcommands: [LogBench.self, ProjectorBench.self, IngestBench.self, DebugCommand.self])
+        subcommands: [LogBench.self, ProjectorBench.self, IngestBench.self, DedupeBench.self, DebugCommand.self])
 }
 
 /// Appends generated events with a sync per batch, reads them back decoding

@@ -81,7 +81,7 @@ struct ProjectorBench: ParsableCommand {
         var caughtUpAfterEnd = false
         while !caughtUpAfterEnd {
             usleep(50_000)
-            let checkpoint = UInt64(try sampler.query("SELECT coalesce(min(checkpoint), 0) FROM careerlog.projection_targets WHERE role = 'live'").first?[0] ?? "0") ?? 0
+            let checkpoint = try ProjectionStore.liveCheckpointMin(sampler)
             let head = log.lastSeq
             if checkpoint >= head {
                 samples.append(0)

@@ -64,6 +64,12 @@ final class EmbeddedClusterLease: Sendable {
     /// Starts `cluster` if it is not running and returns its URL; a start
     /// made here is remembered for `release`.
     func acquire(_ cluster: EmbeddedCluster, keep: Bool) throws -> EmbeddedCluster.StartOutcome {
+        if !keep { releaseOnInterrupt() }
+        // Held across the start (and by `release`), so an interrupt that
+        // arrives meanwhile waits to learn whether this process started
+        // the cluster.
+        starting.lock()
+        defer { starting.unlock() }
         let outcome = try cluster.start(startedBy: Self.starter)
         if outcome.startedNow {
             started.withLock { $0[cluster.directory] = Started(cluster: cluster, keep: keep) }
@@ -71,10 +77,51 @@ final class EmbeddedClusterLease: Sendable {
         return outcome
     }
 
+    private let starting = NSLock()
+
+    private let interruptSources = Mutex<[any DispatchSourceSignal]>([])
+
+    /// Ctrl-C or SIGTERM in the middle of a one-shot command would end the
+    /// process before `release` and leave the cluster it started running.
+    /// Where nobody else handles the signal (`serve`, `project` and
+    /// `replay --follow` do, and release themselves), stop the clusters
+    /// first, then die of the signal as before, so the shell still sees it.
+    private func releaseOnInterrupt() {
+        interruptSources.withLock { sources in
+            guard sources.isEmpty else { return }
+            for signalNumber in [SIGINT, SIGTERM] where Self.hasDefaultAction(signalNumber) {
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+                source.setEventHandler { [self] in
+                    starting.lock()  // kept until the process dies of the signal
+                    stopStarted(report: { printError("note: \($0)") })
+                    signal(signalNumber, SIG_DFL)
+                    kill(getpid(), signalNumber)  // to the process: this dispatch thread blocks it
+                }
+                source.resume()
+                sources.append(source)
+            }
+        }
+    }
+
+    private static func hasDefaultAction(_ signalNumber: Int32) -> Bool {
+        var current = sigaction()
+        sigaction(signalNumber, nil, &current)
+        return current.__sigaction_handler.sa_handler == nil  // SIG_DFL is the null handler
+    }
+
     /// Stops every cluster this process started (unless kept), telling
     /// `report` which happened. Called once the command's last database
     /// work is done (for `serve`, after the projector's last commit).
     func release(report: (String) -> Void) {
+        // Waits for an interrupt's release (which then ends the process),
+        // so the command's own ending cannot exit half-way through it.
+        starting.lock()
+        defer { starting.unlock() }
+        stopStarted(report: report)
+    }
+
+    private func stopStarted(report: (String) -> Void) {
         let clusters = started.withLock { all in
             defer { all.removeAll() }
             return Array(all.values)

@@ -17,8 +17,8 @@ struct ReplayCommand: ParsableCommand {
         discussion: """
             Filters combine (an event must pass all of them; repeated --type, --subject and --source values \
             are alternatives). Seq ranges are inclusive; time ranges include their start and exclude their end, \
-            so --since 2025-01-01 --until 2025-02-01 is exactly January. A time is RFC 3339 \
-            (2025-03-01T09:30:00+01:00) or a date (2025-03-01 = that day's start, UTC). --since/--until test the \
+            so --since 2024-01-01 --until 2024-02-01 is exactly January. A time is RFC 3339 \
+            (2024-03-01T09:30:00+01:00) or a date (2024-03-01 = that day's start, UTC). --since/--until test the \
             event's `time`; --recorded-since/--recorded-until test when the log stored it.
 
             CSV: a header row, then one row per event (RFC 4180, CRLF, UTF-8): the envelope columns, then \

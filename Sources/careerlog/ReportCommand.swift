@@ -1,33 +1,49 @@
 import ArgumentParser
+import EventLog
 import Foundation
+import Logging
+import Projector
+import Replay
 import Runtime
 import Window
 
-/// `careerlog report --html FILE`: the dashboard as one self-contained file.
+/// `careerlog report --html FILE [--as-of T]`: the dashboard as one
+/// self-contained file, live or as of a past moment.
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Write the dashboard as one self-contained HTML file (figures and Chart.js inlined), for e-mailing or archiving.",
         discussion: """
-            The file loads nothing from anywhere: it opens offline. To report as of a past moment, build an as-of \
-            copy first (`careerlog replay --into q3 --as-of 2024-09-30T23:59:59Z`) and pass --schema q3_analytics.
+            The file loads nothing from anywhere: it opens offline. With --as-of, the read models are built as of that \
+            moment into temporary schemas (as `careerlog replay --into --as-of` does), read, and dropped again; the live \
+            read models are not touched. --schema reads an as-of copy you built yourself.
 
-            Example:
+            Examples:
               careerlog report --html report.html
+              careerlog report --html q3.html --as-of 2024-09-30
             """)
 
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var projections: ProjectionOptions
     @Option(help: ArgumentHelp("The file to write.", valueName: "file"))
     var html: String
     @Option(help: ArgumentHelp("The analytics schema to read: analytics (live) or PREFIX_analytics (an as-of copy).", valueName: "name"))
     var schema = "analytics"
+    @Option(help: ArgumentHelp("Report as of this moment: events whose time is at or before it (RFC 3339, or YYYY-MM-DD for the end of that UTC day).", valueName: "time"))
+    var asOf: String?
+
+    func validate() throws {
+        guard let asOf else { return }
+        if schema != "analytics" { throw ValidationError("--as-of builds its own schema; it takes no --schema") }
+        do { _ = try AsOfRequest(prefix: "report", asOf: asOf, asOfSeq: nil) } catch { throw ValidationError(error.message) }
+    }
 
     func run() throws {
         let url = try database.connectionURL(data: data)
         let figures: [String: String]
         do {
-            figures = try AnalyticsAPI.reportData(url: url, schema: schema)
+            figures = try asOf.map { try figuresAsOf($0, url: url) } ?? AnalyticsAPI.reportData(url: url, schema: schema)
         } catch {
             printError("report: \(error)")
             throw ExitCode(1)
@@ -41,5 +57,22 @@ struct ReportCommand: ParsableCommand {
             throw ExitCode(1)
         }
         print("wrote \(html) (\(page.utf8.count) bytes)")
+    }
+
+    /// Builds every read model as of `time` into schemas under a fresh
+    /// prefix, reads the figures from its analytics copy, and drops the
+    /// schemas again, whether the build succeeded or not.
+    private func figuresAsOf(_ time: String, url: String) throws -> [String: String] {
+        let catalog = try projections.catalog()
+        // report_ + up to 7 base-36 digits: within AsOfRequest.prefixCharactersMax (20).
+        let prefix = "report_" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let request = try AsOfRequest(prefix: prefix, asOf: time, asOfSeq: nil)
+        let log = try EventLog.open(directory: data.logDirectory, mode: .readOnly)
+        let builder = ProjectionBuilder(url: url, log: log, catalog: catalog, logger: Logger(label: "careerlog.report"))
+        defer {
+            for definition in catalog.definitions { try? ProjectionBuilder.drop(url: url, schema: "\(prefix)_\(definition.name)") }
+        }
+        _ = try builder.buildAsOf(into: prefix, untilSeq: request.untilSeq, untilTime: request.untilTime) { _ in }
+        return try AnalyticsAPI.reportData(url: url, schema: "\(prefix)_analytics")
     }
 }

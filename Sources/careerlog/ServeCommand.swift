@@ -47,6 +47,7 @@ struct ServeCommand: ParsableCommand {
     var eventLoops: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: ArgumentHelp("Least severe log level written to stderr: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: Logger.Level = .info
+    @OptionGroup(title: "Network door (README.md, \"Running it on a network\")") var door: ServeDoorOptions
     @OptionGroup(title: "Limits") var limits: IngestLimitOptions
     @OptionGroup(title: "Read models") var database: DatabaseOptions
     @OptionGroup(title: "Read models") var projections: ProjectionOptions
@@ -82,7 +83,18 @@ struct ServeCommand: ParsableCommand {
         let resolvedURL = ResolvedDatabaseURL()
         // One registry: the appender records into it, /metrics renders it.
         let metrics = CareerlogMetrics()
-        var nodeConfiguration = try nodeConfiguration(logger: logger, resolvedURL: resolvedURL)
+        var nodeConfiguration: Node.Configuration
+        do {
+            nodeConfiguration = try self.nodeConfiguration(logger: logger, resolvedURL: resolvedURL)
+        } catch let error as DoorStartError {
+            printError("serve: \(error)")
+            throw ExitCode(1)
+        }
+        // SIGHUP re-reads the certificate, key and producers file; a bad one keeps what is in force.
+        let ingestDoor = nodeConfiguration.ingest.door
+        let reloadLogger = logger
+        let reload = ReloadSignal { ingestDoor.reload(logger: reloadLogger) }
+        defer { withExtendedLifetime(reload) {} }
         if !noHttp { nodeConfiguration.ingest.metrics = metrics }
         let node = Node(configuration: nodeConfiguration, logger: logger, stopSignal: stop)
         let ready: Node.ReadyInfo
@@ -142,6 +154,7 @@ struct ServeCommand: ParsableCommand {
         ingest.unixSocketPath = noSocket ? nil : (socket ?? data.path + "/ingest.sock")
         ingest.limits = limits.ingestLimits
         ingest.eventLoopThreads = eventLoops
+        ingest.door = try door.makeDoor(tcp: ingest.tcpHost.map { ($0, ingest.tcpPort) }, logger: logger)
         let sealer = try masterKey.openForWriting(data: data, registry: registry, command: "serve")
         ingest.sealer = sealer
         return Node.Configuration(

@@ -9,16 +9,15 @@ import XCTest
 final class DoorGateHandlerTests: XCTestCase {
     /// Collects what the gate passes on.
     final class Downstream: ChannelInboundHandler {
-        typealias InboundIn = LineFrame
-        var lines: [String] = []
+        typealias InboundIn = ByteBuffer
+        /// Every byte passed on, as text.
+        var bytes = ""
         var producers: [String] = []
+        /// The whole lines passed on.
+        var lines: [String] { bytes.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            switch unwrapInboundIn(data) {
-            case .line(let line): lines.append(String(buffer: line))
-            case .tooLarge(let bytes): lines.append("<too large: \(bytes)>")
-            case .shed(let bytes): lines.append("<shed: \(bytes)>")
-            }
+            bytes += String(buffer: unwrapInboundIn(data))
         }
 
         func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -37,13 +36,41 @@ final class DoorGateHandlerTests: XCTestCase {
     }
 
     private func send(_ channel: EmbeddedChannel, _ line: String) throws {
-        try channel.writeInbound(LineFrame.line(ByteBuffer(string: line)))
+        try channel.writeInbound(ByteBuffer(string: line + "\n"))
     }
 
     private func answers(_ channel: EmbeddedChannel) throws -> [String] {
         var all: [String] = []
         while let buffer = try channel.readOutbound(as: ByteBuffer.self) { all.append(String(buffer: buffer)) }
         return all
+    }
+
+    func testBytesAfterTheAuthLinePassUntouchedEvenInTheSameRead() throws {
+        let (channel, downstream, _) = try gate()
+        let auth = #"{"auth":"\#(DoorAuthorizerTests.apiToken)"}"#
+        try channel.writeInbound(ByteBuffer(string: "\r\n" + auth + "\r\n" + Self.event + "\r\n" + "{\"partial"))
+        try channel.writeInbound(ByteBuffer(string: "\":1}\n"))
+        XCTAssertEqual(try answers(channel), [#"{"ok":true,"producer":"careerforge-api"}"# + "\n"])
+        XCTAssertEqual(downstream.bytes, "\n\n" + Self.event + "\r\n" + "{\"partial\":1}\n",
+                       "the auth line passes as a blank line, the rest byte for byte")
+    }
+
+    func testAnAuthLineSplitAcrossReadsIsScreenedWhole() throws {
+        let (channel, downstream, _) = try gate()
+        try channel.writeInbound(ByteBuffer(string: #"{"auth":"clp_"#))
+        XCTAssertEqual(try answers(channel), [])
+        try channel.writeInbound(ByteBuffer(string: String(DoorAuthorizerTests.apiToken.dropFirst(4)) + "\"}\n"))
+        XCTAssertEqual(try answers(channel), [#"{"ok":true,"producer":"careerforge-api"}"# + "\n"])
+        XCTAssertEqual(downstream.producers, ["careerforge-api"])
+    }
+
+    func testAnUnfinishedLineOverTheLimitClosesBeforeItsNewline() throws {
+        let (channel, _, _) = try gate()
+        try channel.writeInbound(ByteBuffer(string: String(repeating: "x", count: 5000)))
+        XCTAssertEqual(try answers(channel), [
+            #"{"ok":false,"id":null,"line":1,"error":"unauthenticated","message":"a 5000-byte line before authentication (the limit is 4096); closing"}"# + "\n",
+        ])
+        XCTAssertFalse(channel.isActive)
     }
 
     static let event = #"{"id":"0b6d6f0e-6f7c-4f4e-9a51-2b8f7d0c1e01"}"#

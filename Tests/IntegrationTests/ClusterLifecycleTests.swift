@@ -115,4 +115,41 @@ final class ClusterLifecycleTests: XCTestCase {
         XCTAssertTrue(unknown.stderr.contains(program), unknown.stderr)
         XCTAssertEqual(try runningPID(dir), kept)
     }
+
+    /// Ctrl-C in the middle of a one-shot command that started the cluster:
+    /// the command still stops it (and then dies of the signal, as a shell
+    /// expects), instead of leaving a postmaster behind.
+    func testAnInterruptedOneShotCommandStopsTheClusterItStarted() throws {
+        continueAfterFailure = false
+        let dir = makeTemporaryDirectory()
+        addTeardownBlock { _ = try? runCareerlog(["db", "stop", "--data-dir", dir]) }
+        // Enough history that the rebuild is still running when the signal comes.
+        let generated = try runCareerlog(["generate", "--users", "300", "--seed", "11"])
+        XCTAssertEqual(try runCareerlog(["log", "import", "--data-dir", dir], input: Data(generated.stdout.utf8)).status, 0)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try careerlogBinary())
+        process.arguments = ["projections", "rebuild", "--all", "--data-dir", dir]
+        var env = ProcessInfo.processInfo.environment
+        env["CAREERLOG_SCHEMA_DIR"] = packageRoot + "/EventSchemas"
+        env["CAREERLOG_PROJECTIONS_DIR"] = packageRoot + "/Projections"
+        process.environment = env
+        let stderrPipe = Pipe()
+        process.standardError = stderrPipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var postmaster: Int32?
+        try waitFor("the rebuild to start the cluster") { postmaster = try runningPID(dir); return postmaster != nil || !process.isRunning }
+        XCTAssertTrue(process.isRunning, "the rebuild ended before it could be interrupted; give it more history")
+        kill(process.processIdentifier, SIGINT)
+        let stderr = String(decoding: stderrPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal, stderr)
+        XCTAssertEqual(process.terminationStatus, SIGINT, stderr)
+        XCTAssertTrue(stderr.contains("stopped the private PostgreSQL in \(dir)/postgres that this command started"), stderr)
+        XCTAssertNil(try runningPID(dir))
+        XCTAssertFalse(isRunning(postmaster!))
+        XCTAssertEqual(processes(naming: dir + "/postgres"), [], "no process of the cluster is left")
+    }
 }

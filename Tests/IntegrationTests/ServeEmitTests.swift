@@ -133,18 +133,20 @@ final class ServeProcess {
     let dataDirectory: String
     let socketPath: String
     private(set) var tcpAddress = ""
+    /// The HTTP window's address from the ready line ("" with --no-http).
+    private(set) var httpAddress = ""
     private let stderrPath: String
     private let stdoutPipe = Pipe()
 
     /// `projector`: also run the projector (and so the private PostgreSQL).
-    init(dataDirectory: String, arguments: [String] = [], projector: Bool = false) throws {
+    init(dataDirectory: String, listen: String = "127.0.0.1:0", arguments: [String] = [], projector: Bool = false) throws {
         self.dataDirectory = dataDirectory
         socketPath = dataDirectory + "/ingest.sock"
         stderrPath = dataDirectory + "/serve-\(UUID().uuidString.prefix(6)).log"
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: try careerlogBinary())
         // Ingest only: the read models (PostgreSQL) are not what these tests are about.
-        process.arguments = ["serve", "--data-dir", dataDirectory, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"]
+        process.arguments = ["serve", "--data-dir", dataDirectory, "--listen", listen, "--http", "127.0.0.1:0"]
             + (projector ? [] : ["--no-projector"]) + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["CAREERLOG_SCHEMA_DIR"] = packageRoot + "/EventSchemas"
@@ -157,6 +159,7 @@ final class ServeProcess {
         let ready = try readReadyLine(timeoutMs: 30_000)
         guard case .object(let object) = try JSONParser.parse(ready) else { throw ServeProcessError(message: "bad ready line: \(ready)") }
         if case .string(let tcp)? = object["tcp"] { tcpAddress = tcp }
+        if case .string(let http)? = object["http"] { httpAddress = http }
     }
 
     var pid: Int32 { process.processIdentifier }

@@ -60,6 +60,70 @@ final class ProjectorTests: XCTestCase {
         XCTAssertEqual(status.first { $0.projection == "counts" }?.lagEvents, 0)
     }
 
+    /// After `log repair` gives up events a projection already applied, its
+    /// tables hold effects of events the log no longer has: it must stop and
+    /// say so (until rebuilt), not carry on as if the log agreed with it.
+    func testAProjectionThatAppliedEventsARepairGaveUpStopsUntilRebuilt() throws {
+        let directory = makeTemporaryDirectory() + "/log"
+        let url = try TestCluster.makeDatabase()
+        let catalog = ProjectionCatalog(definitions: [countingProjection])
+        var log = try EventLog.open(directory: directory)
+        let before = Projector(url: url, log: log, catalog: catalog, logger: testLogger)
+        try before.ensureLiveTargets()
+        try appendCountingEvents(log, count: 95)
+        try appendCountingEvents(log, count: 5, start: 95)  // its own frame: a repair cuts whole frames
+        try drain(before)
+        try log.close()
+        _ = try EventLog.repair(directory: directory, truncateAfter: 95, now: 1_700_000_000_000_000)
+        log = try EventLog.open(directory: directory)
+        try appendCountingEvents(log, count: 10, start: 100)  // seqs 101...110: the repair's gap is 96...100
+        XCTAssertEqual(log.gaps, [SeqGap(after: 95, next: 101)])
+
+        let recorded = RecordingLogHandler()
+        let after = Projector(url: url, log: log, catalog: catalog, logger: .recording(into: recorded))
+        XCTAssertEqual(try after.step(), 0, "nothing is applied on top of events the log gave up")
+        let c = try PostgresConnection(url: url)
+        let target = try XCTUnwrap(try ProjectionStore.target(c, schema: "counts"))
+        XCTAssertEqual(target.state, .failed)
+        XCTAssertEqual(target.failedSeq, 96)
+        XCTAssertEqual(target.checkpoint, 100)
+        XCTAssertTrue(target.failedReason?.contains("applied seqs 96...100") == true, target.failedReason ?? "")
+        XCTAssertTrue(target.failedReason?.contains("careerlog projections rebuild counts") == true, target.failedReason ?? "")
+        XCTAssertTrue(recorded.contains("a log repair gave up"), "\(recorded.messages)")
+        XCTAssertEqual(try c.query("SELECT sum(events) FROM counts.type_counts").first?[0], "100")
+
+        // A rebuild reads the log as it is now: passes over the gap, live again.
+        try ProjectionBuilder(url: url, log: log, catalog: catalog, logger: testLogger).rebuild(["counts"]) { _ in }
+        let rebuilt = try XCTUnwrap(try ProjectionStore.target(c, schema: "counts"))
+        XCTAssertEqual(rebuilt.state, .live)
+        XCTAssertEqual(rebuilt.checkpoint, 110)
+        XCTAssertEqual(try c.query("SELECT sum(events) FROM counts.type_counts").first?[0], "105")
+        XCTAssertEqual(try after.step(), 0)
+        XCTAssertEqual(try ProjectionStore.target(c, schema: "counts")?.state, .live, "a checkpoint past the gap is not inside it")
+    }
+
+    /// `serve --rebuild-stale` rebuilds a projection inside a repair's gap on
+    /// the first start after the repair, not only once it was marked failed.
+    func testRebuildingStaleOnStartCoversAProjectionInsideARepairGap() throws {
+        let directory = makeTemporaryDirectory() + "/log"
+        let url = try TestCluster.makeDatabase()
+        let catalog = ProjectionCatalog(definitions: [countingProjection])
+        var log = try EventLog.open(directory: directory)
+        let before = Projector(url: url, log: log, catalog: catalog, logger: testLogger)
+        try before.ensureLiveTargets()
+        try appendCountingEvents(log, count: 40)
+        try appendCountingEvents(log, count: 10, start: 40)
+        try drain(before)
+        try log.close()
+        _ = try EventLog.repair(directory: directory, truncateAfter: 40, now: 1_700_000_000_000_000)
+        log = try EventLog.open(directory: directory)
+        let after = Projector(url: url, log: log, catalog: catalog, logger: testLogger)
+        try after.ensureLiveTargets(rebuildingStale: true)
+        let c = try PostgresConnection(url: url)
+        XCTAssertEqual(try ProjectionStore.target(c, schema: "counts")?.state, .live)
+        XCTAssertEqual(try c.query("SELECT sum(events) FROM counts.type_counts").first?[0], "40")
+    }
+
     func testAFailureReasonAndItsLogLineQuoteNoRowValues() throws {
         // A unique violation: PostgreSQL's DETAIL would quote the e-mail.
         let emails = ProjectionDefinition(

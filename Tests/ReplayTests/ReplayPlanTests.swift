@@ -25,6 +25,30 @@ final class ReplayPlanTests: XCTestCase {
         XCTAssertEqual(try run(ReplayFilter()), ReplayResult(seqs: Array(1...12), framesRead: 5))
     }
 
+    /// `--type` and `--source` use the frames' (source, type) tables: only
+    /// the events that match are decoded (frames without a matching pair
+    /// are passed over, other records stepped over), and what matches is
+    /// exactly what filtering every event would give.
+    func testTypeAndSourceFiltersDecodeOnlyWhatCanMatch() throws {
+        let forge = Fixture.forge, hub = Fixture.hub
+        let cases: [(ReplayFilter, [UInt64])] = [
+            (try ReplayFilter(types: ["placement.recorded"]), [5]),
+            (try ReplayFilter(types: ["application.*"]), [1, 2, 4, 7, 8, 11]),
+            (try ReplayFilter(sources: [hub]), [3, 6, 7, 11]),
+            (try ReplayFilter(types: ["skill.*"], sources: [forge]), [10]),
+            (try ReplayFilter(types: ["nothing.like.this"]), []),
+            (try ReplayFilter(fromSeq: 6, types: ["application.*"]), [7, 8, 11]),
+        ]
+        for (filter, expected) in cases {
+            let log = try EventLog.open(directory: directory, mode: .readOnly)
+            let scan = ReplayScan(log: log, filter: filter)
+            var seqs: [UInt64] = []
+            while let record = try scan.next() { seqs.append(record.seq) }
+            XCTAssertEqual(seqs, expected, "\(filter)")
+            XCTAssertEqual(scan.eventsRead, UInt64(expected.count), "events decoded for \(filter)")
+        }
+    }
+
     func testSinceSkipsFramesWhoseEventTimesAreAllEarlier() throws {
         // Frames 1-3 hold nothing at or after April: only frames 4 and 5 are read.
         XCTAssertEqual(try run(ReplayFilter(since: "2025-04-01")), ReplayResult(seqs: [9, 10, 11, 12], framesRead: 2))

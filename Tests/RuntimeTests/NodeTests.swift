@@ -59,6 +59,39 @@ final class NodeTests: XCTestCase {
         XCTAssertEqual(try EventLog.verify(directory: dir + "/log").events, 50)
     }
 
+    /// A clean stop saves the dedupe window; the next start loads it from
+    /// there (not the log) and finds the same duplicates; a damaged
+    /// snapshot is refused with a warning and the log is read instead.
+    func testACleanStopSavesTheDedupeWindowForTheNextStart() throws {
+        let dir = makeTemporaryDirectory()
+        let lines = generatedLines(30)
+        let first = Node(configuration: configuration(dir), logger: Logger(label: "test"))
+        _ = try first.start()
+        _ = try exchange(Array(lines[..<20]), with: .unix(path: dir + "/ingest.sock"))
+        first.stop()
+        try first.waitUntilStopped()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/dedupe.snapshot"))
+
+        for damaged in [false, true] {
+            if damaged {
+                var bytes = try XCTUnwrap(FileManager.default.contents(atPath: dir + "/dedupe.snapshot"))
+                bytes[bytes.count / 2] ^= 0x01
+                try bytes.write(to: URL(fileURLWithPath: dir + "/dedupe.snapshot"))
+            }
+            let recorded = RecordingLogHandler()
+            let node = Node(configuration: configuration(dir), logger: .recording(into: recorded))
+            _ = try node.start()
+            let answers = try exchange(Array(lines[0..<2]), with: .unix(path: dir + "/ingest.sock"))
+            XCTAssertEqual(answers, (0..<2).map { .duplicate(id: eventID(lines[$0]), seq: UInt64($0 + 1)) })
+            XCTAssertEqual(recorded.contains("dedupe window loaded from the snapshot"), !damaged, "\(recorded.messages)")
+            XCTAssertEqual(recorded.contains("dedupe window loaded from the log"), damaged, "\(recorded.messages)")
+            XCTAssertEqual(recorded.contains("dedupe snapshot not used"), damaged, "\(recorded.messages)")
+            node.stop()
+            try node.waitUntilStopped()
+            XCTAssertTrue(recorded.contains("dedupe snapshot saved"), "\(recorded.messages)")
+        }
+    }
+
     func testStopAnswersEveryLineReceivedBeforeTheLogCloses() throws {
         let dir = makeTemporaryDirectory()
         let lines = generatedLines(20_000)

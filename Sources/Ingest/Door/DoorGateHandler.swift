@@ -14,8 +14,11 @@ struct DoorAuthenticatedEvent: Sendable {
 /// a producers file, and lets lines through only once the connection is a
 /// producer.
 ///
-/// Pipeline: `[NIOSSLServerHandler] -> ByteToMessageHandler(LineFrameDecoder)
-/// -> DoorGateHandler -> IngestConnectionHandler`.
+/// Pipeline: `[NIOSSLServerHandler] -> DoorGateHandler -> IngestConnectionHandler`,
+/// bytes in and bytes out: before authentication it frames lines itself
+/// (short ones, `unauthenticatedLineBytesMax`); from authentication on,
+/// bytes pass untouched to the ingest handler, which frames them within
+/// the server's input budget.
 ///
 /// Before authentication it answers every line itself (nothing is pending
 /// behind it then, so answers stay in line order): the auth line with
@@ -31,8 +34,8 @@ struct DoorAuthenticatedEvent: Sendable {
 /// lines of `unauthenticatedLineBytesMax`, and the per-address limit on
 /// failed authentications (a blocked address is closed at once).
 final class DoorGateHandler: ChannelInboundHandler {
-    typealias InboundIn = LineFrame
-    typealias InboundOut = LineFrame
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let door: IngestDoor
@@ -46,6 +49,9 @@ final class DoorGateHandler: ChannelInboundHandler {
     private var usesTLS = false
     private var handshakeDone = false
     private var deadline: Scheduled<Void>?
+    /// Bytes read before authentication and not yet screened: at most one
+    /// unfinished line of `unauthenticatedLineBytesMax` plus one read.
+    private var pending = ByteBuffer()
 
     /// `producers` must be non-nil: without a producers file no gate is installed.
     init(door: IngestDoor, logger: Logger) {
@@ -108,6 +114,9 @@ final class DoorGateHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed, !authentication.isAuthenticated, !closing {
+            screenPending(context, atEnd: true)
+        }
         if let event = event as? TLSUserEvent, case .handshakeCompleted = event { handshakeDone = true }
         if let event = event as? TLSUserEvent, case .handshakeCompleted = event, !authentication.isAuthenticated, !closing,
            let certificate = try? context.pipeline.syncOperations.nioSSL_peerCertificate(), let producers = door.producers {
@@ -125,29 +134,65 @@ final class DoorGateHandler: ChannelInboundHandler {
     // MARK: - Lines
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if authentication.isAuthenticated || closing { return context.fireChannelRead(data) }
+        var bytes = unwrapInboundIn(data)
+        if pending.readableBytes > 0 {
+            pending.writeBuffer(&bytes)
+        } else {
+            pending = bytes
+        }
+        screenPending(context, atEnd: false)
+    }
+
+    /// Takes whole lines off `pending` until the connection authenticates
+    /// (the rest passes on untouched) or closes. `atEnd`: the input ended,
+    /// so a last line without its newline counts too.
+    private func screenPending(_ context: ChannelHandlerContext, atEnd: Bool) {
+        while !authentication.isAuthenticated, !closing {
+            let newline = pending.readableBytesView.firstIndex(of: 0x0A)
+            guard let newline else {
+                if pending.readableBytes > door.limits.unauthenticatedLineBytesMax {
+                    lineNumber += 1
+                    return act(context, authentication.lineTooLong(bytes: pending.readableBytes))
+                }
+                guard atEnd, pending.readableBytes > 0 else { return }
+                let line = pending.readSlice(length: pending.readableBytes)!
+                return screenLine(context, line, ending: "")
+            }
+            var line = pending.readSlice(length: newline - pending.readerIndex)!
+            pending.moveReaderIndex(forwardBy: 1)
+            if line.readableBytesView.last == 0x0D { line.moveWriterIndex(to: line.writerIndex - 1) }
+            screenLine(context, line, ending: "\n")
+        }
+    }
+
+    /// Once authenticated, what was read after the auth line goes on.
+    private func passPending(_ context: ChannelHandlerContext) {
+        guard !closing, pending.readableBytes > 0 else { return }
+        let rest = pending
+        pending = ByteBuffer()
+        context.fireChannelRead(wrapInboundOut(rest))
+    }
+
+    /// One whole line before authentication. Blank lines pass as they are;
+    /// the others are answered here and pass on as an empty line, so the
+    /// ingest handler's line numbers stay those the client counts.
+    private func screenLine(_ context: ChannelHandlerContext, _ line: ByteBuffer, ending: String) {
         lineNumber += 1
-        if authentication.isAuthenticated || closing {
-            return context.fireChannelRead(data)
+        if line.readableBytes > door.limits.unauthenticatedLineBytesMax {
+            return act(context, authentication.lineTooLong(bytes: line.readableBytes))
         }
-        switch unwrapInboundIn(data) {
-        case .shed:
-            // Dropped for the server's input budget: the ingest handler
-            // answers it; nothing of it can reach the log.
-            return context.fireChannelRead(data)
-        case .tooLarge(let bytes):
-            act(context, authentication.lineTooLong(bytes: bytes))
-        case .line(let line) where line.readableBytes > door.limits.unauthenticatedLineBytesMax:
-            act(context, authentication.lineTooLong(bytes: line.readableBytes))
-        case .line(let line):
-            if line.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return context.fireChannelRead(data) }
-            let screening = line.withUnsafeReadableBytes { authentication.screen($0, now: Self.now) }
-            act(context, screening)
+        if line.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
+            var blank = line
+            blank.writeString(ending)
+            return context.fireChannelRead(wrapInboundOut(blank))
         }
+        act(context, line.withUnsafeReadableBytes { authentication.screen($0, now: Self.now) })
     }
 
     private func act(_ context: ChannelHandlerContext, _ screening: ConnectionAuthentication.Screening) {
         // The ingest handler counts the line (as blank) so its numbers match.
-        context.fireChannelRead(wrapInboundOut(.line(context.channel.allocator.buffer(capacity: 0))))
+        context.fireChannelRead(wrapInboundOut(context.channel.allocator.buffer(string: "\n")))
         switch screening {
         case .event:
             preconditionFailure("an unauthenticated connection's line screened as an event")
@@ -170,6 +215,7 @@ final class DoorGateHandler: ChannelInboundHandler {
         logger[metadataKey: "producer"] = "\(producer.name)"
         logger.debug("authenticated", metadata: ["auth.by": "\(how)"])
         context.fireUserInboundEventTriggered(DoorAuthenticatedEvent(producer: producer.name))
+        passPending(context)
     }
 
     // MARK: - Answers and closing
