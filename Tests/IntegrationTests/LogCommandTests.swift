@@ -30,9 +30,20 @@ final class LogCommandTests: XCTestCase {
         XCTAssertEqual(dumped.status, 0, dumped.stderr)
         let output = lines(dumped.stdout)
         XCTAssertEqual(output.count, input.count)
+        // Erased subjects' PII is gone for good (their keys were destroyed).
+        let erased = Set(try input.map(parse).filter { $0["type"] == "user.erased" }.map { $0["subject"]!.stringValue! })
+        XCTAssertFalse(erased.isEmpty)
         var types = Set<String>()
+        var erasedChecked = 0
         for (i, (original, stored)) in zip(input, output).enumerated() {
             var storedObject = try parse(stored)
+            if let subject = storedObject["subject"]?.stringValue, erased.contains(subject) {
+                let data = try XCTUnwrap(storedObject["data"]?.objectValue)
+                XCTAssertEqual(PrivacyTests.piiValues(type: storedObject["type"]!.stringValue!, version: 1, data: data), [], "line \(i + 1)")
+                erasedChecked += 1
+                types.insert(storedObject["type"]!.stringValue!)
+                continue
+            }
             XCTAssertEqual(storedObject["seq"], .number(JSONNumber(i + 1)))
             let recorded = try XCTUnwrap(storedObject["recorded"]?.stringValue)
             XCTAssertNotNil(Timestamp(rfc3339: recorded))
@@ -50,6 +61,7 @@ final class LogCommandTests: XCTestCase {
             types.insert(originalObject["type"]!.stringValue!)
         }
         XCTAssertEqual(types.count, 27, "every catalog type should appear: \(types.sorted())")
+        XCTAssertGreaterThan(erasedChecked, 0)
 
         let partial = try runCareerlog(["log", "dump", "--data-dir", dir, "--from-seq", "10", "--limit", "5"])
         XCTAssertEqual(lines(partial.stdout).count, 5)
