@@ -207,13 +207,14 @@ extension Duration {
 struct DumpLog: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "Print events as NDJSON with seq and recorded added.")
+        abstract: "Print events as NDJSON with seq and recorded added.",
+        discussion: "An operator's tool: PII is shown in clear where the subject's key exists, so it needs the master key; --redact-pii prints what an analyst's replay shows instead.")
 
     @OptionGroup var data: DataDirectoryOptions
     @Option(help: ArgumentHelp("Start at this seq.", valueName: "seq")) var fromSeq: UInt64 = 1
     @Option(help: ArgumentHelp("Print at most this many events.", valueName: "count")) var limit: UInt64?
     @OptionGroup var schemas: SchemaOptions
-    @OptionGroup(title: "Privacy") var pii: PIIOptions
+    @OptionGroup(title: "Privacy") var pii: DumpPIIOptions
 
     func run() throws {
         let log = try EventLog.open(directory: data.logDirectory, mode: .readOnly)

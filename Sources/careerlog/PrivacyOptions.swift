@@ -31,7 +31,7 @@ struct MasterKeyOptions: ParsableArguments {
     /// A reader's key store (replay/dump --include-pii, privacy export):
     /// read-only, never creates a master key. nil when there is no store
     /// yet (no PII-bearing event was ever sealed).
-    func openForReading(data: DataDirectoryOptions, command: String) throws -> KeyStore? {
+    func openForReading(data: DataDirectoryOptions, command: String, instead: String? = nil) throws -> KeyStore? {
         let directory = data.path + "/keys"
         guard FileManager.default.fileExists(atPath: directory + "/" + KeyStore.storeFileName) else { return nil }
         do {
@@ -39,7 +39,7 @@ struct MasterKeyOptions: ParsableArguments {
                                                environment: ProcessInfo.processInfo.environment, createIfMissing: false)
             return try KeyStore.open(directory: directory, masterKey: master, mode: .readOnly)
         } catch {
-            printError("\(command): cannot open the key store for PII: \(error)")
+            printError("\(command): cannot open the key store for PII: \(error)" + (instead.map { "; \($0)" } ?? ""))
             throw ExitCode(1)
         }
     }
@@ -69,6 +69,23 @@ struct PIIOptions: ParsableArguments {
             // No store: no record was ever sealed; legacy plaintext shows as stored.
             return RecordOpener(mode: .include(nil), table: table)
         }
+        return RecordOpener(mode: .include(store), table: table)
+    }
+}
+
+/// `log dump`'s privacy options: the operator's default is the opposite of
+/// replay's, PII in clear where the subject's key exists.
+struct DumpPIIOptions: ParsableArguments {
+    @Flag(help: "Print every PII value as null (\"redacted\":true), as an analyst's replay does; needs no master key.")
+    var redactPII = false
+    @OptionGroup var masterKey: MasterKeyOptions
+
+    /// The opener these options ask for.
+    func opener(data: DataDirectoryOptions, registry: SchemaRegistry, command: String) throws -> RecordOpener {
+        let table = PIIPathTable(registry: registry)
+        guard !redactPII else { return RecordOpener(mode: .redact, table: table) }
+        let store = try masterKey.openForReading(data: data, command: command,
+                                                 instead: "give the master key, or add --redact-pii to print the events without their PII")
         return RecordOpener(mode: .include(store), table: table)
     }
 }

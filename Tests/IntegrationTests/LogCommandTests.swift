@@ -25,8 +25,9 @@ final class LogCommandTests: XCTestCase {
         XCTAssertEqual(imported.status, 0, imported.stderr)
         XCTAssertEqual(imported.stdout, #"{"appended":\#(input.count),"duplicates":0,"rejected":0,"redacted":0,"first_seq":1,"last_seq":\#(input.count)}"# + "\n")
 
-        // With the key: PII back in clear, byte for byte as sent.
-        let dumped = try runCareerlog(["log", "dump", "--data-dir", dir, "--include-pii"])
+        // An operator's tool: PII in clear where the key exists (the
+        // default master key file), byte for byte as sent, no flag needed.
+        let dumped = try runCareerlog(["log", "dump", "--data-dir", dir])
         XCTAssertEqual(dumped.status, 0, dumped.stderr)
         let output = lines(dumped.stdout)
         XCTAssertEqual(output.count, input.count)
@@ -62,6 +63,27 @@ final class LogCommandTests: XCTestCase {
         }
         XCTAssertEqual(types.count, 27, "every catalog type should appear: \(types.sorted())")
         XCTAssertGreaterThan(erasedChecked, 0)
+
+        // --redact-pii: as an analyst's replay shows it, without any key.
+        let redacted = try runCareerlog(["log", "dump", "--data-dir", dir, "--redact-pii", "--master-key-file", dir + "/missing.key"])
+        XCTAssertEqual(redacted.status, 0, redacted.stderr)
+        let redactedLines = lines(redacted.stdout)
+        XCTAssertEqual(redactedLines.count, input.count)
+        var registered = 0
+        for (original, line) in zip(input, redactedLines) where try parse(original)["type"] == "user.registered" {
+            let object = try parse(line)
+            XCTAssertEqual(object["redacted"], .bool(true))
+            XCTAssertEqual(object["data"]?.objectValue?["email"], .null)
+            XCTAssertEqual(object["data"]?.objectValue?["platform"], try parse(original)["data"]?.objectValue?["platform"])
+            registered += 1
+        }
+        XCTAssertGreaterThan(registered, 50)
+
+        // Without the master key, PII cannot be shown: a clear refusal, no output.
+        let keyless = try runCareerlog(["log", "dump", "--data-dir", dir, "--master-key-file", dir + "/missing.key"])
+        XCTAssertEqual(keyless.status, 1)
+        XCTAssertEqual(keyless.stdout, "")
+        XCTAssertTrue(keyless.stderr.contains("--redact-pii"), keyless.stderr)
 
         let partial = try runCareerlog(["log", "dump", "--data-dir", dir, "--from-seq", "10", "--limit", "5"])
         XCTAssertEqual(lines(partial.stdout).count, 5)
