@@ -244,3 +244,90 @@ final class PrivacyTests: XCTestCase {
         }
     }
 }
+
+extension PrivacyTests {
+    /// The seqs and events of one subject in an imported history (imported
+    /// in file order, so line i is seq i + 1).
+    func eventsOf(_ subject: String, in history: History) -> [(seq: Int, event: JSONObject)] {
+        history.events.enumerated().filter { $0.element["subject"]?.stringValue == subject }.map { ($0.offset + 1, $0.element) }
+    }
+
+    func hasPII(_ event: JSONObject) -> Bool {
+        !Self.piiValues(type: event["type"]!.stringValue!, version: 1, data: event["data"]!.objectValue!).isEmpty
+    }
+
+    func testPrivacyStatusSaysWhereTheKeyStandsAndCountsSealedEvents() throws {
+        let history = try sharedHistory()
+        let erased = try XCTUnwrap(history.erased.sorted().first)
+        let kept = try XCTUnwrap(history.piiBySubject.keys.sorted().first { !history.erased.contains($0) && !(history.piiBySubject[$0]?.isEmpty ?? true) })
+
+        let keptEvents = eventsOf(kept, in: history)
+        let active = try runCareerlog(["privacy", "status", kept, "--data-dir", history.directory, "--json"])
+        XCTAssertEqual(active.status, 0, active.stderr)
+        var object = try XCTUnwrap(JSONParser.parse(active.stdout).objectValue)
+        XCTAssertEqual(object["key"], "active")
+        XCTAssertNotNil(Timestamp(rfc3339: try XCTUnwrap(object["key_created"]?.stringValue)))
+        XCTAssertEqual(object["erasure_seq"], .null)
+        XCTAssertEqual(object["events"], .number(JSONNumber(keptEvents.count)))
+        XCTAssertEqual(object["sealed_events"], .number(JSONNumber(keptEvents.filter { hasPII($0.event) }.count)))
+        XCTAssertEqual(object["events_with_pii_in_clear"], 0)
+
+        let erasedEvents = eventsOf(erased, in: history)
+        let erasureSeq = try XCTUnwrap(erasedEvents.first { $0.event["type"] == "user.erased" }?.seq)
+        let destroyed = try runCareerlog(["privacy", "status", erased, "--data-dir", history.directory, "--json"])
+        XCTAssertEqual(destroyed.status, 0, destroyed.stderr)
+        object = try XCTUnwrap(JSONParser.parse(destroyed.stdout).objectValue)
+        XCTAssertEqual(object["key"], "destroyed")
+        XCTAssertEqual(object["erasure_seq"], .number(JSONNumber(erasureSeq)))
+        XCTAssertNotNil(Timestamp(rfc3339: try XCTUnwrap(object["erased_at"]?.stringValue)))
+        XCTAssertEqual(object["erasure_seqs"], .array([.number(JSONNumber(erasureSeq))]))
+        XCTAssertEqual(object["events"], .number(JSONNumber(erasedEvents.count)))
+        // Sealed: those with PII before the erasure; after it, PII is stored as null.
+        XCTAssertEqual(object["sealed_events"], .number(JSONNumber(erasedEvents.filter { $0.seq < erasureSeq && hasPII($0.event) }.count)))
+
+        let text = try runCareerlog(["privacy", "status", erased, "--data-dir", history.directory])
+        XCTAssertTrue(text.stdout.contains("key: destroyed by the erasure at seq \(erasureSeq), "), text.stdout)
+
+        let unknown = UUID().uuidString.lowercased()
+        let none = try runCareerlog(["privacy", "status", unknown, "--data-dir", history.directory, "--json"])
+        XCTAssertEqual(try JSONParser.parse(none.stdout).objectValue?["key"], "none")
+        XCTAssertEqual(try JSONParser.parse(none.stdout).objectValue?["events"], 0)
+
+        let bad = try runCareerlog(["privacy", "status", "not-a-uuid", "--data-dir", history.directory])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("'not-a-uuid' is not a UUID"), bad.stderr)
+        let keyless = try runCareerlog(["privacy", "status", kept, "--data-dir", history.directory, "--master-key-file", history.directory + "/none.key"])
+        XCTAssertEqual(keyless.status, 1)
+        XCTAssertTrue(keyless.stderr.contains("cannot open the key store"), keyless.stderr)
+    }
+
+    func testPrivacyExportWritesEverythingAboutOneSubjectWithPIIDecrypted() throws {
+        let history = try sharedHistory()
+        let kept = try XCTUnwrap(history.piiBySubject.keys.sorted().first { !history.erased.contains($0) && !(history.piiBySubject[$0]?.isEmpty ?? true) })
+        let keptEvents = eventsOf(kept, in: history)
+        let export = try runCareerlog(["privacy", "export", kept, "--data-dir", history.directory])
+        XCTAssertEqual(export.status, 0, export.stderr)
+        let lines = export.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, keptEvents.count)
+        for (line, (seq, event)) in zip(lines, keptEvents) {
+            let object = try XCTUnwrap(JSONParser.parse(String(line)).objectValue)
+            XCTAssertEqual(object["seq"], .number(JSONNumber(seq)))
+            XCTAssertEqual(object["id"], event["id"])
+            XCTAssertEqual(object["data"]?.compactString, event["data"]?.compactString, "seq \(seq)")
+            XCTAssertNil(object["redacted"])
+        }
+
+        let erased = try XCTUnwrap(history.erased.sorted().first)
+        let erasedEvents = eventsOf(erased, in: history)
+        let erasedExport = try runCareerlog(["privacy", "export", erased, "--data-dir", history.directory])
+        XCTAssertEqual(erasedExport.status, 0, erasedExport.stderr)
+        let erasedLines = erasedExport.stdout.split(separator: "\n")
+        XCTAssertEqual(erasedLines.count, erasedEvents.count)
+        let pii = try XCTUnwrap(history.piiBySubject[erased]).filter(history.isProbe)
+        XCTAssertFalse(pii.isEmpty)
+        for value in pii { XCTAssertFalse(erasedExport.stdout.contains(value), "an erased subject's export shows its PII") }
+        for (line, (_, event)) in zip(erasedLines, erasedEvents) where hasPII(event) {
+            XCTAssertEqual(try JSONParser.parse(String(line)).objectValue?["redacted"], .bool(true))
+        }
+    }
+}
