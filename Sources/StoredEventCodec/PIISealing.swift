@@ -67,7 +67,9 @@ public final class EventSealer: Sendable {
         for entry in pending where (erasedInBatch[events[entry.index].subject] ?? Int.max) > entry.index {
             needKeys.append(events[entry.index].subject)
         }
+        let recordsBefore = store.counts.records
         let keys = try store.keys(for: needKeys)
+        if store.counts.records > recordsBefore { TestCrashPoint.pass(.keysDurable) }
         var sealed = events
         var redacted: Set<Int> = []
         for entry in pending {
@@ -93,6 +95,7 @@ public final class EventSealer: Sendable {
     /// acknowledged.
     public func applyErasures(_ events: [LogEvent], firstSeq: UInt64, recorded: Int64) throws {
         for (i, event) in events.enumerated() where event.type == Self.erasureType {
+            TestCrashPoint.pass(.erasureDurable)
             try store.destroy(subject: event.subject, erasureSeq: firstSeq + UInt64(i), time: recorded)
         }
     }
@@ -195,5 +198,32 @@ public final class RecordOpener: Sendable {
         try store.reload()
         reloadedAt.withLock { $0 = max($0, now) }
         return try store.key(for: subject)
+    }
+}
+
+/// Crash points for the crash tests, off unless `CAREERLOG_TEST_CRASH_AT`
+/// is set (`keys-durable:N` or `erasure-durable:N`): the process then kills
+/// itself with SIGKILL the N-th time it passes that point, so a test can
+/// stop it exactly between a new key's sync and the append of the records
+/// sealed with it, or between an erasure's append and its key's
+/// destruction, which a random kill rarely hits. Unset, a pass costs one
+/// check of a constant.
+enum TestCrashPoint: String {
+    case keysDurable = "keys-durable"
+    case erasureDurable = "erasure-durable"
+
+    static let environmentVariable = "CAREERLOG_TEST_CRASH_AT"
+
+    private static let armed: (point: TestCrashPoint, passes: Int)? = {
+        guard let value = ProcessInfo.processInfo.environment[environmentVariable] else { return nil }
+        let parts = value.split(separator: ":")
+        guard parts.count == 2, let point = TestCrashPoint(rawValue: String(parts[0])), let n = Int(parts[1]), n > 0 else { return nil }
+        return (point, n)
+    }()
+    private static let passes = Atomic<Int>(0)
+
+    static func pass(_ point: TestCrashPoint) {
+        guard let armed, armed.point == point else { return }
+        if passes.add(1, ordering: .relaxed).newValue == armed.passes { kill(getpid(), SIGKILL) }
     }
 }

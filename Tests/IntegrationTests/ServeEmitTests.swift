@@ -139,7 +139,9 @@ final class ServeProcess {
     private let stdoutPipe = Pipe()
 
     /// `projector`: also run the projector (and so the private PostgreSQL).
-    init(dataDirectory: String, listen: String = "127.0.0.1:0", arguments: [String] = [], projector: Bool = false) throws {
+    /// `environment`: added to the test's own (e.g. a crash point).
+    init(dataDirectory: String, listen: String = "127.0.0.1:0", arguments: [String] = [], projector: Bool = false,
+         environment extra: [String: String] = [:]) throws {
         self.dataDirectory = dataDirectory
         socketPath = dataDirectory + "/ingest.sock"
         stderrPath = dataDirectory + "/serve-\(UUID().uuidString.prefix(6)).log"
@@ -151,6 +153,7 @@ final class ServeProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["CAREERLOG_SCHEMA_DIR"] = packageRoot + "/EventSchemas"
         environment["CAREERLOG_PROJECTIONS_DIR"] = packageRoot + "/Projections"
+        environment.merge(extra) { $1 }
         process.environment = environment
         process.standardOutput = stdoutPipe
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
