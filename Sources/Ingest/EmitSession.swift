@@ -5,76 +5,118 @@ import Foundation
 import Glibc
 #endif
 
-/// Why an emit could not start: the server is unreachable, or refused the
-/// token. Printed after `emit: `.
-public struct EmitError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
-}
-
-/// The client side of `careerlog emit`: sends NDJSON lines from a file
-/// descriptor over one connection, pipelined (at most `window` lines
-/// unanswered), while a second thread reads and counts the answers, until
-/// the server has answered everything and closed.
+/// The client side of `careerlog emit` over a connection the caller opened
+/// (plain or the caller's end of a TLS bridge): sends an NDJSON input line by
+/// line with at most `window` lines unanswered, reads the answers on a second
+/// thread, and counts what was stored, a duplicate or rejected.
 ///
-/// Blank lines are sent too, so the server's line numbers are the file's;
-/// a line longer than `lineBytesMax` is not sent (a blank line keeps the
-/// numbering) and counts as rejected `too_large` here. Every rejection is
-/// reported through `output` with its line number.
-public final class EmitSession: @unchecked Sendable {
-    /// What was sent and what the answers said.
-    public struct Summary: Sendable, Equatable {
-        /// Non-blank lines sent (or rejected here as too large).
+/// Reports (one per rejected line, and anything unexpected about the
+/// connection) go to the caller's `report` closure; a progress line, if asked
+/// for, is written to `progressDescriptor` and cleared before each report.
+public struct EmitSession {
+    /// How a session sends.
+    public struct Configuration: Sendable {
+        /// Lines sent and not yet answered at most: bounds the server's and
+        /// this client's buffering while keeping the connection busy.
+        public var windowLinesMax: Int = 2048
+        /// Longest line sent; a longer one is rejected here as `too_large`
+        /// (a blank line is sent in its place, so the numbering holds).
+        public var lineBytesMax: Int = 1 << 20
+        /// Where the progress line goes (a terminal's stderr); nil for none.
+        public var progressDescriptor: Int32?
+        /// The input's name in error messages (a path, or `-`).
+        public var inputName: String = "-"
+
+        public init() {}
+    }
+
+    /// What the server answered, counted.
+    public struct Result: Sendable, Equatable {
+        /// Non-blank lines of the input (too-large lines included).
         public var sent = 0
         public var stored = 0
         public var duplicates = 0
         public var rejected = 0
+        /// Why sending stopped before the input's end (a socket error or a
+        /// failed read); nil if the whole input was sent.
+        public var sendError: String?
 
-        public init(sent: Int = 0, stored: Int = 0, duplicates: Int = 0, rejected: Int = 0) {
-            self.sent = sent
-            self.stored = stored
-            self.duplicates = duplicates
-            self.rejected = rejected
-        }
-
-        /// Lines that got no answer: the connection closed early.
+        /// Lines sent that got no answer (the connection closed early).
         public var unanswered: Int { sent - stored - duplicates - rejected }
 
-        /// `{"sent":N,"stored":S,"duplicates":D,"rejected":R}`: emit's summary line.
-        public var json: String {
-            #"{"sent":\#(sent),"stored":\#(stored),"duplicates":\#(duplicates),"rejected":\#(rejected)}"#
+        public init() {}
+    }
+
+    /// Why `authenticate` failed.
+    public enum AuthenticationError: Error, Sendable, Equatable {
+        /// Sending the auth line or reading its answer failed.
+        case connection(String)
+        /// The server answered, but not with `ok`: its message, or
+        /// "the connection closed".
+        case refused(reason: String)
+    }
+
+    /// The answer to the auth line is read byte by byte up to this length:
+    /// an answer is a short JSON object; anything longer is not one.
+    static let authAnswerBytesMax = 4096
+
+    /// Sends `{"auth":"<token>"}` and waits (up to 10 s) for its answer, so a
+    /// wrong token is one clear error, not one `unauthenticated` answer per line.
+    public static func authenticate(_ connection: IngestSocket, token: String) throws(AuthenticationError) {
+        var line: [UInt8] = Array(#"{"auth":"#.utf8)
+        JSONValue.writeString(token, into: &line)
+        line.append(contentsOf: "}\n".utf8)
+        var answer: [UInt8] = []
+        var byte: UInt8 = 0
+        do {
+            try connection.send(line)
+            // Byte by byte up to the newline: nothing else is in flight yet.
+            while answer.count < authAnswerBytesMax {
+                let n = try withUnsafeMutableBytes(of: &byte) { try connection.receive(into: $0, timeoutMs: 10_000) }
+                if n == 0 || byte == UInt8(ascii: "\n") { break }
+                answer.append(byte)
+            }
+        } catch {
+            throw .connection("\(error)")
+        }
+        guard case .object(let object)? = try? JSONParser.parse(answer), case .bool(true)? = object["ok"],
+              case .string? = object["producer"] else {
+            var reason = "the connection closed"
+            if case .object(let object)? = try? JSONParser.parse(answer), case .string(let message)? = object["message"] {
+                reason = message
+            }
+            throw .refused(reason: reason)
         }
     }
 
-    private let connection: IngestSocket
-    private let lineBytesMax: Int
-    private let progress: EmitProgress
-
-    /// `lineOffset`: lines the server counted before the file's first (the
-    /// auth line), so reports name the file's line numbers.
-    public init(connection: IngestSocket, window: Int, lineBytesMax: Int, lineOffset: Int, output: EmitOutput) {
-        self.connection = connection
-        self.lineBytesMax = lineBytesMax
-        progress = EmitProgress(window: window, lineOffset: lineOffset, output: output)
-    }
-
-    /// Sends every line of `fd` (`inputName` names it in errors), then waits
-    /// until the server answered and closed. Returns the counts and, when
-    /// sending or reading the input failed, why.
-    public func run(input fd: Int32, inputName: String) -> (summary: Summary, sendError: String?) {
-        let reader = Thread { [progress, connection] in progress.readAnswers(from: connection) }
+    /// Sends every line of `inputDescriptor` over `connection`, then shuts
+    /// the sending side and waits until the server closed the connection.
+    /// `lineOffset` is the number of lines sent before the input's first (the
+    /// auth line), so reports name the input's own line numbers.
+    public static func run(
+        connection: IngestSocket, inputDescriptor: Int32, configuration: Configuration, lineOffset: Int = 0,
+        report: @escaping @Sendable (String) -> Void
+    ) -> Result {
+        let progress = EmitProgress(
+            window: configuration.windowLinesMax, progressDescriptor: configuration.progressDescriptor,
+            lineOffset: lineOffset, report: report)
+        let reader = Thread { progress.readAnswers(from: connection) }
         reader.start()
-        let sendError = sendLines(fd: fd, inputName: inputName)
+        let sendError = sendLines(fd: inputDescriptor, to: connection, configuration: configuration, progress: progress)
         connection.shutdownSending()
         progress.waitUntilAnswered()
-        let summary = progress.summary
-        progress.output.clearProgressLine()
-        return (summary, sendError)
+        var result = progress.summary
+        progress.clearProgressLine()
+        result.sendError = sendError
+        return result
     }
 
-    /// Sends every line, keeping at most `window` unanswered.
-    private func sendLines(fd: Int32, inputName: String) -> String? {
-        var reader = LineReader(fd: fd, lineBytesMax: lineBytesMax)
+    /// Sends every line, keeping at most `window` unanswered; blank lines
+    /// are sent too, so the server's line numbers are the file's.
+    private static func sendLines(
+        fd: Int32, to connection: IngestSocket, configuration: Configuration, progress: EmitProgress
+    ) -> String? {
+        var reader = LineReader(fd: fd, lineBytesMax: configuration.lineBytesMax)
         defer { reader.close() }
         var out: [UInt8] = []
         out.reserveCapacity(128 << 10)
@@ -98,8 +140,10 @@ public final class EmitSession: @unchecked Sendable {
                 case .tooLarge(let number, let bytes):
                     // Not sent; a blank line keeps the server's numbering.
                     out.append(UInt8(ascii: "\n"))
-                    progress.rejectedHere(line: number, message: "too_large: line is \(bytes) bytes; the limit is \(lineBytesMax)")
+                    progress.rejectedHere(
+                        line: number, message: "too_large: line is \(bytes) bytes; the limit is \(configuration.lineBytesMax)")
                 }
+                // Sent in 64 KiB writes: few system calls, little memory.
                 if out.count >= 64 << 10 { try flush() }
             }
             try flush()
@@ -107,162 +151,78 @@ public final class EmitSession: @unchecked Sendable {
         } catch let error as IngestSocketError {
             return "\(error)"
         } catch {
-            return "reading \(inputName): \(error)"
+            return "reading \(configuration.inputName): \(error)"
         }
-    }
-
-    /// A plain socket to `endpoint`, or with `tls` the caller's end of a
-    /// TLS bridge (close both when done).
-    public static func connect(_ endpoint: IngestEndpoint, tls: TLSClientFiles?) throws(EmitError) -> (IngestSocket, IngestTLSBridge?) {
-        do {
-            guard let tls, case .tcp(let host, let port) = endpoint else { return (try IngestSocket(endpoint: endpoint), nil) }
-            let bridge = try IngestTLSBridge.connect(host: host, port: port, context: try TLSClientContext.make(tls))
-            return (IngestSocket(connectedDescriptor: dup(bridge.descriptor)), bridge)
-        } catch {
-            throw EmitError(message: "cannot reach careerlog serve at \(endpoint): \(error) (is it running? see --connect, --socket, --data-dir)")
-        }
-    }
-
-    /// Longest answer to the auth line read, in bytes: the server's answer
-    /// is one short JSON object; anything longer is not one.
-    static let authAnswerBytesMax = 4096
-
-    /// Sends the auth line and waits for its answer, so a wrong token is
-    /// one clear error, not one `unauthenticated` answer per line.
-    public static func authenticate(_ connection: IngestSocket, token: String, timeoutMs: Int32 = 10_000) throws(EmitError) {
-        var line: [UInt8] = Array(#"{"auth":"#.utf8)
-        JSONValue.writeString(token, into: &line)
-        line.append(contentsOf: "}\n".utf8)
-        var answer: [UInt8] = []
-        var byte: UInt8 = 0
-        do {
-            try connection.send(line)
-            // Byte by byte up to the newline: nothing else is in flight yet.
-            while answer.count < authAnswerBytesMax {
-                let n = try withUnsafeMutableBytes(of: &byte) { try connection.receive(into: $0, timeoutMs: timeoutMs) }
-                if n == 0 || byte == UInt8(ascii: "\n") { break }
-                answer.append(byte)
-            }
-        } catch {
-            throw EmitError(message: "authenticating: \(error)")
-        }
-        let object: JSONObject? = if case .object(let object)? = try? JSONParser.parse(answer) { object } else { nil }
-        guard case .bool(true)? = object?["ok"], case .string? = object?["producer"] else {
-            var reason = "the connection closed"
-            if case .string(let message)? = object?["message"] { reason = message }
-            throw EmitError(message: "the server refused the token: \(reason)")
-        }
-    }
-}
-
-/// Where an emit reports: rejected lines and connection messages, one line
-/// each, and on a terminal one `\r`-rewritten progress line at most four
-/// times a second. Serializes the writes of the sending and reading threads.
-public final class EmitOutput: @unchecked Sendable {
-    private let fd: Int32
-    private let showsProgress: Bool
-    private let lock = NSLock()
-    private var progressShown = false
-    private var lastProgress = ContinuousClock.now
-
-    /// Redraws at most this often: a person reads no faster.
-    static let progressIntervalMs = 250
-
-    public init(fd: Int32 = 2, showsProgress: Bool) {
-        self.fd = fd
-        self.showsProgress = showsProgress
-    }
-
-    /// One line, after erasing the progress line if one is shown.
-    public func report(_ text: String) {
-        lock.withLock {
-            clearProgressLineLocked()
-            write(text + "\n")
-        }
-    }
-
-    func showProgressIfDue(_ counts: EmitSession.Summary) {
-        guard showsProgress, ContinuousClock.now - lastProgress > .milliseconds(Self.progressIntervalMs) else { return }
-        lastProgress = .now
-        let answered = counts.stored + counts.duplicates + counts.rejected
-        let text = "\r\u{1B}[Ksent \(counts.sent), answered \(answered) (stored \(counts.stored), duplicates \(counts.duplicates), rejected \(counts.rejected))"
-        lock.withLock {
-            write(text)
-            progressShown = true
-        }
-    }
-
-    /// Erases the progress line, if one is shown.
-    public func clearProgressLine() {
-        lock.withLock { clearProgressLineLocked() }
-    }
-
-    private func clearProgressLineLocked() {
-        guard progressShown else { return }
-        progressShown = false
-        write("\r\u{1B}[K")
-    }
-
-    private func write(_ text: String) {
-        _ = text.utf8CString.withUnsafeBufferPointer { Glibc.write(fd, $0.baseAddress!, $0.count - 1) }
     }
 }
 
 /// Counters shared by the sending thread and the answer-reading thread,
 /// plus the in-flight window.
-final class EmitProgress: @unchecked Sendable {
+private final class EmitProgress: @unchecked Sendable {
     private let condition = NSCondition()
-    private var counts = EmitSession.Summary()
+    private var counts = EmitSession.Result()
     private var inFlight = 0
     private var connectionEnded = false
     private let window: Int
+    private let progressDescriptor: Int32?
+    /// Lines the server counted before the file's first (the auth line), so
+    /// reports name the file's line numbers.
     private let lineOffset: Int
-    let output: EmitOutput
+    private let reportLine: @Sendable (String) -> Void
+    private var lastProgress = ContinuousClock.now
+    private var progressShown = false
 
-    init(window: Int, lineOffset: Int, output: EmitOutput) {
+    init(window: Int, progressDescriptor: Int32?, lineOffset: Int, report: @escaping @Sendable (String) -> Void) {
         self.window = window
+        self.progressDescriptor = progressDescriptor
         self.lineOffset = lineOffset
-        self.output = output
+        self.reportLine = report
     }
 
-    var summary: EmitSession.Summary { condition.withLock { counts } }
+    var summary: EmitSession.Result {
+        condition.lock()
+        defer { condition.unlock() }
+        return counts
+    }
 
     /// A slot without waiting, if one is free.
     func takeWindowSlot() -> Bool {
-        condition.withLock {
-            guard inFlight < window, !connectionEnded else { return false }
-            inFlight += 1
-            return true
-        }
+        condition.lock()
+        defer { condition.unlock() }
+        guard inFlight < window, !connectionEnded else { return false }
+        inFlight += 1
+        return true
     }
 
     /// Waits for a slot; false if the connection ended meanwhile.
     func waitForWindowSlot() -> Bool {
-        condition.withLock {
-            while inFlight >= window && !connectionEnded { condition.wait() }
-            guard !connectionEnded else { return false }
-            inFlight += 1
-            return true
-        }
+        condition.lock()
+        defer { condition.unlock() }
+        while inFlight >= window && !connectionEnded { condition.wait() }
+        guard !connectionEnded else { return false }
+        inFlight += 1
+        return true
     }
 
     func sent() {
-        condition.withLock { counts.sent += 1 }
+        condition.lock()
+        counts.sent += 1
+        condition.unlock()
     }
 
     func rejectedHere(line: Int, message: String) {
-        condition.withLock {
-            counts.sent += 1
-            counts.rejected += 1
-        }
-        output.report("line \(line): \(message)")
+        condition.lock()
+        counts.sent += 1
+        counts.rejected += 1
+        condition.unlock()
+        report("line \(line): \(message)")
     }
 
     /// Waits until the answer reader has seen the end of the connection.
     func waitUntilAnswered() {
-        condition.withLock {
-            while !connectionEnded { condition.wait() }
-        }
+        condition.lock()
+        while !connectionEnded { condition.wait() }
+        condition.unlock()
     }
 
     /// The reading thread: counts answers until the server closes.
@@ -273,40 +233,75 @@ final class EmitProgress: @unchecked Sendable {
         while true {
             let n: Int
             do { n = try connection.receive(into: chunk) } catch {
-                output.report("emit: \(error)")
+                report("emit: \(error)")
                 break
             }
             if n == 0 { break }
             lines.append(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
             lines.forEachLine { line in answer(line) }
-            output.showProgressIfDue(summary)
+            showProgressIfDue()
         }
-        condition.withLock {
-            connectionEnded = true
-            condition.broadcast()
-        }
+        condition.lock()
+        connectionEnded = true
+        condition.broadcast()
+        condition.unlock()
     }
 
     private func answer(_ line: ArraySlice<UInt8>) {
         guard let ack = IngestAck(line: line) else {
-            output.report("emit: unexpected answer from the server: \(String(decoding: line.prefix(200), as: UTF8.self))")
+            report("emit: unexpected answer from the server: \(String(decoding: line.prefix(200), as: UTF8.self))")
             return
         }
         if case .rejected(_, 0, let error, let message) = ack {
-            output.report("server: \(error): \(message)")  // about the connection, not a line
+            report("server: \(error): \(message)")  // about the connection, not a line
             return
         }
-        condition.withLock {
-            inFlight -= 1
-            switch ack {
-            case .stored: counts.stored += 1
-            case .duplicate: counts.duplicates += 1
-            case .rejected: counts.rejected += 1
-            }
-            condition.signal()
+        condition.lock()
+        inFlight -= 1
+        switch ack {
+        case .stored: counts.stored += 1
+        case .duplicate: counts.duplicates += 1
+        case .rejected: counts.rejected += 1
         }
+        condition.signal()
+        condition.unlock()
         if case .rejected(_, let line, let error, let message) = ack {
-            output.report("line \(line - lineOffset): \(error): \(message)")
+            report("line \(line - lineOffset): \(error): \(message)")
         }
+    }
+
+    /// Serializes the reports and the progress line between the two threads.
+    private let outputLock = NSLock()
+
+    private func report(_ text: String) {
+        outputLock.lock()
+        defer { outputLock.unlock() }
+        clearProgressLineLocked()
+        reportLine(text)
+    }
+
+    /// Rewrites one progress line at most four times a second.
+    private func showProgressIfDue() {
+        guard let progressDescriptor, ContinuousClock.now - lastProgress > .milliseconds(250) else { return }
+        lastProgress = .now
+        let counts = summary
+        let answered = counts.stored + counts.duplicates + counts.rejected
+        var text = "\r\u{1B}[Ksent \(counts.sent), answered \(answered) (stored \(counts.stored), duplicates \(counts.duplicates), rejected \(counts.rejected))"
+        outputLock.lock()
+        defer { outputLock.unlock() }
+        _ = text.withUTF8 { write(progressDescriptor, $0.baseAddress, $0.count) }
+        progressShown = true
+    }
+
+    func clearProgressLine() {
+        outputLock.lock()
+        defer { outputLock.unlock() }
+        clearProgressLineLocked()
+    }
+
+    private func clearProgressLineLocked() {
+        guard progressShown, let progressDescriptor else { return }
+        progressShown = false
+        _ = write(progressDescriptor, "\r\u{1B}[K", 4)
     }
 }

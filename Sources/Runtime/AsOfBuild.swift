@@ -26,10 +26,10 @@ public enum AsOfBuild {
         // report_ + up to 7 base-36 digits: within AsOfRequest.prefixCharactersMax (20).
         let prefix = "report_" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let request = try AsOfRequest(prefix: prefix, asOf: time, asOfSeq: nil)
+        let log = try EventLog.open(directory: logDirectory, mode: .readOnly)
         defer {
             for definition in catalog.definitions { try? ProjectionBuilder.drop(url: url, schema: "\(prefix)_\(definition.name)") }
         }
-        let log = try EventLog.open(directory: logDirectory, mode: .readOnly)
         _ = try run(request, url: url, log: log, catalog: catalog, logger: logger)
         return try AnalyticsAPI.reportData(url: url, schema: "\(prefix)_analytics")
     }

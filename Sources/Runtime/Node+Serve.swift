@@ -2,12 +2,6 @@ import Logging
 import Telemetry
 import Window
 
-extension NodeError.Code {
-    /// The HTTP window could not listen (address in use, bad address, a
-    /// missing dashboard asset); the node was drained again.
-    public static let windowNotStarted = Code("window_not_started")
-}
-
 extension Node {
     /// What `careerlog serve` runs, from start to drain: the node, its HTTP
     /// window (when `window` is given), SIGHUP routed to the door's reload,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Postgres
+import Runtime
 
 /// `careerlog db ...`: the private PostgreSQL cluster that holds the read
 /// models when no --database-url (or DATABASE_URL) is given.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CareerEvents
 import Foundation
 import Ingest
 
@@ -60,30 +61,58 @@ struct EmitCommand: ParsableCommand {
         defer { if fd != 0 { close(fd) } }
         signal(SIGPIPE, SIG_IGN)
         let token = try door.resolvedToken()
-        let connection: IngestSocket, bridge: IngestTLSBridge?
-        do {
-            (connection, bridge) = try EmitSession.connect(endpoint, tls: door.usesTLS ? door.tlsFiles : nil)
-            if let token { try EmitSession.authenticate(connection, token: token) }
-        } catch {
-            printError("emit: \(error)")
-            throw ExitCode(1)
-        }
+        let (connection, bridge) = try connect(endpoint)
         defer {
             connection.close()
             bridge?.close()
         }
-        let session = EmitSession(connection: connection, window: window, lineBytesMax: lineBytesMax, lineOffset: token == nil ? 0 : 1,
-                                  output: EmitOutput(showsProgress: isTerminal(2)))
-        let (summary, sendError) = session.run(input: fd, inputName: file)
-        if let sendError {
+        if let token { try authenticate(connection, token: token) }
+
+        var configuration = EmitSession.Configuration()
+        configuration.windowLinesMax = window
+        configuration.lineBytesMax = lineBytesMax
+        configuration.progressDescriptor = isTerminal(2) ? 2 : nil
+        configuration.inputName = file
+        let summary = EmitSession.run(
+            connection: connection, inputDescriptor: fd, configuration: configuration, lineOffset: token == nil ? 0 : 1,
+            report: { printError($0) })
+        if let sendError = summary.sendError {
             printError("emit: \(sendError)")
             throw ExitCode(1)
         }
-        print(summary.json)
-        if summary.unanswered > 0 {
-            printError("emit: \(summary.unanswered) of \(summary.sent) lines got no answer (the connection closed early); they may or may not be stored, send them again")
+        print(#"{"sent":\#(summary.sent),"stored":\#(summary.stored),"duplicates":\#(summary.duplicates),"rejected":\#(summary.rejected)}"#)
+        let unanswered = summary.unanswered
+        if unanswered > 0 {
+            printError("emit: \(unanswered) of \(summary.sent) lines got no answer (the connection closed early); they may or may not be stored, send them again")
             if let failure = bridge?.failure { printError("emit: the TLS connection ended with: \(failure)") }
         }
-        if summary.rejected > 0 || summary.unanswered > 0 { throw ExitCode(1) }
+        if summary.rejected > 0 || unanswered > 0 { throw ExitCode(1) }
+    }
+
+    /// A plain socket, or the caller's end of a TLS bridge.
+    private func connect(_ endpoint: IngestEndpoint) throws -> (IngestSocket, IngestTLSBridge?) {
+        do {
+            guard door.usesTLS, case .tcp(let host, let port) = endpoint else { return (try IngestSocket(endpoint: endpoint), nil) }
+            let context = try TLSClientContext.make(door.tlsFiles)
+            let bridge = try IngestTLSBridge.connect(host: host, port: port, context: context)
+            return (IngestSocket(connectedDescriptor: dup(bridge.descriptor)), bridge)
+        } catch {
+            printError("emit: cannot reach careerlog serve at \(endpoint): \(error) (is it running? see --connect, --socket, --data-dir)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// Sends the auth line and waits for its answer, so a wrong token is
+    /// one clear error, not one `unauthenticated` answer per line.
+    private func authenticate(_ connection: IngestSocket, token: String) throws {
+        do throws(EmitSession.AuthenticationError) {
+            try EmitSession.authenticate(connection, token: token)
+        } catch .connection(let error) {
+            printError("emit: authenticating: \(error)")
+            throw ExitCode(1)
+        } catch .refused(let reason) {
+            printError("emit: the server refused the token: \(reason)")
+            throw ExitCode(1)
+        }
     }
 }

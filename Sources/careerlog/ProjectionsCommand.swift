@@ -111,7 +111,7 @@ struct ProjectCommand: ParsableCommand {
     func run() throws {
         var options = Projector.Options()
         options.batchEventsMax = batchEvents
-        try StandaloneProjector.run(logDirectory: data.logDirectory, url: { try database.connectionURL(data: data) }, catalog: try projections.catalog(),
+        try StandaloneProjector.run(logDirectory: data.logDirectory, url: { try database.connectionURL(data: data) }, catalog: { try projections.catalog() },
                                     options: options, logger: Logger(label: "careerlog.projector"))
     }
 }

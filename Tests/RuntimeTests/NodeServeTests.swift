@@ -39,7 +39,7 @@ final class NodeServeTests: XCTestCase {
 
     func testServePrintsOneReadyLineWithEveryAddressAndDrainsOnStop() throws {
         let dir = makeTemporaryDirectory()
-        let serving = Serving(NodeTests().configuration(dir), window: window(dir))
+        let serving = Serving(NodeTests.configuration(dir), window: window(dir))
         waitUntil("serve printed its ready line") { serving.readyLine != nil || serving.ended != nil }
         let line = try XCTUnwrap(serving.readyLine, "serve ended before it was ready: \(String(describing: serving.ended))")
         let pattern = #"^\{"tcp":"127\.0\.0\.1:([0-9]+)","socket":"\#(dir)/ingest\.sock","last_seq":0,"http":"127\.0\.0\.1:([0-9]+)"\}\n$"#
@@ -76,7 +76,7 @@ final class NodeServeTests: XCTestCase {
         let dir = makeTemporaryDirectory()
         var broken = window(dir)
         broken.chartLibraryPath = dir + "/no-such-chart.js"
-        let serving = Serving(NodeTests().configuration(dir), window: broken)
+        let serving = Serving(NodeTests.configuration(dir), window: broken)
         waitUntil("serve ended") { serving.ended != nil }
         XCTAssertNil(serving.readyLine, "a ready line was printed for a window that never listened")
         XCTAssertThrowsError(try serving.ended?.get()) { error in
