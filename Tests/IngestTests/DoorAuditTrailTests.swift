@@ -88,6 +88,24 @@ final class DoorAuditTrailTests: XCTestCase {
         XCTAssertEqual(try EventLog.verify(directory: directory + "/log").events, 60)
     }
 
+    func testALineCannotNameItsOwnProducer() throws {
+        let directory = ServerTestSupport.makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try server(directory)
+        let lines = Self.lines(2)
+        let spoofed = ServerTestSupport.modified(lines[0]) { $0["producer"] = .string("careerforge-api") }
+        let client = try server.connect()
+        try client.send(#"{"auth":"\#(DoorAuthorizerTests.importToken)"}"# + "\n")
+        XCTAssertEqual(try client.readLine(), #"{"ok":true,"producer":"nightly-import"}"#)
+        try client.send(lines: [spoofed, lines[1]])
+        guard case .rejected(_, 2, let error, let message) = try client.readAck() else { return XCTFail("the spoofed line was not rejected") }
+        XCTAssertEqual(error, "schema", "breaks the envelope")
+        XCTAssertTrue(message.contains("is not an envelope attribute"), message)
+        XCTAssertEqual(try client.readAck().seq, 1)
+        server.stop()
+        XCTAssertEqual(try stored(directory).map(\.producer), ["nightly-import"], "the producer is the connection's, never the line's")
+    }
+
     func testWithoutAProducersFileNoProducerIsRecorded() throws {
         let directory = ServerTestSupport.makeDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
