@@ -148,7 +148,7 @@ extension Duration {
 struct DumpLog: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "Print events as NDJSON with seq and recorded added.")
+        abstract: "Print events as NDJSON with seq and recorded added (and producer, for events written by an authenticated producer).")
 
     @OptionGroup var data: DataDirectoryOptions
     @Option(help: ArgumentHelp("Start at this seq.", valueName: "seq")) var fromSeq: UInt64 = 1

@@ -16,11 +16,13 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Replay the event history, filtered, as NDJSON, CSV, or counts.",
         discussion: """
-            Filters combine (an event must pass all of them; repeated --type, --subject and --source values \
-            are alternatives). Seq ranges are inclusive; time ranges include their start and exclude their end, \
+            Filters combine (an event must pass all of them; repeated --type, --subject, --source and --producer \
+            values are alternatives). Seq ranges are inclusive; time ranges include their start and exclude their end, \
             so --since 2024-01-01 --until 2024-02-01 is exactly January. A time is RFC 3339 \
             (2024-03-01T09:30:00+01:00) or a date (2024-03-01 = that day's start, UTC). --since/--until test the \
-            event's `time`; --recorded-since/--recorded-until test when the log stored it.
+            event's `time`; --recorded-since/--recorded-until test when the log stored it. Events written \
+            through `serve --producers` carry "producer":"NAME" (the authenticated producer); --producer NAME \
+            keeps only those.
 
             CSV: a header row, then one row per event (RFC 4180, CRLF, UTF-8): the envelope columns, then \
             the type's data fields from its schema as data.<field> columns (nested objects flattened with dots, \
@@ -35,6 +37,7 @@ struct ReplayCommand: ParsableCommand {
               careerlog replay --format csv --out exports/ --since 2024-06-01
               careerlog replay --stats --by day --json
               careerlog replay --follow --subject 9a2e5c1e-0b7a-4a51-9a8f-1c2d3e4f5a6b
+              careerlog replay --producer careerforge-api --since 2024-06-01
             """)
 
     @OptionGroup var data: DataDirectoryOptions
@@ -144,6 +147,10 @@ struct ReplayFilterOptions: ParsableArguments {
     var subjects: [String] = []
     @Option(name: .customLong("source"), help: ArgumentHelp("An emitting service (exact); repeatable.", valueName: "source"))
     var sources: [String] = []
+    @Option(name: .customLong("producer"), help: ArgumentHelp(
+        "Events written by this authenticated producer (serve --producers); repeatable. Events without a producer never match.",
+        valueName: "name"))
+    var producers: [String] = []
 
     func validate() throws {
         _ = try replayFilter()
@@ -153,7 +160,7 @@ struct ReplayFilterOptions: ParsableArguments {
         do {
             return try ReplayFilter(
                 fromSeq: fromSeq, toSeq: toSeq, since: since, until: until, recordedSince: recordedSince,
-                recordedUntil: recordedUntil, types: types, subjects: subjects, sources: sources)
+                recordedUntil: recordedUntil, types: types, subjects: subjects, sources: sources, producers: producers)
         } catch {
             throw ValidationError(error.message)
         }

@@ -113,7 +113,7 @@ final class CodecTests: XCTestCase {
         for n in 0..<FrameHeader.size { XCTAssertEqual(failure(Array(bytes[0..<n]))?.torn, true, "\(n) bytes") }
         func with(_ offset: Int, _ value: UInt8) -> [UInt8] { var b = bytes; b[offset] = value; return b }
         XCTAssertEqual(failure(with(0, 0x41))?.reason, "bad frame magic")
-        XCTAssertEqual(failure(with(4, 2))?.reason, "unsupported frame version 2")
+        XCTAssertEqual(failure(with(4, 3))?.reason, "unsupported frame version 3")
         XCTAssertEqual(failure(with(5, 7))?.reason, "unknown codec 7")
         XCTAssertEqual(failure(with(6, 65))?.reason, "bad frame header length")
         var zeroCount = bytes
