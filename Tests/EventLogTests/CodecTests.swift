@@ -197,7 +197,7 @@ final class CodecTests: XCTestCase {
         let id = UUID(uuidString: "00112233-4455-6677-8899-aabbccddeeff")!
         let event = LogEvent(id: id, subject: id, time: EventTime(seconds: 100, nanoseconds: 694_000_000, offsetMinutes: -60, fractionDigits: 3),
                              source: "s", type: "tt", dataVersion: 2, data: Array("{}".utf8))
-        let (header, raw, _) = frame([event], baseSeq: 1, recorded: [5])
+        let (_, raw, _) = frame([event], baseSeq: 1, recorded: [5])
         let idBytes: [UInt8] = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF]
         let prefix: [UInt8] = [200, 1, 1, 1, 0x73, 2, 0x74, 0x74]  // zigzag(100), one pair, "s", "tt"
         let body: [UInt8] = [0, 0] + idBytes + idBytes + [0, 0xB6, 0x05, 119, 3, 0, 2, 0] + Array("{}".utf8)
