@@ -65,3 +65,35 @@ extension ReplaySession {
         return "{\"directory\":\(JSONString.quoted(directory)),\"rows\":\(files.reduce(0) { $0 + $1.value }),\"files\":{\(body)}}"
     }
 }
+
+extension ReplaySession {
+    /// What `careerlog replay` runs on an open log: scans for `filter`;
+    /// tells `explain` (when given) the read plan first and, at a normal
+    /// end, how much was read; routes SIGINT and SIGTERM to
+    /// `ReplayInterrupt` when following; draws a progress line on stderr
+    /// when `progressOnTerminal` and not following; and writes `output()`
+    /// to `out`. An output whose reader went away ends it quietly; a
+    /// `ReplayError` or `LogError` clears the progress line, then is thrown.
+    public static func replay(
+        log: EventLog, filter: ReplayFilter, follow: Bool, progressOnTerminal: Bool, explain: ((String) -> Void)?,
+        output: () throws -> ReplayOutput, to out: OutputBuffer
+    ) throws {
+        let scan = ReplayScan(log: log, filter: filter)
+        explain?(scan.plan.description)
+        if follow { ReplayInterrupt.install() }
+        let progress = ReplayProgress(enabled: progressOnTerminal && !follow, lastSeq: log.lastSeq)
+        let session = ReplaySession(scan: scan, follow: follow, progress: progress)
+        do {
+            try session.write(try output(), to: out)
+            explain?("read \(scan.framesRead) frames, \(scan.eventsRead) events; \(scan.eventsMatched) matched")
+        } catch is OutputBuffer.OutputClosed {
+            return  // the reader went away (| head): not an error
+        } catch let error as ReplayError {
+            progress.clear()
+            throw error
+        } catch let error as LogError {
+            progress.clear()
+            throw error
+        }
+    }
+}

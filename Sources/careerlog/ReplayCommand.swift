@@ -90,26 +90,15 @@ struct ReplayCommand: ParsableCommand {
             printError("replay: cannot open the log: \(error)")
             throw ExitCode(1)
         }
-        let scan = ReplayScan(log: log, filter: replayFilter)
-        if explain { printError(scan.plan.description) }
-        if follow { ReplayInterrupt.install() }
         // A progress line only where a person watches stderr, and not on
         // top of events printed to the same terminal.
-        let progress = ReplayProgress(enabled: isTerminal(2) && !isTerminal(1) && !follow, lastSeq: log.lastSeq)
-        let session = ReplaySession(scan: scan, follow: follow, progress: progress)
         do {
-            try session.write(try output(replayFilter), to: OutputBuffer())
-            if explain {
-                printError("read \(scan.framesRead) frames, \(scan.eventsRead) events; \(scan.eventsMatched) matched")
-            }
-        } catch is OutputBuffer.OutputClosed {
-            return  // the reader went away (| head): not an error
+            try ReplaySession.replay(log: log, filter: replayFilter, follow: follow, progressOnTerminal: isTerminal(2) && !isTerminal(1),
+                                     explain: explain ? { printError($0) } : nil, output: { try output(replayFilter) }, to: OutputBuffer())
         } catch let error as ReplayError {
-            session.progress.clear()
             printError("replay: \(error.message)")
             throw ExitCode(1)
         } catch let error as LogError {
-            session.progress.clear()
             printError("replay: \(error)")
             throw ExitCode(1)
         }

@@ -86,4 +86,39 @@ final class ReplayOutputTests: XCTestCase {
             XCTAssertTrue(error is OutputBuffer.OutputClosed, "\(error)")
         }
     }
+
+    /// `careerlog replay`'s run: the plan first, the amount read last, the
+    /// events in between; a closed output ends it quietly, without the
+    /// amount read; a second type in one CSV is a `ReplayError`.
+    func testReplayTellsThePlanAndWhatWasRead() throws {
+        let directory = try Fixture.write()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = try EventLog.open(directory: directory, mode: .readOnly)
+        let filter = try ReplayFilter(types: ["application.*"])
+        let path = directory + "/out"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var notes: [String] = []
+        try ReplaySession.replay(log: log, filter: filter, follow: false, progressOnTerminal: false, explain: { notes.append($0) },
+                                 output: { .ndjson }, to: OutputBuffer(fd: fd, flushBytes: 64))
+        close(fd)
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), try expectedNDJSON(directory, seqs: [1, 2, 4, 7, 8, 11]))
+        XCTAssertEqual(notes.count, 2, "\(notes)")
+        XCTAssertEqual(notes.first, ReplayScan(log: log, filter: filter).plan.description)
+        XCTAssertTrue(notes.last?.hasSuffix("events; 6 matched") == true, "\(notes)")
+
+        var ends: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&ends), 0)
+        close(ends[0])
+        defer { close(ends[1]) }
+        notes = []
+        try ReplaySession.replay(log: log, filter: filter, follow: false, progressOnTerminal: false, explain: { notes.append($0) },
+                                 output: { .ndjson }, to: OutputBuffer(fd: ends[1], flushBytes: 64))
+        XCTAssertEqual(notes.count, 1, "a closed output tells no amount read: \(notes)")
+
+        XCTAssertThrowsError(try ReplaySession.replay(
+            log: log, filter: filter, follow: false, progressOnTerminal: false, explain: nil,
+            output: { .csv(type: "application.sent", columns: self.columns) }, to: OutputBuffer(fd: ends[1]))) { error in
+            XCTAssertTrue(error is ReplayError, "\(error)")
+        }
+    }
 }
