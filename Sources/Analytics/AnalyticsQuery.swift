@@ -50,32 +50,47 @@ extension AnalyticsQuery {
 
     /// Placement rate per cohort, program or target industry. `value`
     /// selects one group (a cohort or a program; not an industry).
-    public static func placement(by grouping: PlacementGrouping, value: String?) -> AnalyticsQuery {
+    /// `program` limits the per-cohort rates to one program's enrollees.
+    public static func placement(by grouping: PlacementGrouping, value: String?, program: String? = nil) -> AnalyticsQuery {
         let (view, key): (String, String) = switch grouping {
-        case .cohort: ("placement_rate_by_cohort", "cohort")
+        case .cohort: (program == nil ? "placement_rate_by_cohort" : "placement_rate_by_program_cohort", "cohort")
         case .program: ("placement_rate_by_program", "program")
         case .industry: ("placement_rate_by_industry", "target_industry")
         }
         return AnalyticsQuery(
-            title: "Placement rate per \(grouping == .industry ? "target industry" : grouping.rawValue)",
+            title: "Placement rate per \(grouping == .industry ? "target industry" : grouping.rawValue)" + Self.inProgram(grouping == .cohort ? program : nil),
             view: view, columns: [.text(key), .count("enrolled"), .count("placed_within_12_months"), .rate("placement_rate"), .text("window_state")],
-            filters: value.map { [(key, $0)] } ?? [], orderBy: key)
+            filters: Self.cohortFilters(grouping == .cohort ? program : nil, key: key, value: value), orderBy: key)
     }
 
-    /// Days from enrollment to placement per cohort: median and p90.
-    public static func timeToPlacement(cohort: String?) -> AnalyticsQuery {
+    /// Days from enrollment to placement per cohort: median and p90;
+    /// `program` limits them to one program's enrollees.
+    public static func timeToPlacement(cohort: String?, program: String? = nil) -> AnalyticsQuery {
         AnalyticsQuery(
-            title: "Time to placement per cohort, days", view: "time_to_placement",
+            title: "Time to placement per cohort, days" + inProgram(program),
+            view: program == nil ? "time_to_placement" : "time_to_placement_by_program",
             columns: [.text("cohort"), .count("placed"), .decimal("median_days", places: 1), .decimal("p90_days", places: 1)],
-            filters: cohort.map { [("cohort", $0)] } ?? [], orderBy: "cohort")
+            filters: cohortFilters(program, key: "cohort", value: cohort), orderBy: "cohort")
     }
 
-    /// Mean salary uplift per cohort.
-    public static func uplift(cohort: String?) -> AnalyticsQuery {
+    /// Mean salary uplift per cohort; `program` limits it to one program's
+    /// enrollees.
+    public static func uplift(cohort: String?, program: String? = nil) -> AnalyticsQuery {
         AnalyticsQuery(
-            title: "Salary uplift per cohort", view: "salary_uplift",
+            title: "Salary uplift per cohort" + inProgram(program),
+            view: program == nil ? "salary_uplift" : "salary_uplift_by_program",
             columns: [.text("cohort"), .count("uplift_count"), .rate("mean_uplift")],
-            filters: cohort.map { [("cohort", $0)] } ?? [], orderBy: "cohort")
+            filters: cohortFilters(program, key: "cohort", value: cohort), orderBy: "cohort")
+    }
+
+    /// The filters of a per-cohort figure: the program (in the by-program
+    /// views), then the group.
+    private static func cohortFilters(_ program: String?, key: String, value: String?) -> [(String, String)] {
+        (program.map { [("program", $0)] } ?? []) + (value.map { [(key, $0)] } ?? [])
+    }
+
+    private static func inProgram(_ program: String?) -> String {
+        program.map { ", program \($0)" } ?? ""
     }
 
     public enum MentorshipTable: Sendable, CaseIterable {

@@ -185,7 +185,7 @@ final class AnalyticsHandComputedTests: XCTestCase {
         let snapshot = try one.snapshot()
         XCTAssertEqual(snapshot, try all.snapshot())
         XCTAssertEqual(try digest(one.connection, schema: "analytics"), try digest(all.connection, schema: "analytics"))
-        XCTAssertEqual(snapshot.count, 14, "views: \(snapshot.keys.sorted())")
+        XCTAssertEqual(snapshot.count, 17, "views: \(snapshot.keys.sorted())")
     }
 
     // MARK: Enrollment and placement
@@ -219,6 +219,30 @@ final class AnalyticsHandComputedTests: XCTestCase {
             XCTAssertEqual(industries, [["Finance", "3", "2", "open"], ["Health", "2", "1", "closed"], ["Tech", "6", "4", "closed"]], label)
             for (rate, expected) in zip(try build.rows("SELECT placement_rate FROM analytics.placement_rate_by_industry ORDER BY target_industry").map { $0[0] },
                                         [2.0 / 3, 0.5, 4.0 / 6]) { assertNumber(rate, expected, label) }
+        }
+    }
+
+    func testPerCohortFiguresPerProgram() throws {
+        // P1/2024-01: a1 a2 a4 a5 a6 a7 a8 (7), placed a1 a2 a4 a7: 4/7, closed.
+        // P2/2024-01: a3 alone, placed at 200 d: 1/1, closed; no uplift (baseline 0).
+        // P2/2024-02: b1 b2, b1 placed: 1/2, open.  P3/2024-03: c1 1/1, closed.
+        // 2024-02 and 2024-03 hold one program each: their times and uplifts
+        // are the per-cohort ones.
+        try eachBuild { build, label in
+            let placement = try build.rows(
+                "SELECT program, cohort, enrolled, placed_within_12_months, window_state FROM analytics.placement_rate_by_program_cohort ORDER BY 1, 2")
+            XCTAssertEqual(placement, [["P1", "2024-01", "7", "4", "closed"], ["P2", "2024-01", "1", "1", "closed"],
+                                       ["P2", "2024-02", "2", "1", "open"], ["P3", "2024-03", "1", "1", "closed"]], label)
+            let time = try build.rows("SELECT program, cohort, placed, median_days, p90_days FROM analytics.time_to_placement_by_program ORDER BY 1, 2")
+            XCTAssertEqual(time.map { Array($0[0...2]) }, [["P1", "2024-01", "4"], ["P2", "2024-01", "1"], ["P2", "2024-02", "1"], ["P3", "2024-03", "1"]], label)
+            assertNumber(time[1][3], 200, label)
+            assertNumber(time[1][4], 200, label)
+            let perCohort = try build.rows("SELECT cohort, placed, median_days, p90_days FROM analytics.time_to_placement WHERE cohort <> '2024-01' ORDER BY 1")
+            XCTAssertEqual(time.suffix(2).map { Array($0[1...]) }, perCohort, label)
+            let uplift = try build.rows("SELECT program, cohort, uplift_count, mean_uplift FROM analytics.salary_uplift_by_program ORDER BY 1, 2")
+            XCTAssertEqual(uplift[1], ["P2", "2024-01", "0", nil], label)
+            let upliftPerCohort = try build.rows("SELECT cohort, uplift_count, mean_uplift FROM analytics.salary_uplift WHERE cohort <> '2024-01' ORDER BY 1")
+            XCTAssertEqual(uplift.suffix(2).map { Array($0[1...]) }, upliftPerCohort, label)
         }
     }
 
@@ -411,7 +435,7 @@ final class AnalyticsHandComputedTests: XCTestCase {
     func testFiguresDoNotDependOnTheReadingSessionsTimeZone() throws {
         let build = Self.builds[1000]!
         let views = ["placement_rate_by_cohort", "placement_rate_by_program", "placement_rate_by_industry", "time_to_placement",
-                     "salary_uplift", "mentorship_roi", "mentorship_roi_by_currency", "mentorship_effect", "application_funnel",
+                     "salary_uplift", "placement_rate_by_program_cohort", "time_to_placement_by_program", "salary_uplift_by_program", "mentorship_roi", "mentorship_roi_by_currency", "mentorship_effect", "application_funnel",
                      "learning_velocity", "learning_streaks"]
         func read() throws -> [[[String?]]] {
             try views.map { try build.rows("SELECT * FROM analytics.\($0) t ORDER BY t::text") }
