@@ -76,8 +76,9 @@ public final class IngestServer: Sendable {
 
     /// Refused connections that may be writing their one line at once; past
     /// this a refused connection is closed without it. Each holds a
-    /// descriptor for a moment, and they come out of `descriptorsReserved`.
-    static let refusalsInFlightMax = 16
+    /// descriptor for a moment, and they come out of `descriptorsReserved`:
+    /// half of it, so the log always keeps the other half.
+    static func refusalsInFlightMax(_ limits: IngestLimits) -> Int { limits.descriptorsReserved / 2 }
 
     public let configuration: Configuration
     /// The TCP port actually bound (differs from the configured one for 0).
@@ -262,7 +263,7 @@ public final class IngestServer: Sendable {
                         registry.channels[id] = channel
                         return .admitted
                     }
-                    guard registry.refusing < refusalsInFlightMax else { return .dropped }
+                    guard registry.refusing < refusalsInFlightMax(limits) else { return .dropped }
                     registry.refusing += 1
                     return .refused
                 }

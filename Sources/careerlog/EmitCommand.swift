@@ -68,19 +68,20 @@ struct EmitCommand: ParsableCommand {
         }
         if let token { try authenticate(connection, token: token) }
 
-        let progress = EmitProgress(window: window, showProgress: isTerminal(2), lineOffset: token == nil ? 0 : 1)
-        let reader = Thread { progress.readAnswers(from: connection) }
-        reader.start()
-        let sendError = sendLines(fd: fd, to: connection, progress: progress)
-        connection.shutdownSending()
-        progress.waitUntilAnswered()
-
-        let summary = progress.summary
-        progress.clearProgressLine()
-        if let sendError { printError("emit: \(sendError)") }
-        if sendError != nil { throw ExitCode(1) }
+        var configuration = EmitSession.Configuration()
+        configuration.windowLinesMax = window
+        configuration.lineBytesMax = lineBytesMax
+        configuration.progressDescriptor = isTerminal(2) ? 2 : nil
+        configuration.inputName = file
+        let summary = EmitSession.run(
+            connection: connection, inputDescriptor: fd, configuration: configuration, lineOffset: token == nil ? 0 : 1,
+            report: { printError($0) })
+        if let sendError = summary.sendError {
+            printError("emit: \(sendError)")
+            throw ExitCode(1)
+        }
         print(#"{"sent":\#(summary.sent),"stored":\#(summary.stored),"duplicates":\#(summary.duplicates),"rejected":\#(summary.rejected)}"#)
-        let unanswered = summary.sent - summary.stored - summary.duplicates - summary.rejected
+        let unanswered = summary.unanswered
         if unanswered > 0 {
             printError("emit: \(unanswered) of \(summary.sent) lines got no answer (the connection closed early); they may or may not be stored, send them again")
             if let failure = bridge?.failure { printError("emit: the TLS connection ended with: \(failure)") }
@@ -104,226 +105,14 @@ struct EmitCommand: ParsableCommand {
     /// Sends the auth line and waits for its answer, so a wrong token is
     /// one clear error, not one `unauthenticated` answer per line.
     private func authenticate(_ connection: IngestSocket, token: String) throws {
-        var line: [UInt8] = Array(#"{"auth":"#.utf8)
-        JSONValue.writeString(token, into: &line)
-        line.append(contentsOf: "}\n".utf8)
-        var answer: [UInt8] = []
-        var byte: UInt8 = 0
-        do {
-            try connection.send(line)
-            // Byte by byte up to the newline: nothing else is in flight yet.
-            while answer.count < 4096 {
-                let n = try withUnsafeMutableBytes(of: &byte) { try connection.receive(into: $0, timeoutMs: 10_000) }
-                if n == 0 || byte == UInt8(ascii: "\n") { break }
-                answer.append(byte)
-            }
-        } catch {
+        do throws(EmitSession.AuthenticationError) {
+            try EmitSession.authenticate(connection, token: token)
+        } catch .connection(let error) {
             printError("emit: authenticating: \(error)")
             throw ExitCode(1)
-        }
-        guard case .object(let object)? = try? JSONParser.parse(answer), case .bool(true)? = object["ok"],
-              case .string? = object["producer"] else {
-            var reason = "the connection closed"
-            if case .object(let object)? = try? JSONParser.parse(answer), case .string(let message)? = object["message"] {
-                reason = message
-            }
+        } catch .refused(let reason) {
             printError("emit: the server refused the token: \(reason)")
             throw ExitCode(1)
         }
-    }
-
-    /// Sends every line, keeping at most `window` unanswered; blank lines
-    /// are sent too, so the server's line numbers are the file's.
-    private func sendLines(fd: Int32, to connection: IngestSocket, progress: EmitProgress) -> String? {
-        var reader = LineReader(fd: fd, lineBytesMax: lineBytesMax)
-        defer { reader.close() }
-        var out: [UInt8] = []
-        out.reserveCapacity(128 << 10)
-        func flush() throws(IngestSocketError) {
-            try connection.send(out)
-            out.removeAll(keepingCapacity: true)
-        }
-        do {
-            while let line = try reader.next() {
-                switch line {
-                case .line(_, let bytes) where bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }):
-                    out.append(UInt8(ascii: "\n"))
-                case .line(_, let bytes):
-                    if !progress.takeWindowSlot() {
-                        try flush()
-                        guard progress.waitForWindowSlot() else { return nil }  // the connection ended; reported later
-                    }
-                    out.append(contentsOf: bytes)
-                    out.append(UInt8(ascii: "\n"))
-                    progress.sent()
-                case .tooLarge(let number, let bytes):
-                    // Not sent; a blank line keeps the server's numbering.
-                    out.append(UInt8(ascii: "\n"))
-                    progress.rejectedHere(line: number, message: "too_large: line is \(bytes) bytes; the limit is \(lineBytesMax)")
-                }
-                if out.count >= 64 << 10 { try flush() }
-            }
-            try flush()
-            return nil
-        } catch let error as IngestSocketError {
-            return "\(error)"
-        } catch {
-            return "reading \(file): \(error)"
-        }
-    }
-}
-
-/// Counters shared by the sending thread and the answer-reading thread,
-/// plus the in-flight window.
-private final class EmitProgress: @unchecked Sendable {
-    struct Summary {
-        var sent = 0
-        var stored = 0
-        var duplicates = 0
-        var rejected = 0
-    }
-
-    private let condition = NSCondition()
-    private var counts = Summary()
-    private var inFlight = 0
-    private var connectionEnded = false
-    private let window: Int
-    private let showProgress: Bool
-    /// Lines the server counted before the file's first (the auth line), so
-    /// reports name the file's line numbers.
-    private let lineOffset: Int
-    private var lastProgress = ContinuousClock.now
-    private var progressShown = false
-
-    init(window: Int, showProgress: Bool, lineOffset: Int) {
-        self.window = window
-        self.showProgress = showProgress
-        self.lineOffset = lineOffset
-    }
-
-    var summary: Summary {
-        condition.lock()
-        defer { condition.unlock() }
-        return counts
-    }
-
-    /// A slot without waiting, if one is free.
-    func takeWindowSlot() -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        guard inFlight < window, !connectionEnded else { return false }
-        inFlight += 1
-        return true
-    }
-
-    /// Waits for a slot; false if the connection ended meanwhile.
-    func waitForWindowSlot() -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        while inFlight >= window && !connectionEnded { condition.wait() }
-        guard !connectionEnded else { return false }
-        inFlight += 1
-        return true
-    }
-
-    func sent() {
-        condition.lock()
-        counts.sent += 1
-        condition.unlock()
-    }
-
-    func rejectedHere(line: Int, message: String) {
-        condition.lock()
-        counts.sent += 1
-        counts.rejected += 1
-        condition.unlock()
-        report("line \(line): \(message)")
-    }
-
-    /// Waits until the answer reader has seen the end of the connection.
-    func waitUntilAnswered() {
-        condition.lock()
-        while !connectionEnded { condition.wait() }
-        condition.unlock()
-    }
-
-    /// The reading thread: counts answers until the server closes.
-    func readAnswers(from connection: IngestSocket) {
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
-        defer { chunk.deallocate() }
-        var lines = ResponseLineBuffer()
-        while true {
-            let n: Int
-            do { n = try connection.receive(into: chunk) } catch {
-                report("emit: \(error)")
-                break
-            }
-            if n == 0 { break }
-            lines.append(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
-            lines.forEachLine { line in answer(line) }
-            showProgressIfDue()
-        }
-        condition.lock()
-        connectionEnded = true
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    private func answer(_ line: ArraySlice<UInt8>) {
-        guard let ack = IngestAck(line: line) else {
-            report("emit: unexpected answer from the server: \(String(decoding: line.prefix(200), as: UTF8.self))")
-            return
-        }
-        if case .rejected(_, 0, let error, let message) = ack {
-            report("server: \(error): \(message)")  // about the connection, not a line
-            return
-        }
-        condition.lock()
-        inFlight -= 1
-        switch ack {
-        case .stored: counts.stored += 1
-        case .duplicate: counts.duplicates += 1
-        case .rejected: counts.rejected += 1
-        }
-        condition.signal()
-        condition.unlock()
-        if case .rejected(_, let line, let error, let message) = ack {
-            report("line \(line - lineOffset): \(error): \(message)")
-        }
-    }
-
-    /// Serializes stderr between the two threads (reports, progress line).
-    private let outputLock = NSLock()
-
-    private func report(_ text: String) {
-        outputLock.lock()
-        defer { outputLock.unlock() }
-        clearProgressLineLocked()
-        printError(text)
-    }
-
-    /// On a terminal, rewrites one progress line at most four times a second.
-    private func showProgressIfDue() {
-        guard showProgress, ContinuousClock.now - lastProgress > .milliseconds(250) else { return }
-        lastProgress = .now
-        let counts = summary
-        let answered = counts.stored + counts.duplicates + counts.rejected
-        var text = "\r\u{1B}[Ksent \(counts.sent), answered \(answered) (stored \(counts.stored), duplicates \(counts.duplicates), rejected \(counts.rejected))"
-        outputLock.lock()
-        defer { outputLock.unlock() }
-        _ = text.withUTF8 { write(2, $0.baseAddress, $0.count) }
-        progressShown = true
-    }
-
-    func clearProgressLine() {
-        outputLock.lock()
-        defer { outputLock.unlock() }
-        clearProgressLineLocked()
-    }
-
-    private func clearProgressLineLocked() {
-        guard progressShown else { return }
-        progressShown = false
-        _ = write(2, "\r\u{1B}[K", 4)
     }
 }

@@ -150,12 +150,14 @@ struct ProjectCommand: ParsableCommand {
 
     func run() throws {
         let logger = Logger(label: "careerlog.projector")
+        // Trapped before the cluster is acquired: the signals are this
+        // command's to handle (a graceful stop), not the one-shot release's.
+        let stop = StopSignal()
+        stop.trap([SIGINT, SIGTERM])
         let log = try EventLog.open(directory: data.logDirectory, mode: .readOnly)
         var options = Projector.Options()
         options.batchEventsMax = batchEvents
         let projector = Projector(url: try database.connectionURL(data: data), log: log, catalog: try projections.catalog(), logger: logger, options: options)
-        let stop = StopSignal()
-        stop.trap([SIGINT, SIGTERM])
         logger.info("projector started", metadata: ["log.last_seq": "\(log.lastSeq)"])
         projector.run(shouldStop: { stop.isRequested })
         logger.info("projector stopped")

@@ -246,6 +246,33 @@ final class DoorTLSTests: XCTestCase {
         XCTAssertTrue(failure.contains("CERTIFICATE_EXPIRED"), failure)
     }
 
+    /// The refusal can land in any of the moments between the handshake and
+    /// the bridge's glue being in place (the `emit` of a refused client once
+    /// waited forever for an answer here): every attempt ends, at connect or
+    /// as end of stream, within seconds.
+    func testBridgeAlwaysEndsWhenTheServerRefusesRightAfterTheHandshake() throws {
+        let port = try startServer(try TLSServerContext(files: mutualFiles), DoorEchoRecorder())
+        let context = try client(certificate: pki.strangerClientPEM, key: pki.strangerClientKey)
+        var ended = (atConnect: 0, asEndOfStream: 0)
+        for attempt in 1...40 {
+            let bridge: IngestTLSBridge
+            do {
+                bridge = try IngestTLSBridge.connect(host: "127.0.0.1", port: port, context: context, serverHostname: "localhost")
+            } catch {
+                ended.atConnect += 1
+                continue
+            }
+            defer { bridge.close() }
+            _ = Array("hello\n".utf8).withUnsafeBytes { send(bridge.descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            var pfd = pollfd(fd: bridge.descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 5000) == 1 else { return XCTFail("attempt \(attempt): the refused connection did not end within 5 s") }
+            var byte: UInt8 = 0
+            XCTAssertLessThanOrEqual(recv(bridge.descriptor, &byte, 1, 0), 0, "attempt \(attempt): end of stream, no echo")
+            ended.asEndOfStream += 1
+        }
+        XCTAssertEqual(ended.atConnect + ended.asEndOfStream, 40)
+    }
+
     // MARK: - Unix peer credentials
 
     func testPeerUIDOfAUnixSocketConnectionIsOurs() throws {

@@ -125,6 +125,12 @@ public final class IngestTLSBridge: @unchecked Sendable {
                 let (forTLS, forPipe) = BridgeGlueHandler.matchedPair()
                 try tls.pipeline.syncOperations.addHandler(forTLS)
                 try pipe.pipeline.syncOperations.addHandler(forPipe)
+                // The server may have refused us (TLS 1.3 checks the client's
+                // certificate after the client's handshake is done) before the
+                // glue was in place: its events are gone, so pass on what the
+                // watcher saw, or the caller would wait for an end that never comes.
+                let watcher = try tls.pipeline.syncOperations.handler(type: TLSWatcher.self)
+                if !tls.isActive || watcher.inputClosed { forTLS.partnerEnded(fully: !tls.isActive) }
             }.wait()
         } catch {
             tls.close(promise: nil)
@@ -155,20 +161,26 @@ private final class TLSWatcher: ChannelInboundHandler {
         self.failure = failure
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? TLSUserEvent, case .handshakeCompleted = event { handshake.succeed() }
-        context.fireUserInboundEventTriggered(event)
-    }
-
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         failure.withLockedValue { if $0 == nil { $0 = "\(error)" } }
         handshake.fail(error)
         context.fireErrorCaught(error)
     }
 
+    /// Whether the server has ended its side (kept for the glue, which may
+    /// be added after the event went by).
+    private(set) var inputClosed = false
+
     func channelInactive(context: ChannelHandlerContext) {
+        inputClosed = true
         handshake.fail(ChannelError.eof)
         context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event { handshake.succeed() }
+        if let event = event as? ChannelEvent, case .inputClosed = event { inputClosed = true }
+        context.fireUserInboundEventTriggered(event)
     }
 }
 
@@ -228,6 +240,12 @@ private final class BridgeGlueHandler: ChannelDuplexHandler {
             pendingRead = false
             context?.read()
         }
+    }
+
+    /// This side's channel ended before the glue was added: end the partner
+    /// as its own events would have.
+    func partnerEnded(fully: Bool) {
+        if fully { partner?.partnerCloseFull() } else { partner?.partnerCloseOutput() }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) { partner?.partnerWrite(data) }
