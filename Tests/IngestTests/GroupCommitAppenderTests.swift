@@ -108,19 +108,19 @@ final class GroupCommitAppenderTests: XCTestCase {
         let metrics = CareerlogMetrics()
         let appender = makeAppender(metrics: metrics)
         defer { appender.stop() }
-        func gauge(_ name: String) -> String? {
+        func gauge(_ name: String) -> Double? {
             let text = String(decoding: MetricsExposition.render(metrics, process: nil), as: UTF8.self)
-            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.map { String($0.dropFirst(name.count + 1)) }
+            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.dropFirst(name.count + 1)) }
         }
         appender.suspendForTesting()
         XCTAssertEqual(appender.submit((1...3).map(event), waiter: Waiter("a")), .accepted)
         XCTAssertEqual(appender.submit([event(4), event(1)], waiter: Waiter("b")), .accepted)
-        XCTAssertEqual(gauge("careerlog_ingest_queue_events"), "5")
-        XCTAssertEqual(gauge("careerlog_ingest_dedupe_window_ids"), "0")
+        XCTAssertEqual(gauge("careerlog_ingest_queue_events"), 5)
+        XCTAssertEqual(gauge("careerlog_ingest_dedupe_window_ids"), 0)
         appender.resumeForTesting()
         deliveries.waitForOutcomes(5)
-        XCTAssertEqual(gauge("careerlog_ingest_queue_events"), "0")
-        XCTAssertEqual(gauge("careerlog_ingest_dedupe_window_ids"), "4", "event 1 came twice")
+        XCTAssertEqual(gauge("careerlog_ingest_queue_events"), 0)
+        XCTAssertEqual(gauge("careerlog_ingest_dedupe_window_ids"), 4, "event 1 came twice")
     }
 
     func testDuplicatesGetTheFirstSeqWithinAGroupAndAcrossGroups() throws {

@@ -29,7 +29,7 @@ final class NodeWindowMetricsTests: XCTestCase {
         let url = try RuntimeTestDatabase.makeDatabase()
         let dir = makeTemporaryDirectory()
         let metrics = CareerlogMetrics()
-        var configuration = NodeProjectorTests().nodeConfiguration(dir) { url }
+        var configuration = NodeProjectorTests.nodeConfiguration(dir) { url }
         configuration.ingest.metrics = metrics
         let node = Node(configuration: configuration, logger: Logger(label: "test"))
         _ = try node.start()
@@ -59,7 +59,7 @@ final class NodeWindowMetricsTests: XCTestCase {
 
         let families = try scrape(window.port)
         func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
-            families.flatMap(\.samples).first { $0.name == name && $0.labels == labels }?.value
+            families.flatMap { $0.samples }.first { $0.name == name && $0.labels == labels }?.value
         }
         let counts = ["projection": "counts"]
         XCTAssertEqual(value("careerlog_ingest_events_stored_total"), 300)
@@ -91,13 +91,13 @@ final class NodeWindowMetricsTests: XCTestCase {
             .rebuild("counts") { progress in
                 guard let families = try? scrape(window.port) else { return }
                 func progressValue(_ name: String) -> Double? {
-                    families.flatMap(\.samples).first { $0.name == name && $0.labels == counts }?.value
+                    families.flatMap { $0.samples }.first { $0.name == name && $0.labels == counts }?.value
                 }
                 seen.append((progressValue("careerlog_projection_rebuild_events_done"), progressValue("careerlog_projection_rebuild_events_total")))
             }
         XCTAssertEqual(seen.map(\.done), [100, 200, 300])
         XCTAssertEqual(seen.map(\.total), [300, 300, 300])
-        XCTAssertEqual(try scrape(window.port).flatMap(\.samples).first {
+        XCTAssertEqual(try scrape(window.port).flatMap { $0.samples }.first {
             $0.name == "careerlog_projection_rebuild_events_total" && $0.labels == counts
         }?.value, 0, "the rebuild is over")
 
