@@ -31,6 +31,7 @@
 --   mentorship_roi                  per mentor (gains as jsonb per currency)
 --   mentorship_roi_by_currency      per mentor and currency (the same gains as rows)
 --   mentorship_effect               program-wide mentored vs not mentored
+--   mentorship_effect_by_program    the same per program (the --program filter)
 --   application_funnel              per UTC month of the first send
 --   learning_velocity               per subject and UTC month
 --   learning_streaks                per subject, as of the as-of day
@@ -379,6 +380,28 @@ WITH c AS (
     FROM c
 )
 SELECT mentored_enrolled, mentored_placed, mentored_rate,
+       not_mentored_enrolled, not_mentored_placed, not_mentored_rate,
+       (mentored_rate - not_mentored_rate) * 100 AS difference_pp
+FROM r;
+
+-- The same comparison within each program: its enrollees only. Every
+-- program with an enrollee is listed.
+CREATE VIEW {{schema}}.mentorship_effect_by_program AS
+WITH c AS (
+    SELECT program,
+           count(*) FILTER (WHERE mentored) AS mentored_enrolled,
+           count(*) FILTER (WHERE mentored AND placed_within_12_months) AS mentored_placed,
+           count(*) FILTER (WHERE NOT mentored) AS not_mentored_enrolled,
+           count(*) FILTER (WHERE NOT mentored AND placed_within_12_months) AS not_mentored_placed
+    FROM {{schema}}.enrollees
+    GROUP BY program
+), r AS (
+    SELECT c.*,
+           mentored_placed::numeric / nullif(mentored_enrolled, 0) AS mentored_rate,
+           not_mentored_placed::numeric / nullif(not_mentored_enrolled, 0) AS not_mentored_rate
+    FROM c
+)
+SELECT program, mentored_enrolled, mentored_placed, mentored_rate,
        not_mentored_enrolled, not_mentored_placed, not_mentored_rate,
        (mentored_rate - not_mentored_rate) * 100 AS difference_pp
 FROM r;

@@ -102,15 +102,19 @@ extension AnalyticsQuery {
         case programWide
     }
 
-    public static func mentorship(_ table: MentorshipTable) -> AnalyticsQuery {
+    /// Mentorship ROI (per mentor or per currency), or the mentored vs
+    /// not mentored comparison; `program` limits the comparison to one
+    /// program's enrollees (the per-mentor tables take none).
+    public static func mentorship(_ table: MentorshipTable, program: String? = nil) -> AnalyticsQuery {
         switch table {
         case .programWide:
             AnalyticsQuery(
-                title: "Mentored vs not mentored enrollees, program-wide", view: "mentorship_effect",
+                title: program.map { "Mentored vs not mentored enrollees of program \($0)" } ?? "Mentored vs not mentored enrollees, program-wide",
+                view: program == nil ? "mentorship_effect" : "mentorship_effect_by_program",
                 columns: [.count("mentored_enrolled"), .count("mentored_placed"), .rate("mentored_rate"),
                           .count("not_mentored_enrolled"), .count("not_mentored_placed"), .rate("not_mentored_rate"),
                           .decimal("difference_pp", places: 2)],
-                filters: [], orderBy: nil)
+                filters: program.map { [("program", $0)] } ?? [], orderBy: nil)
         case .perCurrency:
             AnalyticsQuery(
                 title: "Mentees' salary gains per mentor and currency", view: "mentorship_roi_by_currency",

@@ -47,7 +47,7 @@ public enum AnalyticsAPI {
         let allowed: Set<String> = switch name {
         case "placement": ["by", "cohort", "program"]
         case "time-to-placement", "uplift": ["cohort", "program"]
-        case "mentorship": ["program-wide", "per-currency"]
+        case "mentorship": ["program-wide", "per-currency", "program"]
         case "funnel": ["month"]
         case "velocity": ["subject", "cohort", "program", "month", "streaks"]
         default: throw RequestError(status: 404, code: "no_such_figure", message: "no figure \(name); the figures are \(names.joined(separator: ", "))")
@@ -76,7 +76,12 @@ public enum AnalyticsAPI {
                               program: by == .cohort ? options["program"] : nil)
         case "time-to-placement": return .timeToPlacement(cohort: options["cohort"], program: options["program"])
         case "uplift": return .uplift(cohort: options["cohort"], program: options["program"])
-        case "mentorship": return .mentorship(flag("program-wide") ? .programWide : flag("per-currency") ? .perCurrency : .perMentor)
+        case "mentorship":
+            // As the command line: --program limits the program-wide comparison, and nothing else.
+            if options["program"] != nil, !flag("program-wide") {
+                throw RequestError(status: 400, code: "bad_option", message: "program limits program-wide=true to that program's enrollees")
+            }
+            return .mentorship(flag("program-wide") ? .programWide : flag("per-currency") ? .perCurrency : .perMentor, program: options["program"])
         case "funnel": return .funnel(month: options["month"])
         default:
             let subjects = AnalyticsQuery.SubjectFilter(subject: options["subject"], cohort: options["cohort"], program: options["program"])

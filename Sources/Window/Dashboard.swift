@@ -30,7 +30,7 @@ public enum Dashboard {
         Dataset(name: "placementByProgram", path: "/api/analytics/placement", query: ["by": "program"], programFilter: false),
         Dataset(name: "timeToPlacement", path: "/api/analytics/time-to-placement", query: [:], programFilter: true),
         Dataset(name: "uplift", path: "/api/analytics/uplift", query: [:], programFilter: true),
-        Dataset(name: "mentorshipEffect", path: "/api/analytics/mentorship", query: ["program-wide": "true"], programFilter: false),
+        Dataset(name: "mentorshipEffect", path: "/api/analytics/mentorship", query: ["program-wide": "true"], programFilter: true),
         Dataset(name: "mentorRoi", path: "/api/analytics/mentorship", query: [:], programFilter: false),
         Dataset(name: "funnel", path: "/api/analytics/funnel", query: [:], programFilter: false),
         Dataset(name: "velocity", path: "/api/analytics/velocity", query: [:], programFilter: true),

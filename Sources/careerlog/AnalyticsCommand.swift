@@ -212,14 +212,17 @@ struct AnalyticsMentorship: ParsableCommand {
     var programWide = false
     @Flag(help: "Print the gains as one row per mentor and currency.")
     var perCurrency = false
+    @OptionGroup var program: ProgramOption
     @OptionGroup var output: AnalyticsOutputOptions
 
     func validate() throws {
         if programWide && perCurrency { throw ValidationError("--program-wide and --per-currency print different tables: choose one") }
+        if program.program != nil, !programWide { throw ValidationError("--program limits --program-wide to that program's enrollees; give both") }
     }
 
     func run() throws {
-        try output.show(.mentorship(programWide ? .programWide : perCurrency ? .perCurrency : .perMentor))
+        try output.show(.mentorship(programWide ? .programWide : perCurrency ? .perCurrency : .perMentor, program: program.program),
+                        program: program.program)
     }
 }
 

@@ -179,6 +179,16 @@ final class DashboardEndToEndTests: XCTestCase {
         }
         assertSameRates(try pageRates(browser), programRates)
         try browser.screenshot("end-to-end-program.png")
+        // One code path: every per-cohort figure of the program, byte for byte as the command line prints it.
+        let parameter = try XCTUnwrap(program.addingPercentEncoding(withAllowedCharacters: .alphanumerics))
+        for (arguments, path) in [(["placement", "--by", "cohort"], "placement?by=cohort&"), (["time-to-placement"], "time-to-placement?"), (["uplift"], "uplift?"),
+                                 (["mentorship", "--program-wide"], "mentorship?program-wide=true&")] {
+            let printed = try runCareerlog(["analytics"] + arguments + ["--program", program, "--format", "json", "--data-dir", dir])
+            XCTAssertEqual(printed.status, 0, printed.stderr)
+            let served = try Data(contentsOf: URL(string: "http://\(http)/api/analytics/\(path)program=\(parameter)")!)
+            XCTAssertEqual(String(decoding: served, as: UTF8.self), printed.stdout, path)
+            XCTAssertTrue(printed.stdout.contains(#""rows":[{"#), "\(path) has rows")
+        }
         XCTAssertEqual(try browser.errors(), [])
     }
 }

@@ -103,12 +103,14 @@ final class DashboardBrowserTests: XCTestCase {
         "placement": CannedFigures.placement([("2024-01", 4, 3, false), ("2024-03", 2, 1, true)]),
         "timeToPlacement": #"{"as_of":"2024-06-30T00:00:00Z","rows":[{"cohort":"2024-01","placed":3,"median_days":40,"p90_days":61.5}]}"#,
         "uplift": #"{"as_of":"2024-06-30T00:00:00Z","rows":[{"cohort":"2024-01","uplift_count":2,"mean_uplift":0.3}]}"#,
+        "mentorshipEffect": #"{"as_of":"2024-06-30T00:00:00Z","rows":[{"mentored_enrolled":2,"mentored_placed":2,"mentored_rate":1,"not_mentored_enrolled":4,"not_mentored_placed":2,"not_mentored_rate":0.5,"difference_pp":50.00}]}"#,
     ]
 
     private let perCohortCharts = """
         (() => { const c = window.careerlogDashboard.charts;
           return { placement: c.placement.data.datasets[0].data, labels: c.placement.data.labels.map((l) => Array.isArray(l) ? l.join(' ') : l),
-                   median: c.time.data.datasets[0].data, p90: c.time.data.datasets[1].data, uplift: c.uplift.data.datasets[0].data }; })()
+                   median: c.time.data.datasets[0].data, p90: c.time.data.datasets[1].data, uplift: c.uplift.data.datasets[0].data,
+                   mentored: c.mentored.data.datasets[0].data }; })()
         """
 
     private func chooseProgram(_ browser: ChromiumDriver, _ program: String) throws {
@@ -133,10 +135,13 @@ final class DashboardBrowserTests: XCTestCase {
         XCTAssertEqual(charts["median"] as? [Double], [40])
         XCTAssertEqual(charts["p90"] as? [Double], [61.5])
         XCTAssertEqual(charts["uplift"] as? [Double], [30])
+        XCTAssertEqual(charts["mentored"] as? [Double], [100, 50])
+        XCTAssertEqual(try browser.evaluate("document.getElementById('mentored-headline').textContent") as? String,
+                       "+50.0 points for mentored enrollees: 100.0% (2 of 2) versus 50.0% (2 of 4) not mentored.")
         XCTAssertEqual(try browser.evaluate("document.getElementById('program-note').textContent") as? String,
                        "The per-cohort figures count Data Analytics's enrollees only. Overall: 45.0% placed within 12 months (9 of 20).")
         let filtered = try browser.requests().filter { $0.contains("program=Data+Analytics") || $0.contains("program=Data%20Analytics") }
-        for path in ["/api/analytics/placement", "/api/analytics/time-to-placement", "/api/analytics/uplift"] {
+        for path in ["/api/analytics/placement", "/api/analytics/time-to-placement", "/api/analytics/uplift", "/api/analytics/mentorship"] {
             XCTAssertTrue(filtered.contains { $0.contains(path) }, "\(path) was not asked with the program: \(filtered)")
         }
         try browser.screenshot("dashboard-program.png")
