@@ -144,6 +144,7 @@ let package = Package(
                 "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Runtime", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
 
