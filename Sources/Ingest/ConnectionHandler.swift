@@ -408,12 +408,19 @@ struct PendingAcks {
     private var head = 0
 
     mutating func submitted(_ events: Int, arrivedAt: NIODeadline) {
-        if head > 0, head == entries.count {
-            entries.removeAll(keepingCapacity: true)
+        // A producer that always keeps lines in flight never lets every
+        // entry be answered: drop the answered ones once they are at least
+        // half, so the array stays within twice the unanswered submissions
+        // (and the shifting costs O(1) per entry, amortized).
+        if head > 0, head * 2 >= entries.count {
+            entries.removeFirst(head)
             head = 0
         }
         entries.append((arrivedAt, events))
     }
+
+    /// Entries held, answered ones not yet dropped included (tests).
+    var entriesHeld: Int { entries.count }
 
     /// `count` outcomes arrived at `now`: records their latency.
     mutating func answered(_ count: Int, now: NIODeadline, metrics: CareerlogMetrics) {

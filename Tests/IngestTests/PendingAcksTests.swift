@@ -41,4 +41,22 @@ final class PendingAcksTests: XCTestCase {
         XCTAssertEqual(ackLatency(metrics).count, "6")
         XCTAssertEqual(ackLatency(metrics).sum ?? -1, 0.151, accuracy: 1e-9)
     }
+
+    func testAConnectionThatAlwaysHasLinesInFlightKeepsFewEntries() {
+        let metrics = CareerlogMetrics()
+        var pending = PendingAcks()
+        let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        pending.submitted(10, arrivedAt: t0)
+        // 10,000 rounds: a new submission, then the answer to the one before; one is always waiting.
+        var held = 0
+        for round in 1...10_000 {
+            pending.submitted(10, arrivedAt: t0 + .milliseconds(Int64(round)))
+            pending.answered(10, now: t0 + .milliseconds(Int64(round) + 1), metrics: metrics)
+            held = max(held, pending.entriesHeld)
+        }
+        XCTAssertLessThanOrEqual(held, 4, "entries held at most")
+        XCTAssertEqual(ackLatency(metrics).count, "100000")
+        // Round r answers round r - 1's submission, 2 ms after its read: 100,000 x 2 ms.
+        XCTAssertEqual(ackLatency(metrics).sum ?? -1, 200, accuracy: 1e-6)
+    }
 }
