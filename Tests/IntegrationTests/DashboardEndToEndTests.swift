@@ -159,7 +159,8 @@ final class DashboardEndToEndTests: XCTestCase {
 
         // One program's cohorts: the page shows what `--by cohort --program` prints.
         try browser.navigate("http://\(http)/")
-        try browser.wait("document.getElementById('filter-program').options.length > 2", timeoutMs: 30_000)
+        // The navigation returns before the new page exists: wait for its select, filled from the figures.
+        try browser.wait("(() => { const s = document.getElementById('filter-program'); return !!s && s.options.length > 2; })()", timeoutMs: 30_000)
         let program = try XCTUnwrap(browser.evaluate("document.getElementById('filter-program').options[1].value") as? String)
         let programRates = try placementRates(dir, program: program)
         XCTAssertNotEqual(programRates, after, "the program's rates differ from all programs'")
@@ -187,7 +188,7 @@ final class DashboardEndToEndTests: XCTestCase {
             XCTAssertEqual(printed.status, 0, printed.stderr)
             let served = try Data(contentsOf: URL(string: "http://\(http)/api/analytics/\(path)program=\(parameter)")!)
             XCTAssertEqual(String(decoding: served, as: UTF8.self), printed.stdout, path)
-            XCTAssertTrue(printed.stdout.contains(#""rows":[{"#), "\(path) has rows")
+            XCTAssertTrue(printed.stdout.contains("\"rows\":[\n{"), "\(path) has rows: \(printed.stdout)")
         }
         XCTAssertEqual(try browser.errors(), [])
     }
