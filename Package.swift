@@ -119,7 +119,7 @@ let package = Package(
         .target(
             name: "Runtime",
             dependencies: [
-                "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector", "Analytics", "Telemetry", "Window",
+                "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector", "Replay", "Analytics", "Telemetry", "Window",
                 .product(name: "Logging", package: "swift-log"),
                 // IOError: to name the address when binding fails.
                 .product(name: "NIOCore", package: "swift-nio"),

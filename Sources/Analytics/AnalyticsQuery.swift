@@ -181,3 +181,15 @@ extension AnalyticsQuery {
             filters: subjects.filters, orderBy: "streak_days DESC, subject")
     }
 }
+
+extension AnalyticsQuery {
+    /// A calendar month `YYYY-MM` (ASCII digits, month 01 to 12): the one
+    /// check of every month-valued filter, on the command line and over HTTP.
+    public static func isYearMonth(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2,
+              parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+              let month = Int(parts[1]) else { return false }
+        return (1...12).contains(month)
+    }
+}

@@ -305,16 +305,24 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     }
 
     /// With a producers file, an event its producer may not write is
-    /// answered `forbidden` and never reaches the appender. The gate lets
-    /// no line through before authentication, so `producer` is set here.
+    /// answered `forbidden` and never reaches the appender; one it may
+    /// write carries the producer's name to the log (the audit trail: the
+    /// frame encoder keeps one table of names per frame and an index per
+    /// record, so the name costs no allocation here). The gate lets no line
+    /// through before authentication, so `producer` is set here. Without a
+    /// producers file there is no producer and none is recorded.
     private func authorize(_ event: LogEvent) -> IngestConnectionState.LineCheck {
         guard let authorizer else { return .event(event) }
         guard let producer else {
             return .forbidden(id: event.id.uuidString.lowercased(), message: "the connection is not authenticated; it may not write")
         }
         switch authorizer.authorize(producer: producer, source: event.source, type: event.type) {
-        case .allowed: return .event(event)
-        case .forbidden(let message): return .forbidden(id: event.id.uuidString.lowercased(), message: message)
+        case .allowed:
+            var written = event
+            written.producer = producer
+            return .event(written)
+        case .forbidden(let message):
+            return .forbidden(id: event.id.uuidString.lowercased(), message: message)
         }
     }
 

@@ -125,3 +125,33 @@ public final class Importer {
         return summary
     }
 }
+
+/// Reading the input of an import failed (what was appended before is kept).
+public struct ImportInputError: Error, CustomStringConvertible {
+    public var underlying: any Error
+    public var description: String { "\(underlying)" }
+}
+
+extension Importer {
+    /// What `careerlog log import` does: opens (and recovers) the log in
+    /// `logDirectory`, tells `opened` what recovery did, loads the dedupe
+    /// window, imports every line of `fd` and closes the log. The log's own
+    /// errors come as they are; a failed read of `fd` is `ImportInputError`.
+    public static func importLines(
+        fd: Int32, logDirectory: String, logLimits: LogLimits, dedupeWindowEvents: Int, validate: EnvelopeValidator?,
+        opened: (RecoveryReport) -> Void, reject: (Int, EventError) -> Void
+    ) throws -> ImportSummary {
+        let log = try EventLog.open(directory: logDirectory, limits: logLimits)
+        opened(log.recovery)
+        let window = try DedupeWindow.load(from: log, capacity: dedupeWindowEvents)
+        let summary: ImportSummary
+        do {
+            summary = try Importer(log: log, window: window, validate: validate).run(fd: fd, reject: reject)
+        } catch {
+            try? log.close()
+            throw ImportInputError(underlying: error)
+        }
+        try log.close()
+        return summary
+    }
+}

@@ -1,5 +1,7 @@
 import Analytics
 import Foundation
+import Postgres
+import Projector
 import Window
 
 /// `/api/analytics/NAME?OPTION=VALUE`: the figure `careerlog analytics NAME
@@ -57,7 +59,7 @@ public enum AnalyticsAPI {
                                message: "\(name) takes \(allowed.sorted().joined(separator: ", ")), not \(unknown)")
         }
         for key in ["cohort", "month"] {
-            if let value = options[key], !isYearMonth(value) {
+            if let value = options[key], !AnalyticsQuery.isYearMonth(value) {
                 throw RequestError(status: 400, code: "bad_option", message: "\(key) must be YYYY-MM")
             }
         }
@@ -88,12 +90,6 @@ public enum AnalyticsAPI {
             return flag("streaks") ? .streaks(subjects) : .velocity(subjects, month: options["month"])
         }
     }
-
-    private static func isYearMonth(_ text: String) -> Bool {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, Int(parts[0]) != nil, let month = Int(parts[1]) else { return false }
-        return (1...12).contains(month)
-    }
 }
 
 extension AnalyticsAPI {
@@ -123,5 +119,35 @@ extension AnalyticsAPI {
             }
         }
         return data
+    }
+}
+
+/// A `--program` that names no program of the schema.
+public struct UnknownProgramError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+extension AnalyticsAPI {
+    /// What `careerlog analytics` prints: `query` read from `schema`.
+    /// `note` hears first, when the schema is being built, rebuilt or has
+    /// stopped, that its figures may lag the log. With a `program` that
+    /// matches no rows, checks that the name exists, so a typo is an
+    /// `UnknownProgramError` listing the known programs, not an empty table.
+    public static func read(_ query: AnalyticsQuery, schema: String, program: String?, url: String, note: (String) -> Void) throws -> AnalyticsResult {
+        let connection = try PostgresConnection(url: url)
+        let reader = try AnalyticsReader(connection: connection)
+        let result = try reader.read(query, schema: schema)
+        // Best effort: a database without the projector's bookkeeping has no state to tell.
+        if let target = try? ProjectionStore.target(connection, schema: schema), target.state != .live {
+            let detail = target.failedSeq.map { " at seq \($0)" } ?? ""
+            note("note: schema \(schema) is \(target.state.rawValue)\(detail); its figures may lag the log (see `careerlog projections status`)")
+        }
+        guard let program, result.rows.isEmpty else { return result }
+        let known = try reader.read(.placement(by: .program, value: nil), schema: schema).rows.compactMap { $0.first ?? nil }
+        guard known.contains(program) else {
+            let list = known.isEmpty ? "none yet (no enrollments applied)" : known.joined(separator: ", ")
+            throw UnknownProgramError(description: "no program named \(program) in schema \(schema); known programs: \(list)")
+        }
+        return result
     }
 }

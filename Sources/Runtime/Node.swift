@@ -290,6 +290,9 @@ public struct NodeError: Error, Sendable, CustomStringConvertible {
         public static let logNotClosed = Code("log_not_closed")
         /// `start()` was called twice.
         public static let alreadyStarted = Code("already_started")
+        /// The HTTP window could not listen (address in use, bad address, a
+        /// missing dashboard asset); the node was drained again.
+        public static let windowNotStarted = Code("window_not_started")
     }
 
     public var code: Code

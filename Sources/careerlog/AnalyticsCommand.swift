@@ -1,8 +1,8 @@
 import Analytics
 import ArgumentParser
 import Foundation
-import Postgres
-import Projector
+import Replay
+import Runtime
 
 /// `careerlog analytics ...`: prints the figures of EventSchemas/README.md
 /// "Analytics definitions" from the `analytics` projection's views
@@ -56,16 +56,16 @@ struct AnalyticsOutputOptions: ParsableArguments {
         guard !schema.isEmpty, schema.count <= 63 else { throw ValidationError("--schema must be 1 to 63 characters") }
     }
 
-    /// Reads `query` from the schema and prints it.
-    func show(_ query: AnalyticsQuery) throws {
-        let connection = try PostgresConnection(url: try database.connectionURL(data: data))
-        let result = try AnalyticsReader(connection: connection).read(query, schema: schema)
-        warnIfNotLive(connection)
-        try printResult(result)
-    }
-
-    /// Prints `result` in the chosen format.
-    func printResult(_ result: AnalyticsResult) throws {
+    /// Reads `query` from the schema and prints it; `program` is the
+    /// --program given, checked to exist when no row matches.
+    func show(_ query: AnalyticsQuery, program: String? = nil) throws {
+        let result: AnalyticsResult
+        do {
+            result = try AnalyticsAPI.read(query, schema: schema, program: program, url: try database.connectionURL(data: data), note: printError)
+        } catch let error as UnknownProgramError {
+            printError("Error: \(error)")
+            throw ExitCode(1)
+        }
         let output = OutputBuffer()
         do {
             try output.write(AnalyticsRenderer.render(result, as: format))
@@ -74,27 +74,12 @@ struct AnalyticsOutputOptions: ParsableArguments {
             return  // the output closed (| head): stop quietly
         }
     }
-
-    /// A note on stderr when the schema is being built, rebuilt or stopped.
-    /// Best effort: a database without the projector's bookkeeping has no
-    /// state to tell.
-    private func warnIfNotLive(_ connection: PostgresConnection) {
-        guard let target = try? ProjectionStore.target(connection, schema: schema), target.state != .live else { return }
-        let detail = target.failedSeq.map { " at seq \($0)" } ?? ""
-        printError("note: schema \(schema) is \(target.state.rawValue)\(detail); its figures may lag the log (see `careerlog projections status`)")
-    }
 }
 
-/// A calendar month YYYY-MM (01 to 12), or a ValidationError naming `option`:
-/// every month-valued filter is checked the same way.
+/// A calendar month YYYY-MM (01 to 12), or a ValidationError naming `option`.
 func validateMonth(_ value: String?, option: String) throws {
-    guard let value else { return }
-    let parts = value.split(separator: "-", omittingEmptySubsequences: false)
-    guard parts.count == 2, parts[0].count == 4, parts[1].count == 2,
-          parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
-          let month = Int(parts[1]), (1...12).contains(month) else {
-        throw ValidationError("\(option) must be a month YYYY-MM (01 to 12), got \(value)")
-    }
+    guard let value, !AnalyticsQuery.isYearMonth(value) else { return }
+    throw ValidationError("\(option) must be a month YYYY-MM (01 to 12), got \(value)")
 }
 
 /// --cohort, for the figures grouped by cohort.
@@ -109,28 +94,6 @@ struct CohortOption: ParsableArguments {
 struct ProgramOption: ParsableArguments {
     @Option(help: ArgumentHelp("Only this program's enrollees (an unknown name is an error listing the known ones).", valueName: "name"))
     var program: String?
-}
-
-extension AnalyticsOutputOptions {
-    /// Reads `query`; with a --program that matches no rows, checks the name
-    /// exists, so a typo is an error listing the known programs rather
-    /// than an empty table.
-    func show(_ query: AnalyticsQuery, program: String?) throws {
-        guard let program else { return try show(query) }
-        let connection = try PostgresConnection(url: try database.connectionURL(data: data))
-        let reader = try AnalyticsReader(connection: connection)
-        let result = try reader.read(query, schema: schema)
-        warnIfNotLive(connection)
-        if result.rows.isEmpty {
-            let known = try reader.read(.placement(by: .program, value: nil), schema: schema).rows.compactMap { $0.first ?? nil }
-            if !known.contains(program) {
-                let list = known.isEmpty ? "none yet (no enrollments applied)" : known.joined(separator: ", ")
-                printError("Error: no program named \(program) in schema \(schema); known programs: \(list)")
-                throw ExitCode(1)
-            }
-        }
-        try printResult(result)
-    }
 }
 
 // MARK: - Subcommands

@@ -31,37 +31,11 @@ struct ServeDoorOptions: ParsableArguments {
         return limits
     }
 
-    /// Loads the TLS files and the producers file, and applies the listen
-    /// policy to `tcp` (nil: no TCP listener). Throws a message saying which
-    /// file is wrong or what to add.
+    /// The door these options describe (`IngestDoor.open`).
     func makeDoor(tcp: (host: String, port: Int)?, logger: Logger) throws -> IngestDoor {
-        var tls: TLSServerContext?
-        if let tlsCert, let tlsKey {
-            do {
-                tls = try TLSServerContext(files: TLSServerFiles(certificateChainPath: tlsCert, privateKeyPath: tlsKey, clientCAPath: tlsClientCa))
-            } catch {
-                throw DoorStartError(message: "\(error)")
-            }
-        }
-        var authorizer: ProducerAuthorizer?
-        if let producers {
-            do { authorizer = try ProducerAuthorizer(path: producers) } catch { throw DoorStartError(message: "\(error)") }
-        }
-        if let tcp {
-            switch ListenPolicy.check(host: tcp.host, port: tcp.port, tls: tls != nil, producers: authorizer != nil, insecureListen: insecureListen) {
-            case .allowed: break
-            case .allowedInsecurely(let warning): logger.warning("\(warning)")
-            case .refused(let message): throw DoorStartError(message: message)
-            }
-        }
-        return IngestDoor(tls: tls, producers: authorizer, limits: limits)
+        let files = tlsCert.flatMap { cert in tlsKey.map { TLSServerFiles(certificateChainPath: cert, privateKeyPath: $0, clientCAPath: tlsClientCa) } }
+        return try IngestDoor.open(tls: files, producersFile: producers, tcp: tcp, insecureListen: insecureListen, limits: limits, logger: logger)
     }
-}
-
-/// Why `serve` will not open its door; printed as it is.
-struct DoorStartError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
 }
 
 /// `emit`'s side of the door: a token, TLS, a client certificate.
