@@ -160,7 +160,7 @@ let package = Package(
         ]),
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "CareerEvents"]),
         .testTarget(name: "IngestTests", dependencies: [
-            "TestSupport", "Ingest", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
+            "TestSupport", "Ingest", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Telemetry",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -194,7 +194,7 @@ let package = Package(
         // In-process nodes over real sockets and a real data directory.
         .testTarget(name: "RuntimeTests", dependencies: [
             "TestSupport",
-            "Runtime", "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector", "EventGenerator",
+            "Runtime", "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector", "EventGenerator", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Real processes and files: the careerlog binaries as a user runs them.

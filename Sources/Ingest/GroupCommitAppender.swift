@@ -122,6 +122,8 @@ public final class GroupCommitAppender: @unchecked Sendable {
 
     /// Starts the appender thread.
     public func start() {
+        // The window loaded from the log counts from the start.
+        metrics?.dedupeWindowIds.set(window.count)
         let thread = Thread { [self] in run() }
         thread.name = "careerlog-appender"
         thread.start()
@@ -141,6 +143,8 @@ public final class GroupCommitAppender: @unchecked Sendable {
         queue.append(Submission(events: events, waiter: waiter))
         queuedEvents += events.count
         queuedBytes += bytes
+        // One atomic store per submission (a batch of lines), not per event.
+        metrics?.queueEvents.set(queuedEvents)
         condition.signal()
         return .accepted
     }
@@ -244,6 +248,7 @@ public final class GroupCommitAppender: @unchecked Sendable {
             swap(&queue, &group)
             queuedEvents = 0
             queuedBytes = 0
+            metrics?.queueEvents.set(0)
             // Groups queued before a failure wait out the retry delay too.
             let refuse = !acceptsWrites()
             condition.unlock()
@@ -263,6 +268,7 @@ public final class GroupCommitAppender: @unchecked Sendable {
             let durable = groupEvents.isEmpty ? nextSeq - 1 : write()
             if durable < nextSeq - 1 { outcomes = outcomes.map { $0.map { Self.keepIfDurable($0, durable: durable) } } }
             for (id, seq) in groupSeqs where seq <= durable { window.insert(id, seq: seq) }
+            metrics?.dedupeWindowIds.set(window.count)
             nextSeq = durable + 1
             groupEvents.removeAll(keepingCapacity: true)
             groupSeqs.removeAll(keepingCapacity: true)

@@ -36,6 +36,11 @@ public final class Projector: @unchecked Sendable {
         /// The backoff after a failure (PostgreSQL away, a batch failing).
         /// A projector never gives up: it waits for PostgreSQL as long as it runs.
         public var reconnectPolicy = ReconnectPolicy(attemptsMax: .max)
+        /// Told after each batch a projection committed: its name, the
+        /// events it applied and how long its transaction took. Called on
+        /// the projector's thread; it must be quick (the node records
+        /// metrics with it). The projector itself knows no metrics library.
+        public var batchApplied: (@Sendable (_ projection: String, _ events: Int, _ duration: Duration) -> Void)?
         public init() {}
     }
 
@@ -148,6 +153,7 @@ public final class Projector: @unchecked Sendable {
         for (i, (target, definition)) in active.enumerated() {
             let (outcome, took) = try outcomes.get(i).get()
             costs[target.schema] = max(took, 0.001)
+            if case .applied(_, let events) = outcome { options.batchApplied?(definition.name, events, .seconds(took)) }
             if case .applied = outcome, definition.refreshSQL != nil { refreshPending.insert(target.schema) }
             if case .failed(let seq, let reason) = outcome {
                 logger.error("projection stopped: an event could not be applied", metadata: [

@@ -29,6 +29,7 @@ struct AnalyticsCommand: ParsableCommand {
               careerlog analytics placement
               careerlog analytics placement --by program --format csv
               careerlog analytics time-to-placement --cohort 2024-03
+              careerlog analytics placement --by cohort --program "Data Analytics Accelerator"
               careerlog analytics funnel --month 2024-06
               careerlog analytics mentorship --program-wide
               careerlog analytics velocity --streaks --format json
@@ -91,7 +92,7 @@ struct CohortOption: ParsableArguments {
 
 /// --program, for the figures that can be limited to one program.
 struct ProgramOption: ParsableArguments {
-    @Option(help: ArgumentHelp("Only this program (an unknown name is an error listing the known ones).", valueName: "name"))
+    @Option(help: ArgumentHelp("Only this program's enrollees (an unknown name is an error listing the known ones).", valueName: "name"))
     var program: String?
 }
 
@@ -104,7 +105,8 @@ struct AnalyticsPlacement: ParsableCommand {
         discussion: """
             An enrollee's window is closed once 365 days have passed since the enrollment; a group is open \
             while any of its enrollees' windows is. The rate counts every enrollee, windows still open included. \
-            --cohort implies --by cohort, --program implies --by program.
+            --cohort implies --by cohort, --program alone implies --by program; --by cohort --program NAME \
+            gives the per-cohort rates of that program's enrollees.
             """)
 
     enum Grouping: String, ExpressibleByArgument, CaseIterable { case cohort, program, industry }
@@ -115,18 +117,19 @@ struct AnalyticsPlacement: ParsableCommand {
     var by: Grouping?
     @OptionGroup var output: AnalyticsOutputOptions
 
-    var grouping: Grouping { by ?? (program.program != nil ? .program : .cohort) }
+    var grouping: Grouping { by ?? (program.program != nil && cohort.cohort == nil ? .program : .cohort) }
 
     func validate() throws {
-        if cohort.cohort != nil, program.program != nil { throw ValidationError("--cohort and --program select rows of different tables: give one") }
         if cohort.cohort != nil, grouping != .cohort { throw ValidationError("--cohort selects rows of --by cohort") }
-        if program.program != nil, grouping != .program { throw ValidationError("--program selects rows of --by program") }
+        if program.program != nil, grouping == .industry {
+            throw ValidationError("--program selects a row of --by program, or limits --by cohort to that program; not --by industry")
+        }
     }
 
     func run() throws {
         let grouping = AnalyticsQuery.PlacementGrouping(rawValue: grouping.rawValue)!
         let value = grouping == .cohort ? cohort.cohort : grouping == .program ? program.program : nil
-        try output.show(.placement(by: grouping, value: value), program: program.program)
+        try output.show(.placement(by: grouping, value: value, program: grouping == .cohort ? program.program : nil), program: program.program)
     }
 }
 
@@ -136,10 +139,11 @@ struct AnalyticsTimeToPlacement: ParsableCommand {
         abstract: "Days from enrollment to placement per cohort (placements at any delay): median and p90.")
 
     @OptionGroup var cohort: CohortOption
+    @OptionGroup var program: ProgramOption
     @OptionGroup var output: AnalyticsOutputOptions
 
     func run() throws {
-        try output.show(.timeToPlacement(cohort: cohort.cohort))
+        try output.show(.timeToPlacement(cohort: cohort.cohort, program: program.program), program: program.program)
     }
 }
 
@@ -149,10 +153,11 @@ struct AnalyticsUplift: ParsableCommand {
         abstract: "Mean salary uplift per cohort: (placement - baseline) / baseline, over placements in the baseline's currency with a baseline > 0.")
 
     @OptionGroup var cohort: CohortOption
+    @OptionGroup var program: ProgramOption
     @OptionGroup var output: AnalyticsOutputOptions
 
     func run() throws {
-        try output.show(.uplift(cohort: cohort.cohort))
+        try output.show(.uplift(cohort: cohort.cohort, program: program.program), program: program.program)
     }
 }
 
@@ -170,14 +175,17 @@ struct AnalyticsMentorship: ParsableCommand {
     var programWide = false
     @Flag(help: "Print the gains as one row per mentor and currency.")
     var perCurrency = false
+    @OptionGroup var program: ProgramOption
     @OptionGroup var output: AnalyticsOutputOptions
 
     func validate() throws {
         if programWide && perCurrency { throw ValidationError("--program-wide and --per-currency print different tables: choose one") }
+        if program.program != nil, !programWide { throw ValidationError("--program limits --program-wide to that program's enrollees; give both") }
     }
 
     func run() throws {
-        try output.show(.mentorship(programWide ? .programWide : perCurrency ? .perCurrency : .perMentor))
+        try output.show(.mentorship(programWide ? .programWide : perCurrency ? .perCurrency : .perMentor, program: program.program),
+                        program: program.program)
     }
 }
 
