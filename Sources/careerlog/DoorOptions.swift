@@ -6,15 +6,15 @@ import Logging
 /// `serve`'s door: TLS on TCP, the producers file, and the safe default
 /// that keeps a network address closed without them.
 struct ServeDoorOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("TLS on the TCP listener: the server certificate (PEM, with any intermediates).", valueName: "file"))
+    @Option(help: ArgumentHelp("TLS on the TCP listener and the HTTP port: the server certificate (PEM, with any intermediates).", valueName: "file"))
     var tlsCert: String?
     @Option(help: ArgumentHelp("The private key of --tls-cert (PEM, unencrypted).", valueName: "file"))
     var tlsKey: String?
-    @Option(help: ArgumentHelp("Require client certificates signed by this CA (PEM): mutual TLS.", valueName: "file"))
+    @Option(help: ArgumentHelp("Require client certificates signed by this CA (PEM): mutual TLS, on the HTTP port too.", valueName: "file"))
     var tlsClientCa: String?
     @Option(help: ArgumentHelp("The producers file (JSON): who may write, proved how, which sources and types. SIGHUP reloads it.", valueName: "file"))
     var producers: String?
-    @Flag(help: "Listen on a non-loopback address without TLS or without a producers file (logs a warning). For trusted networks only.")
+    @Flag(help: "Listen on a non-loopback address without TLS, a producers file (ingest) or a read token (HTTP); logs a warning. For trusted networks only.")
     var insecureListen = false
     @Option(help: ArgumentHelp("Time a new connection has to finish TLS and authenticate.", valueName: "ms"))
     var authDeadlineMs: Int = DoorLimits().authenticationDeadlineMs

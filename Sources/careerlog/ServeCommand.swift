@@ -81,7 +81,7 @@ struct ServeCommand: ParsableCommand {
         let resolvedURL = ResolvedDatabaseURL()
         do {
             let node = try nodeConfiguration(logger: logger, resolvedURL: resolvedURL)
-            let window = noHttp ? nil : try windowConfiguration(resolvedURL)
+            let window = noHttp ? nil : try windowConfiguration(resolvedURL, tls: node.ingest.door.tls, logger: logger)
             // Written at once, unbuffered: whoever started the server waits for it.
             try Node.serve(node, window: window, logger: logger, stopSignal: stop) { line in
                 _ = line.utf8CString.withUnsafeBufferPointer { write(1, $0.baseAddress!, $0.count - 1) }
@@ -98,13 +98,24 @@ struct ServeCommand: ParsableCommand {
     }
 
     /// The HTTP window these options describe.
-    func windowConfiguration(_ resolvedURL: ResolvedDatabaseURL) throws -> NodeWindowConfiguration {
+    /// The HTTP port speaks TLS with the door's certificate when there is
+    /// one, and beyond loopback it needs both TLS and a read token.
+    func windowConfiguration(
+        _ resolvedURL: ResolvedDatabaseURL, tls: TLSServerContext? = nil, logger: Logger? = nil
+    ) throws -> NodeWindowConfiguration {
         var configuration = NodeWindowConfiguration(dataDirectory: data.path)
+        configuration.server.readToken = ProcessInfo.processInfo.environment["CAREERLOG_HTTP_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        if let tls { configuration.server.tlsHandler = { tls.makeServerHandler() } }
         if case .tcp(let host, let port)? = IngestEndpoint(hostPort: http) {
             configuration.server.host = host
             configuration.server.port = port
+            switch ListenPolicy.checkHTTP(host: host, port: port, tls: tls != nil, token: configuration.server.readToken != nil,
+                                          insecureListen: door.insecureListen) {
+            case .allowed: break
+            case .allowedInsecurely(let warning): logger?.warning("\(warning)")
+            case .refused(let message): throw DoorStartError(message: message)
+            }
         }
-        configuration.server.readToken = ProcessInfo.processInfo.environment["CAREERLOG_HTTP_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.readiness.projectionLagEventsMax = readyLagEventsMax
         configuration.catalog = noProjector ? nil : try projections.catalog()
         configuration.databaseURL = resolvedURL

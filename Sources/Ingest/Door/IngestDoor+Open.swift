@@ -4,6 +4,7 @@ import Logging
 public struct DoorStartError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+    public init(message: String) { self.message = message }
 }
 
 extension IngestDoor {
