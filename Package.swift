@@ -120,7 +120,7 @@ let package = Package(
         .target(
             name: "Runtime",
             dependencies: [
-                "EventLog", "CareerEvents", "StoredEventCodec", "SubjectKeys", "Ingest", "Postgres", "Projector", "Analytics", "Telemetry", "Window",
+                "EventLog", "CareerEvents", "StoredEventCodec", "SubjectKeys", "Ingest", "Postgres", "Projector", "Replay", "Analytics", "Telemetry", "Window",
                 .product(name: "Logging", package: "swift-log"),
                 // IOError: to name the address when binding fails.
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -145,6 +145,7 @@ let package = Package(
                 "EventLog", "CareerEvents", "StoredEventCodec", "SubjectKeys", "EventGenerator", "Ingest", "Projector", "Postgres", "Runtime", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
 
@@ -160,7 +161,7 @@ let package = Package(
         ]),
         .testTarget(name: "EventGeneratorTests", dependencies: ["EventGenerator", "CareerEvents"]),
         .testTarget(name: "IngestTests", dependencies: [
-            "TestSupport", "Ingest", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator",
+            "TestSupport", "Ingest", "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Telemetry",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -194,7 +195,7 @@ let package = Package(
         // In-process nodes over real sockets and a real data directory.
         .testTarget(name: "RuntimeTests", dependencies: [
             "TestSupport",
-            "Runtime", "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector", "EventGenerator",
+            "Runtime", "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector", "EventGenerator", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Real processes and files: the careerlog binaries as a user runs them.

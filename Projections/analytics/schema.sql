@@ -24,10 +24,14 @@
 --   placement_rate_by_industry      }
 --   time_to_placement               per cohort: placed, median_days, p90_days
 --   salary_uplift                   per cohort: uplift_count, mean_uplift
+--   placement_rate_by_program_cohort} the three above per (program, cohort),
+--   time_to_placement_by_program    } for the dashboard's and the CLI's
+--   salary_uplift_by_program        } --program filter
 --   mentorships                     each mentorship's first start
 --   mentorship_roi                  per mentor (gains as jsonb per currency)
 --   mentorship_roi_by_currency      per mentor and currency (the same gains as rows)
 --   mentorship_effect               program-wide mentored vs not mentored
+--   mentorship_effect_by_program    the same per program (the --program filter)
 --   application_funnel              per UTC month of the first send
 --   learning_velocity               per subject and UTC month
 --   learning_streaks                per subject, as of the as-of day
@@ -254,6 +258,33 @@ SELECT cohort,
 FROM {{schema}}.enrollees
 GROUP BY cohort;
 
+-- The three per-cohort figures again, per program and cohort: the same
+-- definitions over the program's enrollees only (a program manager's view
+-- of their own cohorts). Every (program, cohort) with an enrollee is listed.
+CREATE VIEW {{schema}}.placement_rate_by_program_cohort AS
+SELECT program, cohort,
+       count(*) AS enrolled,
+       count(*) FILTER (WHERE placed_within_12_months) AS placed_within_12_months,
+       (count(*) FILTER (WHERE placed_within_12_months))::numeric / count(*) AS placement_rate,
+       CASE WHEN bool_and(window_closed) THEN 'closed' ELSE 'open' END AS window_state
+FROM {{schema}}.enrollees
+GROUP BY program, cohort;
+
+CREATE VIEW {{schema}}.time_to_placement_by_program AS
+SELECT program, cohort,
+       count(placed_at) AS placed,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY days_to_placement::double precision) AS median_days,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY days_to_placement::double precision) AS p90_days
+FROM {{schema}}.enrollees
+GROUP BY program, cohort;
+
+CREATE VIEW {{schema}}.salary_uplift_by_program AS
+SELECT program, cohort,
+       count(uplift) AS uplift_count,
+       avg(uplift) AS mean_uplift
+FROM {{schema}}.enrollees
+GROUP BY program, cohort;
+
 -- Each mentorship as its first mentorship.started (time, seq) has it: its
 -- mentor and its mentee.
 CREATE VIEW {{schema}}.mentorships AS
@@ -349,6 +380,28 @@ WITH c AS (
     FROM c
 )
 SELECT mentored_enrolled, mentored_placed, mentored_rate,
+       not_mentored_enrolled, not_mentored_placed, not_mentored_rate,
+       (mentored_rate - not_mentored_rate) * 100 AS difference_pp
+FROM r;
+
+-- The same comparison within each program: its enrollees only. Every
+-- program with an enrollee is listed.
+CREATE VIEW {{schema}}.mentorship_effect_by_program AS
+WITH c AS (
+    SELECT program,
+           count(*) FILTER (WHERE mentored) AS mentored_enrolled,
+           count(*) FILTER (WHERE mentored AND placed_within_12_months) AS mentored_placed,
+           count(*) FILTER (WHERE NOT mentored) AS not_mentored_enrolled,
+           count(*) FILTER (WHERE NOT mentored AND placed_within_12_months) AS not_mentored_placed
+    FROM {{schema}}.enrollees
+    GROUP BY program
+), r AS (
+    SELECT c.*,
+           mentored_placed::numeric / nullif(mentored_enrolled, 0) AS mentored_rate,
+           not_mentored_placed::numeric / nullif(not_mentored_enrolled, 0) AS not_mentored_rate
+    FROM c
+)
+SELECT program, mentored_enrolled, mentored_placed, mentored_rate,
        not_mentored_enrolled, not_mentored_placed, not_mentored_rate,
        (mentored_rate - not_mentored_rate) * 100 AS difference_pp
 FROM r;

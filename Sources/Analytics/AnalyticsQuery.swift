@@ -50,32 +50,47 @@ extension AnalyticsQuery {
 
     /// Placement rate per cohort, program or target industry. `value`
     /// selects one group (a cohort or a program; not an industry).
-    public static func placement(by grouping: PlacementGrouping, value: String?) -> AnalyticsQuery {
+    /// `program` limits the per-cohort rates to one program's enrollees.
+    public static func placement(by grouping: PlacementGrouping, value: String?, program: String? = nil) -> AnalyticsQuery {
         let (view, key): (String, String) = switch grouping {
-        case .cohort: ("placement_rate_by_cohort", "cohort")
+        case .cohort: (program == nil ? "placement_rate_by_cohort" : "placement_rate_by_program_cohort", "cohort")
         case .program: ("placement_rate_by_program", "program")
         case .industry: ("placement_rate_by_industry", "target_industry")
         }
         return AnalyticsQuery(
-            title: "Placement rate per \(grouping == .industry ? "target industry" : grouping.rawValue)",
+            title: "Placement rate per \(grouping == .industry ? "target industry" : grouping.rawValue)" + Self.inProgram(grouping == .cohort ? program : nil),
             view: view, columns: [.text(key), .count("enrolled"), .count("placed_within_12_months"), .rate("placement_rate"), .text("window_state")],
-            filters: value.map { [(key, $0)] } ?? [], orderBy: key)
+            filters: Self.cohortFilters(grouping == .cohort ? program : nil, key: key, value: value), orderBy: key)
     }
 
-    /// Days from enrollment to placement per cohort: median and p90.
-    public static func timeToPlacement(cohort: String?) -> AnalyticsQuery {
+    /// Days from enrollment to placement per cohort: median and p90;
+    /// `program` limits them to one program's enrollees.
+    public static func timeToPlacement(cohort: String?, program: String? = nil) -> AnalyticsQuery {
         AnalyticsQuery(
-            title: "Time to placement per cohort, days", view: "time_to_placement",
+            title: "Time to placement per cohort, days" + inProgram(program),
+            view: program == nil ? "time_to_placement" : "time_to_placement_by_program",
             columns: [.text("cohort"), .count("placed"), .decimal("median_days", places: 1), .decimal("p90_days", places: 1)],
-            filters: cohort.map { [("cohort", $0)] } ?? [], orderBy: "cohort")
+            filters: cohortFilters(program, key: "cohort", value: cohort), orderBy: "cohort")
     }
 
-    /// Mean salary uplift per cohort.
-    public static func uplift(cohort: String?) -> AnalyticsQuery {
+    /// Mean salary uplift per cohort; `program` limits it to one program's
+    /// enrollees.
+    public static func uplift(cohort: String?, program: String? = nil) -> AnalyticsQuery {
         AnalyticsQuery(
-            title: "Salary uplift per cohort", view: "salary_uplift",
+            title: "Salary uplift per cohort" + inProgram(program),
+            view: program == nil ? "salary_uplift" : "salary_uplift_by_program",
             columns: [.text("cohort"), .count("uplift_count"), .rate("mean_uplift")],
-            filters: cohort.map { [("cohort", $0)] } ?? [], orderBy: "cohort")
+            filters: cohortFilters(program, key: "cohort", value: cohort), orderBy: "cohort")
+    }
+
+    /// The filters of a per-cohort figure: the program (in the by-program
+    /// views), then the group.
+    private static func cohortFilters(_ program: String?, key: String, value: String?) -> [(String, String)] {
+        (program.map { [("program", $0)] } ?? []) + (value.map { [(key, $0)] } ?? [])
+    }
+
+    private static func inProgram(_ program: String?) -> String {
+        program.map { ", program \($0)" } ?? ""
     }
 
     public enum MentorshipTable: Sendable, CaseIterable {
@@ -87,15 +102,19 @@ extension AnalyticsQuery {
         case programWide
     }
 
-    public static func mentorship(_ table: MentorshipTable) -> AnalyticsQuery {
+    /// Mentorship ROI (per mentor or per currency), or the mentored vs
+    /// not mentored comparison; `program` limits the comparison to one
+    /// program's enrollees (the per-mentor tables take none).
+    public static func mentorship(_ table: MentorshipTable, program: String? = nil) -> AnalyticsQuery {
         switch table {
         case .programWide:
             AnalyticsQuery(
-                title: "Mentored vs not mentored enrollees, program-wide", view: "mentorship_effect",
+                title: program.map { "Mentored vs not mentored enrollees of program \($0)" } ?? "Mentored vs not mentored enrollees, program-wide",
+                view: program == nil ? "mentorship_effect" : "mentorship_effect_by_program",
                 columns: [.count("mentored_enrolled"), .count("mentored_placed"), .rate("mentored_rate"),
                           .count("not_mentored_enrolled"), .count("not_mentored_placed"), .rate("not_mentored_rate"),
                           .decimal("difference_pp", places: 2)],
-                filters: [], orderBy: nil)
+                filters: program.map { [("program", $0)] } ?? [], orderBy: nil)
         case .perCurrency:
             AnalyticsQuery(
                 title: "Mentees' salary gains per mentor and currency", view: "mentorship_roi_by_currency",
@@ -160,5 +179,17 @@ extension AnalyticsQuery {
             title: "Current learning streaks, days", view: "learning_streaks",
             columns: [.text("subject"), .text("as_of_day"), .count("streak_days")],
             filters: subjects.filters, orderBy: "streak_days DESC, subject")
+    }
+}
+
+extension AnalyticsQuery {
+    /// A calendar month `YYYY-MM` (ASCII digits, month 01 to 12): the one
+    /// check of every month-valued filter, on the command line and over HTTP.
+    public static func isYearMonth(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2,
+              parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+              let month = Int(parts[1]) else { return false }
+        return (1...12).contains(month)
     }
 }

@@ -95,8 +95,14 @@ public final class EventLog: @unchecked Sendable {
     @discardableResult
     public func append(_ events: [LogEvent]) throws(LogError) -> ClosedRange<UInt64>? {
         guard !events.isEmpty else { return nil }
-        for (i, event) in events.enumerated() where event.encodedSize > limits.eventBytesMax {
-            throw LogError(.eventTooLarge, "event \(i) of the batch is \(event.encodedSize) bytes; the limit is \(limits.eventBytesMax)")
+        for (i, event) in events.enumerated() {
+            if event.encodedSize > limits.eventBytesMax {
+                throw LogError(.eventTooLarge, "event \(i) of the batch is \(event.encodedSize) bytes; the limit is \(limits.eventBytesMax)")
+            }
+            if let producer = event.producer, producer.utf8.isEmpty || producer.utf8.count > RecordCodec.producerBytesMax {
+                throw LogError(.invalidArgument, "event \(i) of the batch has a producer name of \(producer.utf8.count) bytes; "
+                    + "the log holds names of 1 to \(RecordCodec.producerBytesMax) bytes")
+            }
         }
         writerLock.lock()
         defer { writerLock.unlock() }

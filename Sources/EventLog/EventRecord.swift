@@ -43,10 +43,14 @@ public struct LogEvent: Sendable, Equatable {
     public var flags: UInt8
     /// The `data` object as compact JSON (UTF-8).
     public var data: [UInt8]
+    /// The authenticated producer that wrote the event (the audit trail):
+    /// 1 to `RecordCodec.producerBytesMax` bytes; nil when there was none
+    /// (no producers file, an import, a log written before producers).
+    public var producer: String?
 
     public init(
         id: UUID, subject: UUID, time: EventTime, source: String, type: String,
-        dataVersion: UInt32 = 1, flags: UInt8 = 0, data: [UInt8]
+        dataVersion: UInt32 = 1, flags: UInt8 = 0, data: [UInt8], producer: String? = nil
     ) {
         self.id = id
         self.subject = subject
@@ -56,12 +60,15 @@ public struct LogEvent: Sendable, Equatable {
         self.dataVersion = dataVersion
         self.flags = flags
         self.data = data
+        self.producer = producer
     }
 
     /// The most bytes this event takes as a record in a frame (the limits
     /// are checked against this bound).
     public var encodedSize: Int {
-        RecordCodec.overheadMax + source.utf8.count + type.utf8.count + data.count
+        var size = RecordCodec.overheadMax + source.utf8.count + type.utf8.count + data.count
+        if let producer { size += RecordCodec.producerOverheadMax + producer.utf8.count }
+        return size
     }
 }
 
@@ -84,10 +91,12 @@ public struct EventRecord: Sendable, Equatable {
 /// What the records of a frame are encoded relative to: the frame's first
 /// seq and recorded time (from its header) and, from the payload's prefix,
 /// a base second for event times and the frame's (source, type) pairs.
+/// `hasProducers`: a version 2 frame, whose records carry a producer index.
 struct FrameBase {
     var seq: UInt64
     var recorded: Int64
     var timeSecond: Int64 = 0
+    var hasProducers = false
 }
 
 /// Encodes and decodes a frame's raw payload (see FORMAT.md, "Payload"):
@@ -104,6 +113,14 @@ enum RecordCodec {
     /// bounds a frame's event count by its length.
     static let sizeMin = 1 + 2 + 32 + 3 + 2 + 2
 
+    /// The most bytes a producer adds to a record beyond its name: the
+    /// producer index and the worst case of a table entry of its own.
+    static let producerOverheadMax = 2 * 10
+    /// The longest producer name the log holds. The producers file allows
+    /// 64 bytes; 255 leaves that rule room to grow without a format change,
+    /// while a damaged length still cannot claim much.
+    static let producerBytesMax = 255
+
     /// Flags this version understands.
     static let knownFlags: UInt8 = 0x01
     /// Bits of the time-digits byte.
@@ -113,7 +130,9 @@ enum RecordCodec {
 
     static let powersOfTen: [UInt32] = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000]
 
-    static func append(_ event: LogEvent, seq: UInt64, recorded: Int64, base: FrameBase, pair: Int, to out: inout [UInt8]) {
+    /// `producer`: the index into the frame's producer table (0: none);
+    /// written only in a version 2 frame (`base.hasProducers`).
+    static func append(_ event: LogEvent, seq: UInt64, recorded: Int64, base: FrameBase, pair: Int, producer: Int = 0, to out: inout [UInt8]) {
         precondition(seq >= base.seq && recorded >= base.recorded, "records are encoded after their frame base")
         let seqDelta = seq - base.seq
         let recordedDelta = UInt64(recorded - base.recorded)
@@ -131,6 +150,7 @@ enum RecordCodec {
         var length = varintSize(seqDelta) + varintSize(recordedDelta) + 32
         length += varintSize(seconds) + varintSize(fraction) + varintSize(offset) + 2 + varintSize(version)
         length += varintSize(UInt64(pair)) + event.data.count
+        if base.hasProducers { length += varintSize(UInt64(producer)) }
         out.appendVarint(UInt64(length))
         out.appendVarint(seqDelta)
         out.appendVarint(recordedDelta)
@@ -143,11 +163,13 @@ enum RecordCodec {
         out.append(event.flags)
         out.appendVarint(version)
         out.appendVarint(UInt64(pair))
+        if base.hasProducers { out.appendVarint(UInt64(producer)) }
         out.append(contentsOf: event.data)
     }
 
-    /// Writes the payload prefix: time base, then the (source, type) pairs.
-    static func appendPrefix(timeSecond: Int64, pairs: [(source: String, type: String)], to out: inout [UInt8]) {
+    /// Writes the payload prefix: time base, then the (source, type) pairs,
+    /// then (a version 2 frame: `producers` is not empty) the producers.
+    static func appendPrefix(timeSecond: Int64, pairs: [(source: String, type: String)], producers: [String] = [], to out: inout [UInt8]) {
         out.appendVarint(zigzag(timeSecond))
         out.appendVarint(UInt64(pairs.count))
         for pair in pairs {
@@ -155,6 +177,12 @@ enum RecordCodec {
             out.append(contentsOf: pair.source.utf8)
             out.appendVarint(UInt64(pair.type.utf8.count))
             out.append(contentsOf: pair.type.utf8)
+        }
+        guard !producers.isEmpty else { return }
+        out.appendVarint(UInt64(producers.count))
+        for producer in producers {
+            out.appendVarint(UInt64(producer.utf8.count))
+            out.append(contentsOf: producer.utf8)
         }
     }
 
@@ -164,14 +192,17 @@ enum RecordCodec {
     }
 
     /// The prefix of a payload: the time base, the byte ranges of each
-    /// pair's source and type, and where the records start.
+    /// pair's source and type and of each producer's name (version 2), and
+    /// where the records start.
     struct Prefix {
         var timeSecond: Int64
         var pairs: [(source: Range<Int>, type: Range<Int>)]
+        var producers: [Range<Int>] = []
         var recordsStart: Int
     }
 
-    static func prefix(_ payload: UnsafeRawBufferPointer, eventCount: Int) throws(DecodeFailure) -> Prefix {
+    static func prefix(_ payload: UnsafeRawBufferPointer, header: FrameHeader) throws(DecodeFailure) -> Prefix {
+        let eventCount = Int(header.count)
         var c = ByteCursor(payload, from: 0, to: payload.count)
         let timeSecond = unzigzag(try c.varint("frame time base"))
         let count = try c.varint("frame pair count")
@@ -184,21 +215,44 @@ enum RecordCodec {
             let type = try c.fixed(Int(clamping: try c.varint("frame type length")), "frame type")
             pairs.append((sourceRange, (c.position - type.count)..<c.position))
         }
-        return Prefix(timeSecond: timeSecond, pairs: pairs, recordsStart: c.position)
+        var prefix = Prefix(timeSecond: timeSecond, pairs: pairs, recordsStart: c.position)
+        if header.hasProducers { prefix.producers = try producerTable(&c, eventCount: eventCount) }
+        prefix.recordsStart = c.position
+        return prefix
+    }
+
+    /// A version 2 frame's producer table: 1 ... `eventCount` names of 1 ...
+    /// `producerBytesMax` bytes each.
+    private static func producerTable(_ c: inout ByteCursor, eventCount: Int) throws(DecodeFailure) -> [Range<Int>] {
+        let count = try c.varint("frame producer count")
+        guard count >= 1, count <= UInt64(eventCount) else { throw DecodeFailure(reason: "frame has \(count) producers for \(eventCount) events") }
+        var producers: [Range<Int>] = []
+        producers.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            let length = try c.varint("frame producer length")
+            guard length >= 1, length <= UInt64(producerBytesMax) else {
+                throw DecodeFailure(reason: "frame producer name of \(length) bytes; names are 1 to \(producerBytesMax)")
+            }
+            let name = try c.fixed(Int(length), "frame producer")
+            producers.append((c.position - name.count)..<c.position)
+        }
+        return producers
     }
 
     /// What decoding a frame's records needs: its base, its (source, type)
-    /// strings (shared through `cache`), and where the records start.
+    /// strings and producer names (shared through `cache`), and where the
+    /// records start.
     static func context(
         _ payload: UnsafeRawBufferPointer, header: FrameHeader, cache: inout TypeNameCache
-    ) throws(DecodeFailure) -> (base: FrameBase, pairs: [(source: String, type: String)], recordsStart: Int) {
-        let prefix = try prefix(payload, eventCount: Int(header.count))
+    ) throws(DecodeFailure) -> (base: FrameBase, pairs: [(source: String, type: String)], producers: [String], recordsStart: Int) {
+        let prefix = try prefix(payload, header: header)
         let pairs = prefix.pairs.map { pair in
             (source: cache.name(UnsafeRawBufferPointer(rebasing: payload[pair.source])),
              type: cache.name(UnsafeRawBufferPointer(rebasing: payload[pair.type])))
         }
-        let base = FrameBase(seq: header.baseSeq, recorded: header.firstRecorded, timeSecond: prefix.timeSecond)
-        return (base, pairs, prefix.recordsStart)
+        let producers = prefix.producers.map { cache.name(UnsafeRawBufferPointer(rebasing: payload[$0])) }
+        let base = FrameBase(seq: header.baseSeq, recorded: header.firstRecorded, timeSecond: prefix.timeSecond, hasProducers: header.hasProducers)
+        return (base, pairs, producers, prefix.recordsStart)
     }
 
     /// The length and position of the record at `offset`: its body runs from
@@ -223,12 +277,13 @@ enum RecordCodec {
         return (seq, base.recorded &+ Int64(recordedDelta), end)
     }
 
-    /// Like `peek`, and also the record's (source, type) pair index: for
-    /// passing over records a replay's type or source filter does not want,
+    /// Like `peek`, and also the record's (source, type) pair index and
+    /// producer index (0, none, in a version 1 frame): for passing over
+    /// records a replay's type, source or producer filter does not want,
     /// without decoding them.
     static func peekPair(
         _ payload: UnsafeRawBufferPointer, at offset: Int, base: FrameBase
-    ) throws(DecodeFailure) -> (seq: UInt64, recorded: Int64, pair: UInt64, end: Int) {
+    ) throws(DecodeFailure) -> (seq: UInt64, recorded: Int64, pair: UInt64, producer: UInt64, end: Int) {
         let (bodyStart, end) = try bounds(payload, at: offset)
         var c = ByteCursor(payload, from: bodyStart, to: end)
         let seq = base.seq &+ (try c.varint("seq"))
@@ -239,13 +294,16 @@ enum RecordCodec {
         _ = try c.fixed(2, "time digits and flags")
         _ = try c.varint("data version")
         let pair = try c.varint("source/type index")
-        return (seq, base.recorded &+ Int64(recordedDelta), pair, end)
+        let producer = base.hasProducers ? try c.varint("producer index") : 0
+        return (seq, base.recorded &+ Int64(recordedDelta), pair, producer, end)
     }
 
     /// Decodes the record at `offset` of `payload`, advancing `offset`.
-    /// `pairs` are the frame's (source, type) strings.
+    /// `pairs` are the frame's (source, type) strings, `producers` its
+    /// producer names (a version 2 frame).
     static func decode(
-        _ payload: UnsafeRawBufferPointer, at offset: inout Int, base: FrameBase, pairs: [(source: String, type: String)]
+        _ payload: UnsafeRawBufferPointer, at offset: inout Int, base: FrameBase, pairs: [(source: String, type: String)],
+        producers: [String] = []
     ) throws(DecodeFailure) -> EventRecord {
         let (bodyStart, end) = try bounds(payload, at: offset)
         var c = ByteCursor(payload, from: bodyStart, to: end)
@@ -262,6 +320,7 @@ enum RecordCodec {
         let flags = try c.byte("flags")
         let dataVersion = try c.varint("data version")
         let pair = try c.varint("source/type index")
+        let producer = base.hasProducers ? try c.varint("producer index") : 0
         let digits = digitsByte & digitsMask
         guard digits <= 9, digitsByte & 0x30 == 0, abs(offsetMinutes) < 1440 else { throw DecodeFailure(reason: "record time out of range") }
         let nanos = digitsByte & fractionIsNanosBit != 0 ? fraction : fraction &* UInt64(powersOfTen[9 - Int(digits)])
@@ -269,6 +328,7 @@ enum RecordCodec {
         guard flags & ~knownFlags == 0 else { throw DecodeFailure(reason: "record has unknown flags \(flags)") }
         guard dataVersion <= UInt64(UInt32.max) else { throw DecodeFailure(reason: "record data version out of range") }
         guard pair < UInt64(pairs.count) else { throw DecodeFailure(reason: "record source/type index \(pair) past the frame's \(pairs.count)") }
+        guard producer <= UInt64(producers.count) else { throw DecodeFailure(reason: "record producer index \(producer) past the frame's \(producers.count)") }
         let data = [UInt8](UnsafeRawBufferPointer(rebasing: payload[c.position..<end]))
         offset = end
         return EventRecord(
@@ -277,7 +337,8 @@ enum RecordCodec {
                 id: id, subject: subject,
                 time: EventTime(seconds: seconds, nanoseconds: UInt32(nanos), offsetMinutes: Int16(offsetMinutes),
                                 fractionDigits: digits, isLeapSecond: digitsByte & leapSecondBit != 0),
-                source: pairs[Int(pair)].source, type: pairs[Int(pair)].type, dataVersion: UInt32(dataVersion), flags: flags, data: data))
+                source: pairs[Int(pair)].source, type: pairs[Int(pair)].type, dataVersion: UInt32(dataVersion), flags: flags, data: data,
+                producer: producer == 0 ? nil : producers[Int(producer) - 1]))
     }
 
     /// Walks a payload without decoding events: the prefix, every record's
@@ -285,7 +346,7 @@ enum RecordCodec {
     /// a problem, or nil when everything agrees.
     static func check(_ payload: UnsafeRawBufferPointer, header: FrameHeader) -> String? {
         do {
-            let prefix = try prefix(payload, eventCount: Int(header.count))
+            let prefix = try prefix(payload, header: header)
             var offset = prefix.recordsStart
             let base = FrameBase(seq: header.baseSeq, recorded: header.firstRecorded, timeSecond: prefix.timeSecond)
             for i in 0..<UInt64(header.count) {
@@ -303,6 +364,10 @@ enum RecordCodec {
                 _ = try c.varint("data version")
                 let pair = try c.varint("source/type index")
                 guard pair < UInt64(prefix.pairs.count) else { return "record \(seq) names source/type \(pair) of \(prefix.pairs.count)" }
+                if header.hasProducers {
+                    let producer = try c.varint("producer index")
+                    guard producer <= UInt64(prefix.producers.count) else { return "record \(seq) names producer \(producer) of \(prefix.producers.count)" }
+                }
                 offset = end
             }
             guard offset == payload.count else { return "frame has \(payload.count - offset) bytes after its last record" }

@@ -48,7 +48,10 @@ struct DecodeFailure: Error {
 struct FrameHeader: Equatable {
     static let size = 64
     static let magic: UInt32 = 0x3146_4C43  // "CLF1" little-endian
+    /// Frames without producers (FORMAT.md, "Batch frame").
     static let version: UInt8 = 1
+    /// Frames with a producer table (FORMAT.md, "Producers").
+    static let versionWithProducers: UInt8 = 2
 
     enum Codec: UInt8 {
         case none = 0
@@ -65,7 +68,10 @@ struct FrameHeader: Equatable {
     var lastRecorded: Int64
     var minEventTime: Int64
     var maxEventTime: Int64
+    /// 1, or `versionWithProducers` for a frame with a producer table.
+    var version: UInt8 = FrameHeader.version
 
+    var hasProducers: Bool { version == FrameHeader.versionWithProducers }
     var lastSeq: UInt64 { baseSeq + UInt64(count) - 1 }
     var frameLength: Int { FrameHeader.size + Int(storedLength) }
 
@@ -74,7 +80,7 @@ struct FrameHeader: Equatable {
     func write(into out: UnsafeMutableRawBufferPointer, payload: UnsafeRawBufferPointer) {
         precondition(out.count >= FrameHeader.size)
         out.storeLE(FrameHeader.magic, at: 0)
-        out.storeLE(FrameHeader.version, at: 4)
+        out.storeLE(version, at: 4)
         out.storeLE(codec.rawValue, at: 5)
         out.storeLE(UInt16(FrameHeader.size), at: 6)
         out.storeLE(baseSeq, at: 8)
@@ -102,7 +108,9 @@ struct FrameHeader: Equatable {
     static func decode(_ bytes: UnsafeRawBufferPointer, limits: LogLimits) -> Result<FrameHeader, DecodeFailure> {
         guard bytes.count >= size else { return .failure(DecodeFailure(reason: "frame header is incomplete", torn: true)) }
         guard bytes.loadLE(UInt32.self, at: 0) == magic else { return .failure(DecodeFailure(reason: "bad frame magic")) }
-        guard bytes[4] == version else { return .failure(DecodeFailure(reason: "unsupported frame version \(bytes[4])")) }
+        guard bytes[4] == version || bytes[4] == versionWithProducers else {
+            return .failure(DecodeFailure(reason: "unsupported frame version \(bytes[4])"))
+        }
         guard let codec = Codec(rawValue: bytes[5]) else { return .failure(DecodeFailure(reason: "unknown codec \(bytes[5])")) }
         guard bytes.loadLE(UInt16.self, at: 6) == UInt16(size) else { return .failure(DecodeFailure(reason: "bad frame header length")) }
         let header = FrameHeader(
@@ -115,7 +123,8 @@ struct FrameHeader: Equatable {
             firstRecorded: Int64(bitPattern: bytes.loadLE(UInt64.self, at: 32)),
             lastRecorded: Int64(bitPattern: bytes.loadLE(UInt64.self, at: 40)),
             minEventTime: Int64(bitPattern: bytes.loadLE(UInt64.self, at: 48)),
-            maxEventTime: Int64(bitPattern: bytes.loadLE(UInt64.self, at: 56)))
+            maxEventTime: Int64(bitPattern: bytes.loadLE(UInt64.self, at: 56)),
+            version: bytes[4])
         guard header.count >= 1, Int(header.count) <= limits.frameEventsMax else {
             return .failure(DecodeFailure(reason: "frame event count \(header.count) outside 1...\(limits.frameEventsMax)"))
         }
@@ -149,6 +158,16 @@ struct FrameBuilder {
     private var raw: [UInt8] = []
     private var pairIndex: [Pair: Int] = [:]
     private var pairs: [(source: String, type: String)] = []
+    /// The producer table (a version 2 frame): names in first-use order,
+    /// and each name's index as records hold it (1-based; 0 is none).
+    private var producerIndex: [String: Int] = [:]
+    private var producers: [String] = []
+    /// The last producer added and its index: a frame's events mostly come
+    /// from one connection, so most lookups end here without hashing.
+    private var lastProducer: (name: String, index: Int)?
+    /// Bytes the producer table will take (counted into `rawCount`, unlike
+    /// the pair table: see there).
+    private var producerTableBytes = 0
     private(set) var count = 0
     private var base = FrameBase(seq: 0, recorded: 0)
     private var lastRecorded: Int64 = 0
@@ -158,8 +177,18 @@ struct FrameBuilder {
 
     var isEmpty: Bool { count == 0 }
     /// Bytes of the frame so far, before compression (near enough: the
-    /// prefix is a few bytes per distinct pair).
-    var rawCount: Int { records.count }
+    /// pair table is a few bytes per distinct pair). The producer table is
+    /// counted: names of up to 255 bytes, as many as the frame's events,
+    /// must not push a frame past `frameBytesMax`. (The pair table is not,
+    /// so that version 1 frames are cut where they always were.)
+    var rawCount: Int { records.count + producerTableBytes }
+
+    /// Whether `event` may join this frame: an event with a producer needs a
+    /// version 2 frame, and a frame's version is its first event's. False
+    /// means: finish this frame first.
+    func canHold(_ event: LogEvent) -> Bool {
+        count == 0 || base.hasProducers || event.producer == nil
+    }
 
     init(capacity: Int) {
         records.reserveCapacity(capacity)
@@ -170,11 +199,12 @@ struct FrameBuilder {
         if count == 0 {
             // The first event's second is the frame's time base: events of
             // one frame are usually close in time, so deltas stay small.
-            base = FrameBase(seq: seq, recorded: recorded, timeSecond: event.time.seconds)
+            base = FrameBase(seq: seq, recorded: recorded, timeSecond: event.time.seconds, hasProducers: event.producer != nil)
             minEventTime = .max
             maxEventTime = .min
         }
         precondition(seq == base.seq + UInt64(count), "records of a frame must have consecutive seqs")
+        precondition(canHold(event), "an event with a producer in a version 1 frame")
         let key = Pair(source: event.source, type: event.type)
         let pair: Int
         if let known = pairIndex[key] {
@@ -184,7 +214,8 @@ struct FrameBuilder {
             pairIndex[key] = pair
             pairs.append((event.source, event.type))
         }
-        RecordCodec.append(event, seq: seq, recorded: recorded, base: base, pair: pair, to: &records)
+        let producer = event.producer.map { producerIndex(of: $0) } ?? 0
+        RecordCodec.append(event, seq: seq, recorded: recorded, base: base, pair: pair, producer: producer, to: &records)
         lastRecorded = recorded
         let t = event.time.microseconds
         minEventTime = min(minEventTime, t)
@@ -192,12 +223,36 @@ struct FrameBuilder {
         count += 1
     }
 
+    /// The 1-based index of `name` in the producer table, added if new.
+    private mutating func producerIndex(of name: String) -> Int {
+        if let last = lastProducer, last.name == name { return last.index }
+        let index: Int
+        if let known = producerIndex[name] {
+            index = known
+        } else {
+            producers.append(name)
+            index = producers.count
+            producerIndex[name] = index
+            producerTableBytes += RecordCodec.varintSize(UInt64(name.utf8.count)) + name.utf8.count
+        }
+        lastProducer = (name, index)
+        return index
+    }
+
     /// Drops the records added since the last frame (a write failed and the
     /// writer goes back to its last durable frame).
     mutating func discard() {
+        reset()
+    }
+
+    private mutating func reset() {
         records.removeAll(keepingCapacity: true)
         pairIndex.removeAll(keepingCapacity: true)
         pairs.removeAll(keepingCapacity: true)
+        producerIndex.removeAll(keepingCapacity: true)
+        producers.removeAll(keepingCapacity: true)
+        lastProducer = nil
+        producerTableBytes = 0
         count = 0
     }
 
@@ -206,7 +261,8 @@ struct FrameBuilder {
     mutating func finish(into out: inout [UInt8]) -> FrameHeader {
         precondition(count > 0, "an empty frame is never written")
         raw.removeAll(keepingCapacity: true)
-        RecordCodec.appendPrefix(timeSecond: base.timeSecond, pairs: pairs, to: &raw)
+        precondition(base.hasProducers == !producers.isEmpty, "a version 2 frame has producers, a version 1 frame none")
+        RecordCodec.appendPrefix(timeSecond: base.timeSecond, pairs: pairs, producers: producers, to: &raw)
         raw.append(contentsOf: records)
         let bound = LZ4.compressBound(raw.count)
         if compressed.count < bound { compressed = [UInt8](repeating: 0, count: bound) }
@@ -220,7 +276,8 @@ struct FrameBuilder {
             codec: codec, baseSeq: base.seq, count: UInt32(count),
             rawLength: UInt32(raw.count), storedLength: UInt32(storedCount), crc: 0,
             firstRecorded: base.recorded, lastRecorded: lastRecorded,
-            minEventTime: minEventTime, maxEventTime: maxEventTime)
+            minEventTime: minEventTime, maxEventTime: maxEventTime,
+            version: base.hasProducers ? FrameHeader.versionWithProducers : FrameHeader.version)
         let start = out.count
         out.append(contentsOf: repeatElement(0, count: FrameHeader.size))
         if codec == .lz4 {
@@ -235,10 +292,7 @@ struct FrameBuilder {
             header.crc = UnsafeRawBufferPointer(headerBytes).loadLE(UInt32.self, at: 28)
         }
         checkBeforeWrite(header, frame: out[start...])
-        records.removeAll(keepingCapacity: true)
-        pairIndex.removeAll(keepingCapacity: true)
-        pairs.removeAll(keepingCapacity: true)
-        count = 0
+        reset()
         return header
     }
 }
@@ -254,7 +308,7 @@ extension FrameBuilder {
         frame.withUnsafeBytes { bytes in
             let head = UnsafeRawBufferPointer(rebasing: bytes[0..<FrameHeader.size])
             let payload = UnsafeRawBufferPointer(rebasing: bytes[FrameHeader.size...])
-            precondition(head.loadLE(UInt64.self, at: 8) == header.baseSeq && head.loadLE(UInt32.self, at: 16) == header.count
+            precondition(head[4] == header.version && head.loadLE(UInt64.self, at: 8) == header.baseSeq && head.loadLE(UInt32.self, at: 16) == header.count
                 && head.loadLE(UInt32.self, at: 24) == header.storedLength
                 && FrameHeader.checksum(header: head, payload: payload) == header.crc, "frame header does not read back as written")
         }

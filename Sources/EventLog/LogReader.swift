@@ -23,6 +23,7 @@ public final class LogReader {
     private var recordsLeft = 0
     private var frameBase = FrameBase(seq: 0, recorded: 0)
     private var framePairs: [(source: String, type: String)] = []
+    private var frameProducers: [String] = []
     /// Where the current frame starts (for error reports).
     private var frameOffset: Int64 = 0
     /// Records before this seq are skipped (a seek lands on a frame start).
@@ -41,6 +42,15 @@ public final class LogReader {
     public var pairFilter: ((_ source: String, _ type: String) -> Bool)?
     /// The current frame's wanted pairs; nil when every pair is wanted.
     private var pairWanted: [Bool]?
+    /// Which producers are wanted (a replay's `--producer`; nil: an event
+    /// without one). Like `pairFilter`: a frame whose producer table has
+    /// none wanted (every version 1 frame, unless nil is wanted) is passed
+    /// over once decompressed, and unwanted records in the others are
+    /// stepped over undecoded. Nil: every event is returned.
+    public var producerFilter: ((_ producer: String?) -> Bool)?
+    /// The current frame's wanted producer indexes (0: none); nil when
+    /// every one is wanted.
+    private var producerWanted: [Bool]?
 
     /// The seq the next returned event will have at least.
     public private(set) var position: UInt64
@@ -87,7 +97,7 @@ public final class LogReader {
         while true {
             if recordsLeft > 0 {
                 recordsLeft -= 1
-                if seeking || pairWanted != nil {
+                if seeking || pairWanted != nil || producerWanted != nil {
                     if let record = try skipOrDecode() { return record }
                     continue
                 }
@@ -118,7 +128,7 @@ public final class LogReader {
     private func decode() throws(LogError) -> EventRecord {
         let start = recordOffset
         do {
-            let record = try RecordCodec.decode(records, at: &recordOffset, base: frameBase, pairs: framePairs)
+            let record = try RecordCodec.decode(records, at: &recordOffset, base: frameBase, pairs: framePairs, producers: frameProducers)
             position = record.seq + 1
             return record
         } catch {
@@ -127,9 +137,9 @@ public final class LogReader {
     }
 
     /// Skips records before the seek target, and records of unwanted
-    /// (source, type) pairs, cheaply; decodes the rest.
+    /// (source, type) pairs or producers, cheaply; decodes the rest.
     private func skipOrDecode() throws(LogError) -> EventRecord? {
-        let peeked: (seq: UInt64, recorded: Int64, pair: UInt64, end: Int)
+        let peeked: (seq: UInt64, recorded: Int64, pair: UInt64, producer: UInt64, end: Int)
         do {
             peeked = try RecordCodec.peekPair(records, at: recordOffset, base: frameBase)
         } catch {
@@ -139,11 +149,13 @@ public final class LogReader {
             guard peeked.pair < UInt64(wanted.count) else {
                 throw LogError(.corruption, "record \(peeked.seq) names source/type \(peeked.pair) of \(wanted.count)", file: file?.path, offset: frameOffset)
             }
-            if !wanted[Int(peeked.pair)] {
-                recordOffset = peeked.end
-                position = max(position, peeked.seq + 1)
-                return nil
+            if !wanted[Int(peeked.pair)] { return skip(peeked.seq, end: peeked.end) }
+        }
+        if let wanted = producerWanted {
+            guard peeked.producer < UInt64(wanted.count) else {
+                throw LogError(.corruption, "record \(peeked.seq) names producer \(peeked.producer) of \(wanted.count - 1)", file: file?.path, offset: frameOffset)
             }
+            if !wanted[Int(peeked.producer)] { return skip(peeked.seq, end: peeked.end) }
         }
         if peeked.seq < skipBeforeSeq || peeked.recorded < skipBeforeRecorded {
             recordOffset = peeked.end
@@ -153,6 +165,34 @@ public final class LogReader {
         // Past the target: seqs and recorded times only grow from here.
         seeking = false
         return try decode()
+    }
+
+    /// Steps over the record `seq` ending at `end` without decoding it.
+    private func skip(_ seq: UInt64, end: Int) -> EventRecord? {
+        recordOffset = end
+        position = max(position, seq + 1)
+        return nil
+    }
+
+    /// Applies `pairFilter` and `producerFilter` to the frame just loaded:
+    /// false when nothing of it is wanted (the caller moves on); otherwise
+    /// sets which pairs and producers are (nil: all of them).
+    private func frameWanted() -> Bool {
+        pairWanted = nil
+        producerWanted = nil
+        if let pairFilter {
+            let wanted = framePairs.map { pairFilter($0.source, $0.type) }
+            guard wanted.contains(true) else { return false }
+            pairWanted = wanted.contains(false) ? wanted : nil
+        }
+        if let producerFilter {
+            // Index 0 is "no producer"; a version 1 frame has only that.
+            let wanted = [producerFilter(nil)] + frameProducers.map { producerFilter($0) }
+            let possible = frameBase.hasProducers ? wanted : [wanted[0]]
+            guard possible.contains(true) else { return false }
+            producerWanted = possible.contains(false) ? possible : nil
+        }
+        return true
     }
 
     /// Moves to the next readable frame; false at the current end.
@@ -177,22 +217,18 @@ public final class LogReader {
                     records = frame.records
                     frameOffset = frame.offset
                     do {
-                        (frameBase, framePairs, recordOffset) = try RecordCodec.context(frame.records, header: frame.header, cache: &typeCache)
+                        (frameBase, framePairs, frameProducers, recordOffset) = try RecordCodec.context(frame.records, header: frame.header, cache: &typeCache)
                     } catch {
                         throw LogError(.corruption, error.reason, file: segment.path, offset: frame.offset)
                     }
                     recordsLeft = Int(frame.header.count)
                     offset = frame.end
                     framesRead += 1
-                    if let pairFilter {
-                        let wanted = framePairs.map { pairFilter($0.source, $0.type) }
-                        guard wanted.contains(true) else {
-                            // Nothing of this frame is wanted: on to the next.
-                            recordsLeft = 0
-                            position = max(position, frameBase.seq + UInt64(frame.header.count))
-                            continue
-                        }
-                        pairWanted = wanted.contains(false) ? wanted : nil
+                    guard frameWanted() else {
+                        // Nothing of this frame is wanted: on to the next.
+                        recordsLeft = 0
+                        position = max(position, frameBase.seq + UInt64(frame.header.count))
+                        continue
                     }
                     return true
                 }

@@ -65,6 +65,8 @@ final class SegmentWriter {
             lastRecorded = recorded
             let first = nextSeq
             for event in events {
+                // A version 1 frame takes no event with a producer.
+                if !builder.canHold(event) { try cutFrame(log: log) }
                 builder.add(event, seq: nextSeq, recorded: recorded)
                 nextSeq += 1
                 if builder.rawCount >= limits.frameTargetBytes || builder.count >= limits.frameEventsMax {

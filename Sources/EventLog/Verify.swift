@@ -46,7 +46,7 @@ extension EventLog {
     /// them anyway): fields in range and recorded times non-decreasing.
     static func verifyRecords(_ frame: SegmentFile.Frame, file: String) throws(LogError) {
         var typeCache = TypeNameCache()
-        let context: (base: FrameBase, pairs: [(source: String, type: String)], recordsStart: Int)
+        let context: (base: FrameBase, pairs: [(source: String, type: String)], producers: [String], recordsStart: Int)
         do {
             context = try RecordCodec.context(frame.records, header: frame.header, cache: &typeCache)
         } catch {
@@ -57,7 +57,7 @@ extension EventLog {
         for _ in 0..<frame.header.count {
             let record: EventRecord
             do {
-                record = try RecordCodec.decode(frame.records, at: &recordOffset, base: context.base, pairs: context.pairs)
+                record = try RecordCodec.decode(frame.records, at: &recordOffset, base: context.base, pairs: context.pairs, producers: context.producers)
             } catch {
                 throw LogError(.corruption, "record: \(error.reason)", file: file, offset: frame.offset)
             }

@@ -2,8 +2,8 @@ import CareerEvents
 import EventLog
 import struct EventLog.LogEvent
 import Logging
-import Telemetry
 import NIOCore
+import Telemetry
 
 /// Sent down every connection's pipeline when the server stops: read no
 /// more, answer every line read, then close.
@@ -58,8 +58,20 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     /// Waiting for the input budget to fall below half.
     private var waitingForBudget = false
 
-    /// Counts rejected lines by reason (nil: not counted).
+    /// Counts rejected lines by reason and times acknowledgements (nil: not counted).
     private let metrics: CareerlogMetrics?
+    /// When the first read since the last submission arrived: the arrival
+    /// of every line the next submission carries (they came in the reads
+    /// since then). Nil while nothing was read since.
+    private var batchReadAt: NIODeadline?
+    /// The submissions the appender has not answered yet, oldest first:
+    /// when their lines arrived and how many events are still unanswered.
+    /// One entry per submission (a socket read's worth of lines), never
+    /// per event; at most as many as the unanswered events, which the
+    /// state machine bounds (`IngestLimits.unacknowledgedLinesMax`).
+    private var pendingAcks = PendingAcks()
+    /// The server's count of rejected lines (nil: not counted).
+    private let rejections: RejectedLineCount?
     /// The producers file in force; nil when the server has none (every
     /// event may be written).
     private let authorizer: ProducerAuthorizer?
@@ -71,9 +83,11 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
 
     init(
         limits: IngestLimits, appender: GroupCommitAppender, budget: InputBudget, validate: EnvelopeValidator?,
-        eventBytesMax: Int, logger: Logger, metrics: CareerlogMetrics? = nil, authorizer: ProducerAuthorizer? = nil
+        eventBytesMax: Int, logger: Logger, metrics: CareerlogMetrics? = nil, rejections: RejectedLineCount? = nil,
+        authorizer: ProducerAuthorizer? = nil
     ) {
         self.metrics = metrics
+        self.rejections = rejections
         self.authorizer = authorizer
         self.state = IngestConnectionState(limits: limits)
         self.framer = LineFramer(lineBytesMax: limits.lineBytesMax, budget: budget)
@@ -117,6 +131,7 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let now = NIODeadline.now()
         lastByteAt = now
+        if batchReadAt == nil { batchReadAt = now }
         framer.feed(unwrapInboundIn(data), allocator: context.channel.allocator) { frame in received(frame) }
         if !framer.isInsideLine {
             lineStartedAt = nil
@@ -205,6 +220,7 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     /// Outcomes from the appender, delivered on this event loop.
     func appended(_ outcomes: [AppendOutcome]) {
         guard let context, !state.isClosed else { return }
+        if let metrics { pendingAcks.answered(outcomes.count, now: .now(), metrics: metrics) }
         state.appended(outcomes)
         runActions(context)
     }
@@ -216,7 +232,10 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
         while let action = state.nextAction() {
             switch action {
             case .submit(let events):
-                state.submitted(submit(events), count: events.count)
+                let result = submit(events)
+                if metrics != nil, case .accepted = result { pendingAcks.submitted(events.count, arrivedAt: batchReadAt ?? .now()) }
+                batchReadAt = nil
+                state.submitted(result, count: events.count)
             case .writeResponses:
                 var buffer = context.channel.allocator.buffer(capacity: 4096)
                 let metrics = self.metrics
@@ -227,6 +246,7 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
                 }
                 answeredStored += written - rejected
                 answeredRejected += rejected
+                if rejected > 0 { rejections?.add(rejected) }
                 context.write(wrapOutboundOut(buffer), promise: nil)
                 wrote = true
             case .read:
@@ -285,16 +305,24 @@ final class IngestConnectionHandler: ChannelDuplexHandler {
     }
 
     /// With a producers file, an event its producer may not write is
-    /// answered `forbidden` and never reaches the appender. The gate lets
-    /// no line through before authentication, so `producer` is set here.
+    /// answered `forbidden` and never reaches the appender; one it may
+    /// write carries the producer's name to the log (the audit trail: the
+    /// frame encoder keeps one table of names per frame and an index per
+    /// record, so the name costs no allocation here). The gate lets no line
+    /// through before authentication, so `producer` is set here. Without a
+    /// producers file there is no producer and none is recorded.
     private func authorize(_ event: LogEvent) -> IngestConnectionState.LineCheck {
         guard let authorizer else { return .event(event) }
         guard let producer else {
             return .forbidden(id: event.id.uuidString.lowercased(), message: "the connection is not authenticated; it may not write")
         }
         switch authorizer.authorize(producer: producer, source: event.source, type: event.type) {
-        case .allowed: return .event(event)
-        case .forbidden(let message): return .forbidden(id: event.id.uuidString.lowercased(), message: message)
+        case .allowed:
+            var written = event
+            written.producer = producer
+            return .event(written)
+        case .forbidden(let message):
+            return .forbidden(id: event.id.uuidString.lowercased(), message: message)
         }
     }
 
@@ -375,4 +403,44 @@ final class ConnectionRefusalHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+}
+
+/// The ack-latency bookkeeping of one connection: the arrival time of each
+/// submission still waiting for the appender, matched to outcomes as they
+/// come back (the appender answers a connection's submissions whole and in
+/// order). Records one observation per answered event, all of a submission
+/// with the same latency: a histogram record per event (a short lock, no
+/// allocation); the entries themselves are per submission.
+struct PendingAcks {
+    private var entries: [(arrivedAt: NIODeadline, events: Int)] = []
+    private var head = 0
+
+    mutating func submitted(_ events: Int, arrivedAt: NIODeadline) {
+        // A producer that always keeps lines in flight never lets every
+        // entry be answered: drop the answered ones once they are at least
+        // half, so the array stays within twice the unanswered submissions
+        // (and the shifting costs O(1) per entry, amortized).
+        if head > 0, head * 2 >= entries.count {
+            entries.removeFirst(head)
+            head = 0
+        }
+        entries.append((arrivedAt, events))
+    }
+
+    /// Entries held, answered ones not yet dropped included (tests).
+    var entriesHeld: Int { entries.count }
+
+    /// `count` outcomes arrived at `now`: records their latency.
+    mutating func answered(_ count: Int, now: NIODeadline, metrics: CareerlogMetrics) {
+        let timer = metrics.ackLatencySeconds
+        var left = count
+        while left > 0, head < entries.count {
+            let taken = min(left, entries[head].events)
+            let nanoseconds = max(0, (now - entries[head].arrivedAt).nanoseconds)
+            for _ in 0..<taken { timer.recordNanoseconds(nanoseconds) }
+            entries[head].events -= taken
+            left -= taken
+            if entries[head].events == 0 { head += 1 }
+        }
+    }
 }

@@ -131,6 +131,8 @@ public final class GroupCommitAppender: @unchecked Sendable {
 
     /// Starts the appender thread.
     public func start() {
+        // The window loaded from the log counts from the start.
+        metrics?.dedupeWindowIds.set(window.count)
         let thread = Thread { [self] in run() }
         thread.name = "careerlog-appender"
         thread.start()
@@ -150,6 +152,8 @@ public final class GroupCommitAppender: @unchecked Sendable {
         queue.append(Submission(events: events, waiter: waiter))
         queuedEvents += events.count
         queuedBytes += bytes
+        // One atomic store per submission (a batch of lines), not per event.
+        metrics?.queueEvents.set(queuedEvents)
         condition.signal()
         return .accepted
     }
@@ -253,6 +257,7 @@ public final class GroupCommitAppender: @unchecked Sendable {
             swap(&queue, &group)
             queuedEvents = 0
             queuedBytes = 0
+            metrics?.queueEvents.set(0)
             // Groups queued before a failure wait out the retry delay too.
             let refuse = !acceptsWrites()
             condition.unlock()
@@ -289,6 +294,7 @@ public final class GroupCommitAppender: @unchecked Sendable {
             // once the restart has re-applied the erasure).
             if !erasuresHeld { outcomes = outcomes.map { $0.map { _ in .unavailable } } }
             for (id, seq) in groupSeqs where seq <= durable { window.insert(id, seq: seq) }
+            metrics?.dedupeWindowIds.set(window.count)
             nextSeq = durable + 1
             groupEvents.removeAll(keepingCapacity: true)
             groupSeqs.removeAll(keepingCapacity: true)

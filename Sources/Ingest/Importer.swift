@@ -140,3 +140,36 @@ public final class Importer {
         return summary
     }
 }
+
+/// Reading the input of an import failed (what was appended before is kept).
+public struct ImportInputError: Error, CustomStringConvertible {
+    public var underlying: any Error
+    public var description: String { "\(underlying)" }
+}
+
+extension Importer {
+    /// What `careerlog log import` does: opens (and recovers) the log in
+    /// `logDirectory`, tells `opened` what recovery did, loads the dedupe
+    /// window, imports every line of `fd` and closes the log. The log's own
+    /// errors come as they are; a failed read of `fd` is `ImportInputError`.
+    /// `sealer`: seals PII as `serve` does; an erasure that a crash left
+    /// with its key not yet destroyed is finished before the first line.
+    public static func importLines(
+        fd: Int32, logDirectory: String, logLimits: LogLimits, dedupeWindowEvents: Int, validate: EnvelopeValidator?,
+        sealer: EventSealer? = nil, opened: (RecoveryReport) -> Void, reject: (Int, EventError) -> Void
+    ) throws -> ImportSummary {
+        let log = try EventLog.open(directory: logDirectory, limits: logLimits)
+        opened(log.recovery)
+        if let sealer { _ = try sealer.reapplyErasures(log: log) }
+        let window = try DedupeWindow.load(from: log, capacity: dedupeWindowEvents)
+        let summary: ImportSummary
+        do {
+            summary = try Importer(log: log, window: window, validate: validate, sealer: sealer).run(fd: fd, reject: reject)
+        } catch {
+            try? log.close()
+            throw ImportInputError(underlying: error)
+        }
+        try log.close()
+        return summary
+    }
+}

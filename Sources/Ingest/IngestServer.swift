@@ -8,6 +8,7 @@ import Telemetry
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -95,13 +96,16 @@ public final class IngestServer: Sendable {
     private let appender: GroupCommitAppender
     private let listeners: [any Channel]
     private let registry: NIOLockedValueBox<Registry>
+    private let rejections: RejectedLineCount
     private let stopped = NIOLockedValueBox(false)
     private let logger: Logger
 
     private init(
         configuration: Configuration, tcpPort: Int?, connectionsMax: Int, budget: InputBudget, group: MultiThreadedEventLoopGroup,
-        appender: GroupCommitAppender, listeners: [any Channel], registry: NIOLockedValueBox<Registry>, logger: Logger
+        appender: GroupCommitAppender, listeners: [any Channel], registry: NIOLockedValueBox<Registry>,
+        rejections: RejectedLineCount, logger: Logger
     ) {
+        self.rejections = rejections
         self.configuration = configuration
         self.tcpPort = tcpPort
         self.effectiveConnectionsMax = connectionsMax
@@ -145,8 +149,9 @@ public final class IngestServer: Sendable {
         }
         let budget = InputBudget(bytesMax: configuration.limits.bufferedBytesMax)
         let registry = NIOLockedValueBox(Registry())
+        let rejections = RejectedLineCount()
         let bootstrap = makeBootstrap(
-            group: group, registry: registry, appender: appender, budget: budget, validate: validate,
+            group: group, registry: registry, rejections: rejections, appender: appender, budget: budget, validate: validate,
             limits: configuration.limits, connectionsMax: connectionsMax, eventBytesMax: log.limits.eventBytesMax, logger: logger,
             metrics: configuration.metrics, door: configuration.door)
 
@@ -170,7 +175,7 @@ public final class IngestServer: Sendable {
         }
         let server = IngestServer(
             configuration: configuration, tcpPort: tcpPort, connectionsMax: connectionsMax, budget: budget, group: group,
-            appender: appender, listeners: listeners, registry: registry, logger: logger)
+            appender: appender, listeners: listeners, registry: registry, rejections: rejections, logger: logger)
         logger.info("ingest server listening", metadata: [
             "listen.tcp": "\(configuration.tcpHost.map { "\($0):\(tcpPort ?? 0)" } ?? "off")",
             "listen.socket": "\(configuration.unixSocketPath ?? "off")",
@@ -180,6 +185,10 @@ public final class IngestServer: Sendable {
         ])
         return server
     }
+
+    /// Lines answered with an error since start (any reason), across
+    /// connections: what `careerlog status` shows as rejected.
+    public var linesRejected: UInt64 { rejections.value }
 
     /// Open connections.
     public var connectionCount: Int { registry.withLockedValue { $0.channels.count } }
@@ -248,7 +257,7 @@ public final class IngestServer: Sendable {
     // MARK: - Wiring
 
     private static func makeBootstrap(
-        group: MultiThreadedEventLoopGroup, registry: NIOLockedValueBox<Registry>, appender: GroupCommitAppender,
+        group: MultiThreadedEventLoopGroup, registry: NIOLockedValueBox<Registry>, rejections: RejectedLineCount, appender: GroupCommitAppender,
         budget: InputBudget, validate: EnvelopeValidator?, limits: IngestLimits, connectionsMax: Int, eventBytesMax: Int,
         logger: Logger, metrics: CareerlogMetrics?, door: IngestDoor
     ) -> ServerBootstrap {
@@ -294,7 +303,7 @@ public final class IngestServer: Sendable {
                     try addDoor(door, to: channel, logger: logger)
                     try pipeline.addHandler(IngestConnectionHandler(
                         limits: limits, appender: appender, budget: budget, validate: validate, eventBytesMax: eventBytesMax,
-                        logger: logger, metrics: metrics, authorizer: door.producers))
+                        logger: logger, metrics: metrics, rejections: rejections, authorizer: door.producers))
                 }
             }
     }
@@ -379,4 +388,16 @@ public final class IngestServer: Sendable {
             throw IngestConfigurationError(message: "cannot remove the stale socket \(path): \(String(cString: strerror(errno)))")
         }
     }
+}
+
+/// Lines rejected across connections: one atomic add per answer write
+/// (a batch of answers), not per line.
+final class RejectedLineCount: Sendable {
+    private let count = Atomic<UInt64>(0)
+
+    func add(_ lines: Int) {
+        count.add(UInt64(lines), ordering: .relaxed)
+    }
+
+    var value: UInt64 { count.load(ordering: .relaxed) }
 }

@@ -19,6 +19,12 @@ public final class Projector: @unchecked Sendable {
         /// Events per batch when catching up: large batches amortize the
         /// per-statement cost of the set-based SQL.
         public var batchEventsMax = 20_000
+        /// Connections applying a batch at once, each loading it and applying
+        /// its share of the projections (balanced by what each cost last
+        /// time): PostgreSQL runs one backend per connection, so this is how
+        /// the live read models use more than one core. Fewer than the
+        /// rebuild's: ingest shares the machine.
+        public var connections = max(1, min(3, ProcessInfo.processInfo.activeProcessorCount))
         /// How long to wait for new events before looking again.
         public var pollInterval: Duration = .milliseconds(200)
         /// Rebuild stale (changed SQL or version) and failed projections when
@@ -34,6 +40,11 @@ public final class Projector: @unchecked Sendable {
         /// Opens sealed PII for the read models that hold it (include mode,
         /// with the key store); nil loads every PII value as `null`.
         public var pii: RecordOpener?
+        /// Told after each batch a projection committed: its name, the
+        /// events it applied and how long its transaction took. Called on
+        /// the projector's thread; it must be quick (the node records
+        /// metrics with it). The projector itself knows no metrics library.
+        public var batchApplied: (@Sendable (_ projection: String, _ events: Int, _ duration: Duration) -> Void)?
         public init() {}
     }
 
@@ -44,8 +55,14 @@ public final class Projector: @unchecked Sendable {
     let options: Options
     private var connection: PostgresConnection?
     private var applier: BatchApplier?
+    /// The other connections' appliers (`options.connections - 1` of them
+    /// at most), opened when first needed.
+    private var helpers: [BatchApplier] = []
+    /// What applying each target's last batch took (seconds), to balance.
+    private var costs: [String: Double] = [:]
     private var reader: LogReader?
-    private var rates: [String: Double] = [:]
+    /// Events per second of the last batch (every target applies the same batch).
+    private var rate: Double?
     /// Targets with applied batches not yet refreshed, and when each was last refreshed.
     private var refreshPending: Set<String> = []
     private var rebuiltStale = false
@@ -57,6 +74,20 @@ public final class Projector: @unchecked Sendable {
         self.catalog = catalog
         self.logger = logger
         self.options = options
+    }
+
+    /// The appliers for `targets` targets: the main one, then helpers.
+    private func appliers(for targets: Int, main: BatchApplier) throws -> [BatchApplier] {
+        let wanted = max(1, min(options.connections, targets)) - 1
+        while helpers.count < wanted { helpers.append(BatchApplier(connection: try PostgresConnection(url: url))) }
+        return [main] + helpers.prefix(wanted)
+    }
+
+    /// Forgets every connection (after a failure): the next step opens them again.
+    private func disconnect() {
+        connection = nil
+        applier = nil
+        helpers = []
     }
 
     private func connect() throws -> (PostgresConnection, BatchApplier) {
@@ -120,9 +151,13 @@ public final class Projector: @unchecked Sendable {
         while batch.count < options.batchEventsMax, let record = try reader!.next() { batch.append(record) }
         guard !batch.isEmpty else { return 0 }
         let start = ContinuousClock.now
-        try applier.load(batch)
-        for (target, definition) in active {
-            let outcome = try applier.apply(to: target.schema, definition: definition, eventsPerSecond: rates[target.schema])
+        let targets = active.map { (schema: $0.0.schema, definition: $0.1) }
+        let outcomes = ParallelApply(appliers: try appliers(for: targets.count, main: applier), loadsEach: true, times: nil)
+            .run(batch, targets: targets, costs: targets.map { costs[$0.schema] ?? 1 }, eventsPerSecond: rate)
+        for (i, (target, definition)) in active.enumerated() {
+            let (outcome, took) = try outcomes.get(i).get()
+            costs[target.schema] = max(took, 0.001)
+            if case .applied(_, let events) = outcome { options.batchApplied?(definition.name, events, .seconds(took)) }
             if case .applied = outcome, definition.refreshSQL != nil { refreshPending.insert(target.schema) }
             if case .failed(let seq, let reason) = outcome {
                 logger.error("projection stopped: an event could not be applied", metadata: [
@@ -130,7 +165,7 @@ public final class Projector: @unchecked Sendable {
             }
         }
         let seconds = max((ContinuousClock.now - start).seconds, 1e-6)
-        for (target, _) in active { rates[target.schema] = Double(batch.count) / seconds }
+        rate = Double(batch.count) / seconds
         return batch.count
     }
 
@@ -179,8 +214,7 @@ public final class Projector: @unchecked Sendable {
                 if read == 0 { wait() }
             } catch let error as PostgresError where error.isConnectionFailure {
                 failures += 1
-                connection = nil
-                applier = nil
+                disconnect()
                 let delay = policy.delayMs(afterFailures: failures, using: &random)
                 logger.warning("PostgreSQL unavailable; the projector waits and resumes from its checkpoints",
                                metadata: ["postgres.failures": "\(failures)", "postgres.retry_ms": "\(delay)", "error": "\(error)"])
@@ -188,8 +222,7 @@ public final class Projector: @unchecked Sendable {
                 guard policy.pause(milliseconds: delay, shouldStop: shouldStop) else { return }
             } catch {
                 failures += 1
-                connection = nil
-                applier = nil
+                disconnect()
                 let delay = policy.delayMs(afterFailures: failures, using: &random)
                 logger.error("projector error; retrying", metadata: ["error": "\(error)", "postgres.retry_ms": "\(delay)"])
                 guard policy.pause(milliseconds: delay, shouldStop: shouldStop) else { return }

@@ -225,16 +225,14 @@ public final class ProjectionBuilder {
             guard let last = batch.last else { return }
             applied += batch.count
             let rate = Double(applied) / max((ContinuousClock.now - start).seconds, 1e-6)
-            let shares = Self.balance(costs: costs, workers: appliers.count)
-            let outcomes = WorkerOutcomes(count: targets.count)
             let records = batch
-            let sendableAppliers = UncheckedBox(appliers)
             if shared != nil {
                 // Load once: every connection copies its part, one indexes.
                 let t = ContinuousClock.now
                 try appliers[0].resetShared()
                 let parts = appliers.count
                 let failures = WorkerOutcomes(count: parts)
+                let sendableAppliers = UncheckedBox(appliers)
                 DispatchQueue.concurrentPerform(iterations: parts) { w in
                     let lower = records.count * w / parts, upper = records.count * (w + 1) / parts
                     do { try sendableAppliers.value[w].copyShared(records[lower..<upper]) } catch { failures.set(w, .failure(error)) }
@@ -244,26 +242,8 @@ public final class ProjectionBuilder {
                 for applier in appliers { applier.adoptShared(records.first!.seq...last.seq) }
                 times.add("load", (ContinuousClock.now - t).seconds)
             }
-            DispatchQueue.concurrentPerform(iterations: shares.count) { w in
-                guard !shares[w].isEmpty else { return }
-                let applier = sendableAppliers.value[w]
-                do {
-                    if shared == nil {
-                        let t = ContinuousClock.now
-                        try applier.load(records)
-                        times.add("load", (ContinuousClock.now - t).seconds)
-                    }
-                    for i in shares[w] {
-                        let ti = ContinuousClock.now
-                        let outcome = try applier.apply(to: targets[i].schema, definition: targets[i].definition, eventsPerSecond: rate)
-                        let took = (ContinuousClock.now - ti).seconds
-                        times.add(targets[i].definition.name, took)
-                        outcomes.set(i, .success((outcome, took)))
-                    }
-                } catch {
-                    for i in shares[w] { outcomes.setIfEmpty(i, .failure(error)) }
-                }
-            }
+            let outcomes = ParallelApply(appliers: appliers, loadsEach: shared == nil, times: times)
+                .run(records, targets: targets, costs: costs, eventsPerSecond: rate)
             for (i, target) in targets.enumerated() {
                 let (outcome, took) = try outcomes.get(i).get()
                 costs[i] = max(took, 0.001)
@@ -273,19 +253,6 @@ public final class ProjectionBuilder {
             }
             progress(BuildProgress(schema: targets.map(\.schema).joined(separator: ","), checkpoint: last.seq, head: log.lastSeq, eventsPerSecond: rate))
         }
-    }
-
-    /// Splits target indexes into `workers` shares of similar total cost
-    /// (longest first, each to the least loaded share).
-    static func balance(costs: [Double], workers: Int) -> [[Int]] {
-        var shares = [[Int]](repeating: [], count: max(1, workers))
-        var load = [Double](repeating: 0, count: shares.count)
-        for i in costs.indices.sorted(by: { costs[$0] > costs[$1] }) {
-            let w = load.indices.min(by: { load[$0] < load[$1] })!
-            shares[w].append(i)
-            load[w] += costs[i]
-        }
-        return shares
     }
 
     /// Swaps the caught-up shadow schema in for the live one, in one

@@ -3,8 +3,8 @@ import EventLog
 import Foundation
 
 /// Which events a replay returns. Every filter is optional; given several,
-/// an event must pass all of them (repeated `--type`, `--subject` and
-/// `--source` values are alternatives: any one may match).
+/// an event must pass all of them (repeated `--type`, `--subject`,
+/// `--source` and `--producer` values are alternatives: any one may match).
 ///
 ///     seq        from ... to          both inclusive   (--from-seq 10 --to-seq 20 = 11 events)
 ///     time       [since, until)       until exclusive  (--since 2025-01-01 --until 2025-02-01 = January)
@@ -26,6 +26,10 @@ public struct ReplayFilter: Sendable, Equatable {
     public var subjects: Set<UUID> = []
     /// Empty: every source.
     public var sources: Set<String> = []
+    /// The authenticated producers that wrote the event (the audit trail);
+    /// an event without a producer never matches a non-empty set. Empty:
+    /// every event, with a producer or not.
+    public var producers: Set<String> = []
 
     public init() {}
 
@@ -82,6 +86,14 @@ extension ReplayFilter {
         throw ReplayError(.invalidArgument, "\(option) '\(text)' is neither an RFC 3339 timestamp (2025-03-01T09:30:00Z) nor a date (2025-03-01)")
     }
 
+    /// A `--producer` value: a name as the producers file gives them.
+    public static func parseProducer(_ text: String) throws(ReplayError) -> String {
+        guard ProducerName.isValid(text) else {
+            throw ReplayError(.invalidArgument, "--producer '\(text)' is not a producer name: names are \(ProducerName.rule), as in the producers file")
+        }
+        return text
+    }
+
     public static func parseSubject(_ text: String) throws(ReplayError) -> UUID {
         guard let uuid = UUIDText.parse(text) else {
             throw ReplayError(.invalidArgument, "--subject '\(text)' is not a UUID in 8-4-4-4-12 form")
@@ -94,9 +106,9 @@ extension ReplayFilter {
         fromSeq: UInt64? = nil, toSeq: UInt64? = nil,
         since: String? = nil, until: String? = nil,
         recordedSince: String? = nil, recordedUntil: String? = nil,
-        types: [String] = [], subjects: [String] = [], sources: [String] = []
+        types: [String] = [], subjects: [String] = [], sources: [String] = [], producers: [String] = []
     ) throws(ReplayError) {
-        for (name, values) in [("--type", types), ("--subject", subjects), ("--source", sources)]
+        for (name, values) in [("--type", types), ("--subject", subjects), ("--source", sources), ("--producer", producers)]
         where values.count > ReplayLimits.filterValuesMax {
             throw ReplayError(.limit, "\(name) given \(values.count) times; at most \(ReplayLimits.filterValuesMax)")
         }
@@ -110,6 +122,7 @@ extension ReplayFilter {
         for type in types { self.types.append(try TypeGlob(type)) }
         for subject in subjects { self.subjects.insert(try Self.parseSubject(subject)) }
         self.sources = Set(sources)
+        for producer in producers { self.producers.insert(try Self.parseProducer(producer)) }
     }
 
     /// The one type a single-file CSV holds: `--type` given once and naming

@@ -40,6 +40,13 @@ public final class ReplayScan {
             let pairTypes = TypeMatcher(filter.types), sources = filter.sources
             reader.pairFilter = { source, type in (sources.isEmpty || sources.contains(source)) && pairTypes.matches(type) }
         }
+        if !filter.producers.isEmpty {
+            // Likewise the frames' producer tables: a frame without one of
+            // the producers (every frame written before producers existed)
+            // is passed over, and other producers' records undecoded.
+            let producers = filter.producers
+            reader.producerFilter = { producer in producer.map { producers.contains($0) } ?? false }
+        }
     }
 
     /// Frames decompressed so far (frames skipped by the time index are not).
@@ -101,6 +108,9 @@ public final class ReplayScan {
               filter.eventTime.contains(event.time.microseconds)
         else { return false }
         if !filter.sources.isEmpty, !filter.sources.contains(event.source) { return false }
+        if !filter.producers.isEmpty {
+            guard let producer = event.producer, filter.producers.contains(producer) else { return false }
+        }
         if !filter.subjects.isEmpty, !filter.subjects.contains(event.subject) { return false }
         return types.matches(event.type)
     }

@@ -1,5 +1,7 @@
 import Analytics
 import Foundation
+import Postgres
+import Projector
 import Window
 
 /// `/api/analytics/NAME?OPTION=VALUE`: the figure `careerlog analytics NAME
@@ -46,8 +48,8 @@ public enum AnalyticsAPI {
     public static func query(name: String, options: [String: String]) throws(RequestError) -> AnalyticsQuery {
         let allowed: Set<String> = switch name {
         case "placement": ["by", "cohort", "program"]
-        case "time-to-placement", "uplift": ["cohort"]
-        case "mentorship": ["program-wide", "per-currency"]
+        case "time-to-placement", "uplift": ["cohort", "program"]
+        case "mentorship": ["program-wide", "per-currency", "program"]
         case "funnel": ["month"]
         case "velocity": ["subject", "cohort", "program", "month", "streaks"]
         default: throw RequestError(status: 404, code: "no_such_figure", message: "no figure \(name); the figures are \(names.joined(separator: ", "))")
@@ -57,50 +59,95 @@ public enum AnalyticsAPI {
                                message: "\(name) takes \(allowed.sorted().joined(separator: ", ")), not \(unknown)")
         }
         for key in ["cohort", "month"] {
-            if let value = options[key], !isYearMonth(value) {
+            if let value = options[key], !AnalyticsQuery.isYearMonth(value) {
                 throw RequestError(status: 400, code: "bad_option", message: "\(key) must be YYYY-MM")
             }
         }
         let flag = { (key: String) in options[key].map { $0 == "" || $0 == "true" || $0 == "1" } ?? false }
         switch name {
         case "placement":
-            let by = options["by"].map { AnalyticsQuery.PlacementGrouping(rawValue: $0) } ?? (options["program"] != nil ? .program : .cohort)
+            // As the command line: program alone means by program; by cohort with a program limits the cohorts to it.
+            let by = options["by"].map { AnalyticsQuery.PlacementGrouping(rawValue: $0) }
+                ?? (options["program"] != nil && options["cohort"] == nil ? .program : .cohort)
             guard let by else { throw RequestError(status: 400, code: "bad_option", message: "by must be cohort, program or industry") }
-            return .placement(by: by, value: by == .cohort ? options["cohort"] : by == .program ? options["program"] : nil)
-        case "time-to-placement": return .timeToPlacement(cohort: options["cohort"])
-        case "uplift": return .uplift(cohort: options["cohort"])
-        case "mentorship": return .mentorship(flag("program-wide") ? .programWide : flag("per-currency") ? .perCurrency : .perMentor)
+            if options["cohort"] != nil, by != .cohort { throw RequestError(status: 400, code: "bad_option", message: "cohort selects rows of by=cohort") }
+            if options["program"] != nil, by == .industry {
+                throw RequestError(status: 400, code: "bad_option", message: "program selects a row of by=program, or limits by=cohort to that program")
+            }
+            return .placement(by: by, value: by == .cohort ? options["cohort"] : by == .program ? options["program"] : nil,
+                              program: by == .cohort ? options["program"] : nil)
+        case "time-to-placement": return .timeToPlacement(cohort: options["cohort"], program: options["program"])
+        case "uplift": return .uplift(cohort: options["cohort"], program: options["program"])
+        case "mentorship":
+            // As the command line: --program limits the program-wide comparison, and nothing else.
+            if options["program"] != nil, !flag("program-wide") {
+                throw RequestError(status: 400, code: "bad_option", message: "program limits program-wide=true to that program's enrollees")
+            }
+            return .mentorship(flag("program-wide") ? .programWide : flag("per-currency") ? .perCurrency : .perMentor, program: options["program"])
         case "funnel": return .funnel(month: options["month"])
         default:
             let subjects = AnalyticsQuery.SubjectFilter(subject: options["subject"], cohort: options["cohort"], program: options["program"])
             return flag("streaks") ? .streaks(subjects) : .velocity(subjects, month: options["month"])
         }
     }
-
-    private static func isYearMonth(_ text: String) -> Bool {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, Int(parts[0]) != nil, let month = Int(parts[1]) else { return false }
-        return (1...12).contains(month)
-    }
 }
 
 extension AnalyticsAPI {
     /// Every figure the dashboard shows, read from `schema` (`analytics`,
     /// or an as-of copy `PREFIX_analytics`), keyed by the page's dataset
-    /// names: the data `careerlog report --html` inlines.
+    /// names: the data `careerlog report --html` inlines. A figure the page
+    /// filters by program is also there once per program, keyed
+    /// `NAME@PROGRAM` (`Dashboard.embeddedKey`), so the report's program
+    /// filter works offline too.
     public static func reportData(url: String, schema: String) throws -> [String: String] {
         let reader = try AnalyticsReader(url: url)
+        let programs = try reader.read(.placement(by: .program, value: nil), schema: schema).rows.compactMap { $0.first ?? nil }
         var data: [String: String] = [:]
         for dataset in Dashboard.datasets where dataset.path.hasPrefix("/api/analytics/") {
             let name = String(dataset.path.dropFirst("/api/analytics/".count))
-            let query: AnalyticsQuery
-            do {
-                query = try self.query(name: name, options: dataset.query)
-            } catch {
-                throw AnalyticsError(.database, "the dashboard asks for \(name) with options the API rejects: \(error.message)")
+            let variants: [String?] = dataset.programFilter ? [nil] + programs : [nil]
+            for program in variants {
+                var options = dataset.query
+                options["program"] = program
+                let query: AnalyticsQuery
+                do {
+                    query = try self.query(name: name, options: options)
+                } catch {
+                    throw AnalyticsError(.database, "the dashboard asks for \(name) with options the API rejects: \(error.message)")
+                }
+                data[Dashboard.embeddedKey(dataset.name, program: program)] = document(try reader.read(query, schema: schema))
             }
-            data[dataset.name] = document(try reader.read(query, schema: schema))
         }
         return data
+    }
+}
+
+/// A `--program` that names no program of the schema.
+public struct UnknownProgramError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+extension AnalyticsAPI {
+    /// What `careerlog analytics` prints: `query` read from `schema`.
+    /// `note` hears first, when the schema is being built, rebuilt or has
+    /// stopped, that its figures may lag the log. With a `program` that
+    /// matches no rows, checks that the name exists, so a typo is an
+    /// `UnknownProgramError` listing the known programs, not an empty table.
+    public static func read(_ query: AnalyticsQuery, schema: String, program: String?, url: String, note: (String) -> Void) throws -> AnalyticsResult {
+        let connection = try PostgresConnection(url: url)
+        let reader = try AnalyticsReader(connection: connection)
+        let result = try reader.read(query, schema: schema)
+        // Best effort: a database without the projector's bookkeeping has no state to tell.
+        if let target = try? ProjectionStore.target(connection, schema: schema), target.state != .live {
+            let detail = target.failedSeq.map { " at seq \($0)" } ?? ""
+            note("note: schema \(schema) is \(target.state.rawValue)\(detail); its figures may lag the log (see `careerlog projections status`)")
+        }
+        guard let program, result.rows.isEmpty else { return result }
+        let known = try reader.read(.placement(by: .program, value: nil), schema: schema).rows.compactMap { $0.first ?? nil }
+        guard known.contains(program) else {
+            let list = known.isEmpty ? "none yet (no enrollments applied)" : known.joined(separator: ", ")
+            throw UnknownProgramError(description: "no program named \(program) in schema \(schema); known programs: \(list)")
+        }
+        return result
     }
 }

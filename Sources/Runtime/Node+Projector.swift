@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Postgres
 import Projector
+import Telemetry
 
 /// The read models a node keeps current, and how it finds their database.
 public struct ProjectorConfiguration: Sendable {
@@ -38,16 +39,33 @@ extension Node {
         var logger = logger
         logger[metadataKey: "component"] = "projector"
         let stop = projectorStop
+        let options = Self.recordingBatches(projector.options, into: configuration.metrics)
         projectorDone.enter()
         let thread = Thread { [logger] in
             defer { projectorDone.leave() }
             guard let url = Self.resolveDatabase(projector, stop: stop, logger: logger) else { return }
             logger.info("projector started", metadata: ["projections": "\(projector.catalog.definitions.map(\.name).joined(separator: ","))"])
-            Projector(url: url, log: log, catalog: projector.catalog, logger: logger, options: projector.options)
+            Projector(url: url, log: log, catalog: projector.catalog, logger: logger, options: options)
                 .run(shouldStop: { stop.isRequested })
         }
         thread.name = "careerlog-projector"
         thread.start()
+    }
+
+    /// `options` with the projector's batches recorded into `metrics`
+    /// (events applied, batch apply time, per projection), unless the
+    /// caller already watches batches or there are no metrics.
+    static func recordingBatches(_ options: Projector.Options, into metrics: CareerlogMetrics?) -> Projector.Options {
+        guard let metrics, options.batchApplied == nil else { return options }
+        var options = options
+        options.batchApplied = { projection, events, duration in
+            // A lookup under a short lock, once per projection per batch.
+            let handles = metrics.projection(projection)
+            handles.eventsApplied.increment(by: events)
+            let (seconds, attoseconds) = duration.components
+            handles.batchApplySeconds.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        }
+        return options
     }
 
     /// The database URL, retried with the reconnect policy while it fails;

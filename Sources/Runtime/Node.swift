@@ -5,6 +5,7 @@ import Foundation
 import Ingest
 import Logging
 import NIOCore
+import Telemetry
 
 /// A careerlog node: the event log, the ingest server in front of it and,
 /// optionally, the projector behind it, started and drained in one order.
@@ -33,6 +34,14 @@ public final class Node: @unchecked Sendable {
         public var validate: EnvelopeValidator?
         /// The read models; nil runs ingest only.
         public var projector: ProjectorConfiguration?
+
+        /// The node's metrics: ingest and the projector record into this
+        /// one registry (kept in `ingest.metrics`, which the ingest server
+        /// reads); nil records nothing.
+        public var metrics: CareerlogMetrics? {
+            get { ingest.metrics }
+            set { ingest.metrics = newValue }
+        }
 
         public init(
             logDirectory: String, logLimits: LogLimits = LogLimits(), dedupeWindowEvents: Int = 10_000_000,
@@ -293,6 +302,9 @@ public struct NodeError: Error, Sendable, CustomStringConvertible {
         public static let logNotClosed = Code("log_not_closed")
         /// `start()` was called twice.
         public static let alreadyStarted = Code("already_started")
+        /// The HTTP window could not listen (address in use, bad address, a
+        /// missing dashboard asset); the node was drained again.
+        public static let windowNotStarted = Code("window_not_started")
     }
 
     public var code: Code

@@ -73,9 +73,15 @@ final class NodeProbe: @unchecked Sendable {
     }
 
     func health() -> HealthSnapshot {
+        healthAndStatusRows().health
+    }
+
+    /// The health, and every projection status row it was read from
+    /// (shadow schemas too: the gauges show a running rebuild's progress).
+    private func healthAndStatusRows() -> (health: HealthSnapshot, rows: [ProjectionStatusRow]) {
         guard let (log, ingest) = node.running else {
-            return HealthSnapshot(logProblem: "the node is not running (starting or stopping)", appender: .stopped(reason: "node not running"),
-                                  projections: nil, postgresReachable: nil)
+            return (HealthSnapshot(logProblem: "the node is not running (starting or stopping)", appender: .stopped(reason: "node not running"),
+                                  projections: nil, postgresReachable: nil), [])
         }
         let appender: HealthSnapshot.AppenderState = switch ingest.appenderHealth {
         case .healthy: .accepting
@@ -83,19 +89,21 @@ final class NodeProbe: @unchecked Sendable {
         case .failed(let error): .stopped(reason: "the log cannot be written safely: \(error)")
         }
         var snapshot = HealthSnapshot(logProblem: logProblem(log), appender: appender, projections: nil, postgresReachable: nil)
-        guard let catalog = configuration.catalog else { return snapshot }
+        guard let catalog = configuration.catalog else { return (snapshot, []) }
         guard let url = configuration.databaseURL.value else {
             snapshot.postgresReachable = false
-            return snapshot
+            return (snapshot, [])
         }
         do {
-            let rows = try ProjectionStatusReport.rows(url: url, log: log, catalog: catalog).filter { $0.role == "live" }
-            snapshot.projections = rows.map { .init(name: $0.projection, state: $0.state, lagEvents: $0.lagEvents, lagSeconds: $0.lagSeconds) }
+            let rows = try ProjectionStatusReport.rows(url: url, log: log, catalog: catalog)
+            snapshot.projections = rows.filter { $0.role == "live" }
+                .map { .init(name: $0.projection, state: $0.state, lagEvents: $0.lagEvents, lagSeconds: $0.lagSeconds) }
             snapshot.postgresReachable = true
+            return (snapshot, rows)
         } catch {
             snapshot.postgresReachable = false
+            return (snapshot, [])
         }
-        return snapshot
     }
 
     private func logProblem(_ log: EventLog) -> String? {
@@ -118,7 +126,7 @@ final class NodeProbe: @unchecked Sendable {
             }
         }
         metrics.connectionsOpen.set(ingest.connectionCount)
-        let snapshot = health()
+        let (snapshot, rows) = healthAndStatusRows()
         metrics.postgresUp.set(snapshot.postgresReachable == true ? 1 : 0)
         for projection in snapshot.projections ?? [] {
             let handles = metrics.projection(projection.name)
@@ -126,7 +134,17 @@ final class NodeProbe: @unchecked Sendable {
             handles.lagSeconds.set(projection.lagSeconds ?? 0)
             handles.setState(ProjectionState(rawValue: projection.state) ?? .missing)
             handles.checkpointSeq.set(Int64(log.lastSeq >= projection.lagEvents ? log.lastSeq - projection.lagEvents : 0))
+            updateRebuildProgress(handles, shadow: rows.first { $0.projection == projection.name && $0.role == ProjectionStore.Role.shadow.rawValue })
         }
+    }
+
+    /// A rebuild runs in a shadow schema, often from another process
+    /// (`careerlog projections rebuild` beside `serve`), so its progress is
+    /// read where it commits: the shadow's checkpoint (events done) against
+    /// the log's head (events to do). 0 and 0 when no rebuild runs.
+    private func updateRebuildProgress(_ handles: ProjectionMetrics, shadow: ProjectionStatusRow?) {
+        handles.rebuildEventsDone.set(Int64(shadow?.checkpoint ?? 0))
+        handles.rebuildEventsTotal.set(Int64(shadow?.head ?? 0))
     }
 
     func status() throws -> NodeStatus {
@@ -142,7 +160,7 @@ final class NodeProbe: @unchecked Sendable {
         return NodeStatus(
             log: .init(directory: log.directory, headSeq: log.lastSeq, segments: stats.segments, diskBytes: UInt64(max(0, stats.bytesOnDisk)), lastEventTime: lastEvent),
             ingest: .init(listening: listening, connections: ingest.connectionCount, eventsPerSecond: eventsPerSecond(appender.eventsStored),
-                          eventsStored: appender.eventsStored, eventsDuplicate: appender.duplicates, eventsRejected: 0),
+                          eventsStored: appender.eventsStored, eventsDuplicate: appender.duplicates, eventsRejected: ingest.linesRejected),
             health: health(), postgres: configuration.databaseURL.value.map(Self.withoutPassword),
             disk: DiskSpace.of(configuration.dataDirectory))
     }

@@ -4,7 +4,9 @@ import Foundation
 
 /// Writes stored events back as NDJSON: the envelope exactly as imported
 /// (ids in lower case, `time` as written, `data` byte for byte as stored)
-/// with `seq` and `recorded` in front.
+/// with `seq` and `recorded` in front, and `producer` after them for an
+/// event written by an authenticated producer (the audit trail; absent for
+/// events that have none).
 ///
 /// This is the replay hot path (every event of a full replay goes through
 /// it), so a line is built in one scratch buffer through a raw pointer and
@@ -18,6 +20,7 @@ public enum RecordJSON {
     ///
     ///     {"seq":1,"recorded":"2026-11-21T03:30:00.123456Z","id":"…","source":"…",
     ///      "type":"…","dataversion":1,"subject":"…","time":"…","data":{…}}
+    ///     {"seq":2,"recorded":"…","producer":"careerforge-api","id":"…",…}
     /// `redacted`: add `"redacted":true` after `data` (PII withheld, see
     /// `RecordOpener`). The record's `data` must be JSON (not sealed).
     public static func appendLine(_ record: EventRecord, redacted: Bool = false, to out: inout [UInt8]) {
@@ -43,7 +46,9 @@ public enum RecordJSON {
         let event = record.event
         // Every piece's longest form: fixed text and numbers 290 bytes, a
         // string escapes to at most 6 bytes per byte, data is copied as is.
-        let capacity = 320 + 6 * (event.source.utf8.count + event.type.utf8.count) + event.data.count
+        // A producer adds `,"producer":` (12 bytes) and its string.
+        let producerBytes = event.producer.map { 14 + 6 * $0.utf8.count } ?? 0
+        let capacity = 320 + 6 * (event.source.utf8.count + event.type.utf8.count) + event.data.count + producerBytes
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { scratch in
             var w = LineWriter(scratch.baseAddress!, dates: dates)
             defer { dates = w.dates }
@@ -51,7 +56,13 @@ public enum RecordJSON {
             w.putDecimal(record.seq)
             w.put(#","recorded":""#)
             w.putRecorded(record.recorded)
-            w.put(#"","id":""#)
+            if let producer = event.producer {
+                w.put(#"","producer":"#)
+                w.putJSONString(producer)
+                w.put(#","id":""#)
+            } else {
+                w.put(#"","id":""#)
+            }
             w.putUUID(event.id)
             w.put(#"","source":"#)
             w.putJSONString(event.source)

@@ -36,7 +36,9 @@ public final class CareerlogMetrics: Sendable {
     public let groupCommitEvents: CoreMetrics.Recorder
     /// Time to append a group and fdatasync it.
     public let appendSyncSeconds: CoreMetrics.Timer
-    /// Time from a line's arrival to its acknowledgement being handed to the socket.
+    /// Time from the read that brought an event to the appender's answer
+    /// for it: one observation per event the appender answers (rejected
+    /// lines are answered at once and not timed).
     public let ackLatencySeconds: CoreMetrics.Timer
     /// Events validated and waiting for the appender.
     public let queueEvents: Meter
@@ -77,7 +79,7 @@ public final class CareerlogMetrics: Sendable {
         appendSyncSeconds = make.timer(
             "careerlog_log_append_sync_seconds", "Time to append one group commit and fdatasync it.", buckets: Buckets.diskSeconds)
         ackLatencySeconds = make.timer(
-            "careerlog_ingest_ack_latency_seconds", "Time from a line's arrival to its acknowledgement.", buckets: Buckets.diskSeconds)
+            "careerlog_ingest_ack_latency_seconds", "Time from the read that brought an event to the appender's answer for it (stored, duplicate or unavailable).", buckets: Buckets.diskSeconds)
         queueEvents = make.gauge("careerlog_ingest_queue_events", "Events validated and waiting for the appender.")
         connectionsOpen = make.gauge("careerlog_ingest_connections_open", "Open ingest connections.")
         dedupeWindowIds = make.gauge("careerlog_ingest_dedupe_window_ids", "Event ids held by the dedupe window.")
@@ -103,7 +105,7 @@ public final class CareerlogMetrics: Sendable {
 /// Why a line was rejected: the ingest protocol's error codes. A code this
 /// enum does not know is counted as `other`, so the label set stays fixed.
 public enum RejectionReason: String, CaseIterable, Sendable {
-    case parse, tooLarge = "too_large", unknownType = "unknown_type", schema, overloaded, unavailable, unauthorized, other
+    case parse, tooLarge = "too_large", unknownType = "unknown_type", schema, overloaded, unavailable, unauthorized, forbidden, other
 
     /// The reason for an answer's `error` code.
     public init(code: String) {
@@ -119,7 +121,8 @@ public enum RejectionReason: String, CaseIterable, Sendable {
         case .overloaded: 4
         case .unavailable: 5
         case .unauthorized: 6
-        case .other: 7
+        case .forbidden: 7
+        case .other: 8
         }
     }
 }

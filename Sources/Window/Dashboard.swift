@@ -26,16 +26,22 @@ public enum Dashboard {
     /// what `careerlog analytics NAME --format json` prints with the same
     /// options (query parameters named as the options, without `--`).
     public static let datasets: [Dataset] = [
-        Dataset(name: "placement", path: "/api/analytics/placement", query: ["by": "cohort"], programFilter: false),
+        Dataset(name: "placement", path: "/api/analytics/placement", query: ["by": "cohort"], programFilter: true),
         Dataset(name: "placementByProgram", path: "/api/analytics/placement", query: ["by": "program"], programFilter: false),
-        Dataset(name: "timeToPlacement", path: "/api/analytics/time-to-placement", query: [:], programFilter: false),
-        Dataset(name: "uplift", path: "/api/analytics/uplift", query: [:], programFilter: false),
-        Dataset(name: "mentorshipEffect", path: "/api/analytics/mentorship", query: ["program-wide": "true"], programFilter: false),
+        Dataset(name: "timeToPlacement", path: "/api/analytics/time-to-placement", query: [:], programFilter: true),
+        Dataset(name: "uplift", path: "/api/analytics/uplift", query: [:], programFilter: true),
+        Dataset(name: "mentorshipEffect", path: "/api/analytics/mentorship", query: ["program-wide": "true"], programFilter: true),
         Dataset(name: "mentorRoi", path: "/api/analytics/mentorship", query: [:], programFilter: false),
         Dataset(name: "funnel", path: "/api/analytics/funnel", query: [:], programFilter: false),
         Dataset(name: "velocity", path: "/api/analytics/velocity", query: [:], programFilter: true),
         Dataset(name: "status", path: "/api/status", query: [:], programFilter: false),
     ]
+
+    /// The report's key for dataset `name` limited to `program` (nil: all
+    /// programs). The page's script builds the same key.
+    public static func embeddedKey(_ name: String, program: String?) -> String {
+        program.map { name + "@" + $0 } ?? name
+    }
 
     /// Where the page loads Chart.js from on the live server.
     public static let chartRoute = "/assets/chart.js"

@@ -162,11 +162,18 @@ code { background:#f0f2f5; padding:0 3px; border-radius:3px; }
     return body;
   }
 
+  // A report holds each program-filtered figure once per program (Dashboard.embeddedKey).
+  function embedded(name) {
+    const key = config.datasets[name].programFilter && state.program ? name + '@' + state.program : name;
+    if (!(key in config.embedded)) throw new Error('this report holds no ' + name + ' figures for ' + state.program);
+    return config.embedded[key];
+  }
+
   async function refresh() {
     const names = Object.keys(config.datasets);
     await Promise.all(names.map(async (name) => {
       try {
-        state.data[name] = config.embedded ? config.embedded[name] : await fetchDataset(name);
+        state.data[name] = config.embedded ? embedded(name) : await fetchDataset(name);
         state.errors[name] = null;
       } catch (e) {
         state.errors[name] = e.message;
@@ -236,7 +243,7 @@ code { background:#f0f2f5; padding:0 3px; border-radius:3px; }
     const chosen = rowsOf('placementByProgram').find((r) => r.program === state.program);
     note.hidden = !state.program;
     if (state.program) {
-      note.textContent = 'Per-cohort figures cover all programs. ' + state.program + ' overall: ' +
+      note.textContent = 'The per-cohort figures count ' + state.program + '\'s enrollees only. Overall: ' +
         (chosen ? pct(num(chosen.placement_rate)) + ' placed within 12 months (' + chosen.placed_within_12_months + ' of ' + chosen.enrolled + ').' : 'no enrollees.');
     }
     showError('panel-placement', ['placement', 'placementByProgram']);

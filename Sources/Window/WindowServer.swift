@@ -29,6 +29,10 @@ public final class WindowServer: Sendable {
         /// TOKEN` (or `?token=TOKEN`): a read-only token, separate from
         /// producers' ingest credentials.
         public var readToken: String?
+        /// When set, every connection starts with the handler this makes
+        /// (`serve` gives the ingest door's TLS server context, so the HTTP
+        /// port speaks TLS with the same certificate, reloaded by SIGHUP).
+        public var tlsHandler: (@Sendable () -> any ChannelHandler)?
         public var eventLoopThreads = 1
 
         public init() {}
@@ -72,7 +76,7 @@ public final class WindowServer: Sendable {
         let connections = NIOLockedValueBox([ObjectIdentifier: any Channel]())
         let listener: any Channel
         do {
-            listener = try bootstrap(group: group, shared: shared, connections: connections, logger: logger)
+            listener = try bootstrap(group: group, shared: shared, connections: connections, tls: configuration.tlsHandler, logger: logger)
                 .bind(host: configuration.host, port: configuration.port).wait()
         } catch {
             try? threadPool.syncShutdownGracefully()
@@ -82,7 +86,8 @@ public final class WindowServer: Sendable {
         }
         let port = listener.localAddress?.port ?? configuration.port
         logger.info("http window listening", metadata: ["http.listen": "\(configuration.host):\(port)",
-                                                        "http.token": "\(configuration.readToken == nil ? "none" : "required")"])
+                                                        "http.token": "\(configuration.readToken == nil ? "none" : "required")",
+                                                        "http.tls": "\(configuration.tlsHandler != nil)"])
         return WindowServer(configuration: configuration, port: port, group: group, threadPool: threadPool,
                             listener: listener, connections: connections, logger: logger)
     }
@@ -106,7 +111,8 @@ public final class WindowServer: Sendable {
     }
 
     private static func bootstrap(group: MultiThreadedEventLoopGroup, shared: WindowShared,
-                                  connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>, logger: Logger) -> ServerBootstrap {
+                                  connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>,
+                                  tls: (@Sendable () -> any ChannelHandler)?, logger: Logger) -> ServerBootstrap {
         let limits = shared.limits
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 128)
@@ -120,6 +126,7 @@ public final class WindowServer: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
+                    if let tls { try pipeline.addHandler(tls()) }
                     guard admitted else {
                         logger.warning("http connection refused: too many connections", metadata: ["http.connections.max": "\(limits.connectionsMax)"])
                         try pipeline.addHandler(ConnectionRefusal(connectionsMax: limits.connectionsMax))

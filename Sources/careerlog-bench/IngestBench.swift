@@ -8,6 +8,7 @@ import StoredEventCodec
 import SubjectKeys
 import Telemetry
 import Logging
+import NIOSSL
 
 #if canImport(Glibc)
 import Glibc
@@ -39,6 +40,10 @@ struct IngestBench: ParsableCommand {
     @Flag(help: "Record into Prometheus metrics as `serve` with HTTP does (to measure their cost).") var metrics = false
     @Flag(inversion: .prefixedNo, help: "Seal PII as `serve` does (a key store under --directory, a fresh master key); --no-seal stores it as sent, to measure sealing's cost.")
     var seal = true
+    @Flag(help: "TLS on TCP and a producer's token, as a service on another machine connects (a throwaway certificate is made with openssl).")
+    var tls = false
+    @Option(help: ArgumentHelp("Also time this many connection set-ups (connect, and with --tls the handshake and the auth line), one after another.", valueName: "count"))
+    var setups: Int = 0
     @Option(help: ArgumentHelp("Where to put the benchmark's data directory (removed first).", valueName: "dir")) var directory: String = "./.careerlog-bench/ingest"
     @Option(help: ArgumentHelp("Server event loop threads (default one per core).", valueName: "count"))
     var eventLoops: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -51,6 +56,8 @@ struct IngestBench: ParsableCommand {
             throw ValidationError("--window must be between 1 and \(IngestLimits().unacknowledgedLinesMax)")
         }
         if let rate, rate < 1 { throw ValidationError("--rate must be at least 1") }
+        if tls, unixSocket { throw ValidationError("--tls is for TCP; the Unix socket stays plain (its file mode guards it)") }
+        guard setups >= 0, setups <= 100_000 else { throw ValidationError("--setups must be between 0 and 100000") }
     }
 
     func run() throws {
@@ -86,6 +93,8 @@ struct IngestBench: ParsableCommand {
             configuration.sealer = EventSealer(store: try KeyStore.open(directory: keys, masterKey: master, mode: .readWrite),
                                                table: PIIPathTable(registry: registry))
         }
+        let door = tls ? try BenchDoor(directory: directory) : nil
+        if let door { configuration.door = door.server }
         var logger = Logger(label: "careerlog.bench", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = .warning
         let server = try IngestServer.start(
@@ -96,15 +105,18 @@ struct IngestBench: ParsableCommand {
 
         // 3. The load.
         print(String(format: "ingest bench: %d connections (%@), %d events, %.1f MB of NDJSON (%d bytes/event), window %d lines/connection, rate %@, PII %@",
-                     connections, unixSocket ? "unix socket" : "tcp", generated, Double(ndjsonBytes) / 1e6, ndjsonBytes / max(1, generated),
+                     connections, unixSocket ? "unix socket" : tls ? "tcp, TLS and a token" : "tcp", generated, Double(ndjsonBytes) / 1e6, ndjsonBytes / max(1, generated),
                      window, rate.map { "\($0) events/s" } ?? "as fast as acks allow", seal ? "sealed" : "as sent"))
         let syncsBefore = server.appenderStatistics.syncs
-        var driver = try LoadDriver(endpoint: endpoint, loads: loads, window: window, ratePerSecond: rate)
+        let opened = try (0..<connections).map { _ in try BenchConnection(endpoint: endpoint, door: door) }
+        var driver = LoadDriver(sockets: opened.map(\.socket), loads: loads, window: window, ratePerSecond: rate)
         loads = []
         let cpuBefore = Self.processCPUSeconds()
         let result = try driver.run()
         let cpuSeconds = Self.processCPUSeconds() - cpuBefore
         let stats = server.appenderStatistics
+        for connection in opened { connection.close() }
+        let setupSeconds = try timeSetups(endpoint: endpoint, door: door)
         server.shutdown()
         let lastSeq = log.lastSeq
         try log.close()
@@ -132,6 +144,11 @@ struct IngestBench: ParsableCommand {
         let logBytes = Self.bytes(under: directory + "/log"), keyBytes = Self.bytes(under: directory + "/keys")
         print(String(format: "on disk: log %.1f MB, %.1f bytes/event; key store %.2f MB",
                      Double(logBytes) / 1e6, Double(logBytes) / Double(max(1, lastSeq)), Double(keyBytes) / 1e6))
+        if let setupSeconds {
+            print(String(format: "connection set-up (%@): %d in %.2f s = %.0f/s, %.2f ms each",
+                         tls ? "connect, TLS handshake, auth line" : "connect", setups, setupSeconds,
+                         Double(setups) / setupSeconds, setupSeconds / Double(setups) * 1000))
+        }
         guard result.rejected == 0, result.acknowledged == generated, lastSeq == UInt64(generated) else {
             printError("bench: \(result.rejected) rejected (first: \(result.firstRejection ?? "-")), \(result.acknowledged) acknowledged of \(generated), log last seq \(lastSeq)")
             throw ExitCode(1)
@@ -147,6 +164,16 @@ extension IngestBench {
             let size = (try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? NSNumber)?.intValue
             return total + (size ?? 0)
         }
+    }
+
+    /// Opens and closes `setups` connections one after another (each
+    /// waits for its handshake and auth answer); nil when none are asked.
+    func timeSetups(endpoint: IngestEndpoint, door: BenchDoor?) throws -> Double? {
+        guard setups > 0 else { return nil }
+        let start = ContinuousClock.now
+        for _ in 0..<setups { try BenchConnection(endpoint: endpoint, door: door).close() }
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
     /// User + system CPU time of this process so far.
@@ -204,8 +231,8 @@ private struct LoadDriver {
     private let window: Int
     private let ratePerConnection: Double?
 
-    init(endpoint: IngestEndpoint, loads: [ConnectionLoad], window: Int, ratePerSecond: Int?) throws {
-        connections = try loads.map { Connection(socket: try IngestSocket(endpoint: endpoint), load: $0) }
+    init(sockets: [IngestSocket], loads: [ConnectionLoad], window: Int, ratePerSecond: Int?) {
+        connections = zip(sockets, loads).map { Connection(socket: $0, load: $1) }
         for connection in connections {
             _ = fcntl(connection.socket.fd, F_SETFL, fcntl(connection.socket.fd, F_GETFL) | O_NONBLOCK)
         }
@@ -329,4 +356,66 @@ private struct LoadDriver {
 private struct BenchError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// The door of a `--tls` run: a throwaway self-signed certificate for
+/// 127.0.0.1 (made by the openssl command line, as the tests make theirs)
+/// and one producer with a fresh token that may write everything.
+struct BenchDoor {
+    let server: IngestDoor
+    let client: NIOSSLContext
+    let token: String
+
+    init(directory: String) throws {
+        let certificate = directory + "/bench.pem", key = directory + "/bench.key"
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+                             "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                             "-keyout", key, "-out", certificate]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        guard openssl.terminationStatus == 0 else { throw BenchError("openssl could not make the bench's certificate (is openssl installed?)") }
+        token = ProducerToken.generate()
+        let producer = Producer(name: "bench", tokenSHA256: ProducerToken.sha256Hex(token),
+                                sources: [ProducerPattern("*")], types: [ProducerPattern("*")])
+        server = IngestDoor(
+            tls: try TLSServerContext(files: TLSServerFiles(certificateChainPath: certificate, privateKeyPath: key)),
+            producers: ProducerAuthorizer(registry: try ProducerRegistry(producers: [producer])))
+        client = try TLSClientContext.make(TLSClientFiles(caPath: certificate))
+    }
+}
+
+/// One client connection: a plain socket, or (with a door) the caller's
+/// end of a TLS bridge that has sent its auth line, as `emit` connects.
+final class BenchConnection {
+    let socket: IngestSocket
+    private let bridge: IngestTLSBridge?
+
+    init(endpoint: IngestEndpoint, door: BenchDoor?) throws {
+        guard let door, case .tcp(let host, let port) = endpoint else {
+            socket = try IngestSocket(endpoint: endpoint)
+            bridge = nil
+            return
+        }
+        let bridge = try IngestTLSBridge.connect(host: host, port: port, context: door.client)
+        socket = IngestSocket(connectedDescriptor: dup(bridge.descriptor))
+        self.bridge = bridge
+        do {
+            try EmitSession.authenticate(socket, token: door.token)
+        } catch {
+            throw BenchError("the bench's token was refused: \(error)")
+        }
+    }
+
+    /// Ends the connection as `emit` does: shuts the sending side (a TLS
+    /// close_notify through the bridge), reads to the server's end, closes.
+    func close() {
+        socket.shutdownSending()
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while let n = try? chunk.withUnsafeMutableBytes({ try socket.receive(into: $0, timeoutMs: 10_000) }), n > 0 {}
+        socket.close()
+        bridge?.close()
+    }
 }

@@ -23,6 +23,8 @@ struct ProjectorBench: ParsableCommand {
     @Option(help: ArgumentHelp("Generator seed.", valueName: "n")) var seed: UInt64 = 1
     @Option(help: ArgumentHelp("The benchmark's data directory (its log is removed first; its private PostgreSQL is reused).", valueName: "dir"))
     var directory: String = "./.careerlog-bench/projector"
+    @Option(help: ArgumentHelp("Connections the projector applies a batch over (default: as serve does).", valueName: "count"))
+    var connections: Int = Projector.Options().connections
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var projections: ProjectionOptions
 
@@ -47,7 +49,9 @@ struct ProjectorBench: ParsableCommand {
         let log = try EventLog.open(directory: logDirectory)
         var logger = Logger(label: "careerlog.bench")
         logger.logLevel = .warning
-        let projector = Projector(url: url, log: log, catalog: catalog, logger: logger)
+        var options = Projector.Options()
+        options.connections = max(1, connections)
+        let projector = Projector(url: url, log: log, catalog: catalog, logger: logger, options: options)
         try projector.ensureLiveTargets()
         let stop = StopSignal()
         let projectorDone = DispatchGroup()

@@ -1,8 +1,8 @@
 import Analytics
 import ArgumentParser
 import Foundation
-import Postgres
-import Projector
+import Replay
+import Runtime
 
 /// `careerlog analytics ...`: prints the figures of EventSchemas/README.md
 /// "Analytics definitions" from the `analytics` projection's views
@@ -29,6 +29,7 @@ struct AnalyticsCommand: ParsableCommand {
               careerlog analytics placement
               careerlog analytics placement --by program --format csv
               careerlog analytics time-to-placement --cohort 2024-03
+              careerlog analytics placement --by cohort --program "Data Analytics Accelerator"
               careerlog analytics funnel --month 2024-06
               careerlog analytics mentorship --program-wide
               careerlog analytics velocity --streaks --format json
@@ -55,16 +56,16 @@ struct AnalyticsOutputOptions: ParsableArguments {
         guard !schema.isEmpty, schema.count <= 63 else { throw ValidationError("--schema must be 1 to 63 characters") }
     }
 
-    /// Reads `query` from the schema and prints it.
-    func show(_ query: AnalyticsQuery) throws {
-        let connection = try PostgresConnection(url: try database.connectionURL(data: data))
-        let result = try AnalyticsReader(connection: connection).read(query, schema: schema)
-        warnIfNotLive(connection)
-        try printResult(result)
-    }
-
-    /// Prints `result` in the chosen format.
-    func printResult(_ result: AnalyticsResult) throws {
+    /// Reads `query` from the schema and prints it; `program` is the
+    /// --program given, checked to exist when no row matches.
+    func show(_ query: AnalyticsQuery, program: String? = nil) throws {
+        let result: AnalyticsResult
+        do {
+            result = try AnalyticsAPI.read(query, schema: schema, program: program, url: try database.connectionURL(data: data), note: printError)
+        } catch let error as UnknownProgramError {
+            printError("Error: \(error)")
+            throw ExitCode(1)
+        }
         let output = OutputBuffer()
         do {
             try output.write(AnalyticsRenderer.render(result, as: format))
@@ -73,27 +74,12 @@ struct AnalyticsOutputOptions: ParsableArguments {
             return  // the output closed (| head): stop quietly
         }
     }
-
-    /// A note on stderr when the schema is being built, rebuilt or stopped.
-    /// Best effort: a database without the projector's bookkeeping has no
-    /// state to tell.
-    private func warnIfNotLive(_ connection: PostgresConnection) {
-        guard let target = try? ProjectionStore.target(connection, schema: schema), target.state != .live else { return }
-        let detail = target.failedSeq.map { " at seq \($0)" } ?? ""
-        printError("note: schema \(schema) is \(target.state.rawValue)\(detail); its figures may lag the log (see `careerlog projections status`)")
-    }
 }
 
-/// A calendar month YYYY-MM (01 to 12), or a ValidationError naming `option`:
-/// every month-valued filter is checked the same way.
+/// A calendar month YYYY-MM (01 to 12), or a ValidationError naming `option`.
 func validateMonth(_ value: String?, option: String) throws {
-    guard let value else { return }
-    let parts = value.split(separator: "-", omittingEmptySubsequences: false)
-    guard parts.count == 2, parts[0].count == 4, parts[1].count == 2,
-          parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
-          let month = Int(parts[1]), (1...12).contains(month) else {
-        throw ValidationError("\(option) must be a month YYYY-MM (01 to 12), got \(value)")
-    }
+    guard let value, !AnalyticsQuery.isYearMonth(value) else { return }
+    throw ValidationError("\(option) must be a month YYYY-MM (01 to 12), got \(value)")
 }
 
 /// --cohort, for the figures grouped by cohort.
@@ -106,30 +92,8 @@ struct CohortOption: ParsableArguments {
 
 /// --program, for the figures that can be limited to one program.
 struct ProgramOption: ParsableArguments {
-    @Option(help: ArgumentHelp("Only this program (an unknown name is an error listing the known ones).", valueName: "name"))
+    @Option(help: ArgumentHelp("Only this program's enrollees (an unknown name is an error listing the known ones).", valueName: "name"))
     var program: String?
-}
-
-extension AnalyticsOutputOptions {
-    /// Reads `query`; with a --program that matches no rows, checks the name
-    /// exists, so a typo is an error listing the known programs rather
-    /// than an empty table.
-    func show(_ query: AnalyticsQuery, program: String?) throws {
-        guard let program else { return try show(query) }
-        let connection = try PostgresConnection(url: try database.connectionURL(data: data))
-        let reader = try AnalyticsReader(connection: connection)
-        let result = try reader.read(query, schema: schema)
-        warnIfNotLive(connection)
-        if result.rows.isEmpty {
-            let known = try reader.read(.placement(by: .program, value: nil), schema: schema).rows.compactMap { $0.first ?? nil }
-            if !known.contains(program) {
-                let list = known.isEmpty ? "none yet (no enrollments applied)" : known.joined(separator: ", ")
-                printError("Error: no program named \(program) in schema \(schema); known programs: \(list)")
-                throw ExitCode(1)
-            }
-        }
-        try printResult(result)
-    }
 }
 
 // MARK: - Subcommands
@@ -141,7 +105,8 @@ struct AnalyticsPlacement: ParsableCommand {
         discussion: """
             An enrollee's window is closed once 365 days have passed since the enrollment; a group is open \
             while any of its enrollees' windows is. The rate counts every enrollee, windows still open included. \
-            --cohort implies --by cohort, --program implies --by program.
+            --cohort implies --by cohort, --program alone implies --by program; --by cohort --program NAME \
+            gives the per-cohort rates of that program's enrollees.
             """)
 
     enum Grouping: String, ExpressibleByArgument, CaseIterable { case cohort, program, industry }
@@ -152,18 +117,19 @@ struct AnalyticsPlacement: ParsableCommand {
     var by: Grouping?
     @OptionGroup var output: AnalyticsOutputOptions
 
-    var grouping: Grouping { by ?? (program.program != nil ? .program : .cohort) }
+    var grouping: Grouping { by ?? (program.program != nil && cohort.cohort == nil ? .program : .cohort) }
 
     func validate() throws {
-        if cohort.cohort != nil, program.program != nil { throw ValidationError("--cohort and --program select rows of different tables: give one") }
         if cohort.cohort != nil, grouping != .cohort { throw ValidationError("--cohort selects rows of --by cohort") }
-        if program.program != nil, grouping != .program { throw ValidationError("--program selects rows of --by program") }
+        if program.program != nil, grouping == .industry {
+            throw ValidationError("--program selects a row of --by program, or limits --by cohort to that program; not --by industry")
+        }
     }
 
     func run() throws {
         let grouping = AnalyticsQuery.PlacementGrouping(rawValue: grouping.rawValue)!
         let value = grouping == .cohort ? cohort.cohort : grouping == .program ? program.program : nil
-        try output.show(.placement(by: grouping, value: value), program: program.program)
+        try output.show(.placement(by: grouping, value: value, program: grouping == .cohort ? program.program : nil), program: program.program)
     }
 }
 
@@ -173,10 +139,11 @@ struct AnalyticsTimeToPlacement: ParsableCommand {
         abstract: "Days from enrollment to placement per cohort (placements at any delay): median and p90.")
 
     @OptionGroup var cohort: CohortOption
+    @OptionGroup var program: ProgramOption
     @OptionGroup var output: AnalyticsOutputOptions
 
     func run() throws {
-        try output.show(.timeToPlacement(cohort: cohort.cohort))
+        try output.show(.timeToPlacement(cohort: cohort.cohort, program: program.program), program: program.program)
     }
 }
 
@@ -186,10 +153,11 @@ struct AnalyticsUplift: ParsableCommand {
         abstract: "Mean salary uplift per cohort: (placement - baseline) / baseline, over placements in the baseline's currency with a baseline > 0.")
 
     @OptionGroup var cohort: CohortOption
+    @OptionGroup var program: ProgramOption
     @OptionGroup var output: AnalyticsOutputOptions
 
     func run() throws {
-        try output.show(.uplift(cohort: cohort.cohort))
+        try output.show(.uplift(cohort: cohort.cohort, program: program.program), program: program.program)
     }
 }
 
@@ -207,14 +175,17 @@ struct AnalyticsMentorship: ParsableCommand {
     var programWide = false
     @Flag(help: "Print the gains as one row per mentor and currency.")
     var perCurrency = false
+    @OptionGroup var program: ProgramOption
     @OptionGroup var output: AnalyticsOutputOptions
 
     func validate() throws {
         if programWide && perCurrency { throw ValidationError("--program-wide and --per-currency print different tables: choose one") }
+        if program.program != nil, !programWide { throw ValidationError("--program limits --program-wide to that program's enrollees; give both") }
     }
 
     func run() throws {
-        try output.show(.mentorship(programWide ? .programWide : perCurrency ? .perCurrency : .perMentor))
+        try output.show(.mentorship(programWide ? .programWide : perCurrency ? .perCurrency : .perMentor, program: program.program),
+                        program: program.program)
     }
 }
 

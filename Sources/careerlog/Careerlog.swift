@@ -1,4 +1,5 @@
 import ArgumentParser
+import Runtime
 
 /// careerlog's version: the one place it is written (`careerlog --version`).
 let careerlogVersion = "0.1.0"

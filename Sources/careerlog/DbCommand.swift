@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Postgres
+import Runtime
 
 /// `careerlog db ...`: the private PostgreSQL cluster that holds the read
 /// models when no --database-url (or DATABASE_URL) is given.
@@ -29,12 +30,6 @@ struct DatabaseURLOption: ParsableArguments {
     var configuredURL: String? { configuredDatabaseURL(databaseURL) }
 }
 
-/// The error for a db command on a data directory without a cluster.
-func noCluster(_ cluster: EmbeddedCluster, _ what: String) -> String {
-    let data = (cluster.directory as NSString).deletingLastPathComponent
-    return "no PostgreSQL cluster in \(cluster.directory): \(what) (check --data-dir; `careerlog db start --data-dir \(data)` creates one)"
-}
-
 struct DbStart: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "start",
@@ -59,7 +54,7 @@ struct DbStop: ParsableCommand {
         let cluster = data.embeddedCluster
         switch cluster.status() {
         case .notInitialized:
-            printError(noCluster(cluster, "nothing to stop"))
+            printError(cluster.notInitializedMessage("nothing to stop"))
             throw ExitCode(1)
         case .stopped:
             print("not running")
@@ -86,26 +81,18 @@ struct DbStatus: ParsableCommand {
     func run() throws {
         if let url = database.configuredURL { return try external(url) }
         let cluster = data.embeddedCluster
-        switch cluster.status() {
-        case .running(let pid):
-            print("running pid=\(pid) url=\(cluster.url) started-by=\(cluster.startedBy ?? "unknown (not recorded: started by an older careerlog or by hand)")")
-        case .stopped:
-            print("stopped url=\(cluster.url)")
-            throw ExitCode(3)
-        case .notInitialized:
-            print("not-initialized directory=\(cluster.directory)")
-            printError(noCluster(cluster, "nothing to report"))
-            throw ExitCode(3)
-        }
+        let (status, line) = cluster.statusLine()
+        print(line)
+        if case .running = status { return }
+        if status == .notInitialized { printError(cluster.notInitializedMessage("nothing to report")) }
+        throw ExitCode(3)
     }
 
     /// A configured server: whether it answers. The URL is not printed (it
     /// may hold a password); the server's host and port are.
     private func external(_ url: String) throws {
         do {
-            let connection = try PostgresConnection(url: url)
-            let address = try connection.query("SELECT coalesce(inet_server_addr()::text, 'unix socket') || ':' || current_setting('port')").first?[0] ?? "?"
-            print("reachable server=\(address) (--database-url or DATABASE_URL; not the private cluster)")
+            print("reachable server=\(try PostgresConnection(url: url).serverAddress()) (--database-url or DATABASE_URL; not the private cluster)")
         } catch {
             print("unreachable (--database-url or DATABASE_URL): \(error)")
             throw ExitCode(3)
@@ -130,7 +117,7 @@ struct DbURL: ParsableCommand {
         let cluster = data.embeddedCluster
         switch cluster.status() {
         case .notInitialized:
-            printError(noCluster(cluster, "no URL to give"))
+            printError(cluster.notInitializedMessage("no URL to give"))
             throw ExitCode(1)
         case .stopped:
             print(cluster.url)

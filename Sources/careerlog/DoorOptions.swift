@@ -6,15 +6,15 @@ import Logging
 /// `serve`'s door: TLS on TCP, the producers file, and the safe default
 /// that keeps a network address closed without them.
 struct ServeDoorOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("TLS on the TCP listener: the server certificate (PEM, with any intermediates).", valueName: "file"))
+    @Option(help: ArgumentHelp("TLS on the TCP listener and the HTTP port: the server certificate (PEM, with any intermediates).", valueName: "file"))
     var tlsCert: String?
     @Option(help: ArgumentHelp("The private key of --tls-cert (PEM, unencrypted).", valueName: "file"))
     var tlsKey: String?
-    @Option(help: ArgumentHelp("Require client certificates signed by this CA (PEM): mutual TLS.", valueName: "file"))
+    @Option(help: ArgumentHelp("Require client certificates signed by this CA (PEM): mutual TLS, on the HTTP port too.", valueName: "file"))
     var tlsClientCa: String?
     @Option(help: ArgumentHelp("The producers file (JSON): who may write, proved how, which sources and types. SIGHUP reloads it.", valueName: "file"))
     var producers: String?
-    @Flag(help: "Listen on a non-loopback address without TLS or without a producers file (logs a warning). For trusted networks only.")
+    @Flag(help: "Listen on a non-loopback address without TLS, a producers file (ingest) or a read token (HTTP); logs a warning. For trusted networks only.")
     var insecureListen = false
     @Option(help: ArgumentHelp("Time a new connection has to finish TLS and authenticate.", valueName: "ms"))
     var authDeadlineMs: Int = DoorLimits().authenticationDeadlineMs
@@ -31,37 +31,11 @@ struct ServeDoorOptions: ParsableArguments {
         return limits
     }
 
-    /// Loads the TLS files and the producers file, and applies the listen
-    /// policy to `tcp` (nil: no TCP listener). Throws a message saying which
-    /// file is wrong or what to add.
+    /// The door these options describe (`IngestDoor.open`).
     func makeDoor(tcp: (host: String, port: Int)?, logger: Logger) throws -> IngestDoor {
-        var tls: TLSServerContext?
-        if let tlsCert, let tlsKey {
-            do {
-                tls = try TLSServerContext(files: TLSServerFiles(certificateChainPath: tlsCert, privateKeyPath: tlsKey, clientCAPath: tlsClientCa))
-            } catch {
-                throw DoorStartError(message: "\(error)")
-            }
-        }
-        var authorizer: ProducerAuthorizer?
-        if let producers {
-            do { authorizer = try ProducerAuthorizer(path: producers) } catch { throw DoorStartError(message: "\(error)") }
-        }
-        if let tcp {
-            switch ListenPolicy.check(host: tcp.host, port: tcp.port, tls: tls != nil, producers: authorizer != nil, insecureListen: insecureListen) {
-            case .allowed: break
-            case .allowedInsecurely(let warning): logger.warning("\(warning)")
-            case .refused(let message): throw DoorStartError(message: message)
-            }
-        }
-        return IngestDoor(tls: tls, producers: authorizer, limits: limits)
+        let files = tlsCert.flatMap { cert in tlsKey.map { TLSServerFiles(certificateChainPath: cert, privateKeyPath: $0, clientCAPath: tlsClientCa) } }
+        return try IngestDoor.open(tls: files, producersFile: producers, tcp: tcp, insecureListen: insecureListen, limits: limits, logger: logger)
     }
-}
-
-/// Why `serve` will not open its door; printed as it is.
-struct DoorStartError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
 }
 
 /// `emit`'s side of the door: a token, TLS, a client certificate.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CareerEvents
 import EventGenerator
+import Replay
 
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@ import CareerEvents
 import EventLog
 import Foundation
 import Ingest
+import Replay
 import StoredEventCodec
 
 struct LogCommand: ParsableCommand {
@@ -66,34 +67,17 @@ struct ImportLog: ParsableCommand {
         guard fd >= 0 else { throw ValidationError("cannot open \(file): \(String(cString: strerror(errno)))") }
         defer { if fd != 0 { close(fd) } }
         let sealer = try masterKey.openForWriting(data: data, registry: registry, command: "log import")
-        let log = try EventLog.open(directory: data.logDirectory, limits: LogLimits(segmentBytesMax: limits.segmentMiB << 20))
-        reportRecovery(log.recovery)
-        try sealer.reapplyErasures(log: log)
-        let window = try DedupeWindow.load(from: log, capacity: dedupeWindow)
-        let importer = Importer(log: log, window: window, validate: { envelope throws(EventError) in try registry.validate(envelope) },
-                                sealer: sealer)
-        let summary: ImportSummary
         do {
-            summary = try importer.run(fd: fd) { line, error in
-                printError("line \(line): \(error.code.rawValue): \(error)")
-            }
-        } catch {
-            try? log.close()
+            let summary = try Importer.importLines(
+                fd: fd, logDirectory: data.logDirectory, logLimits: LogLimits(segmentBytesMax: limits.segmentMiB << 20),
+                dedupeWindowEvents: dedupeWindow, validate: { envelope throws(EventError) in try registry.validate(envelope) }, sealer: sealer,
+                opened: { $0.lines.forEach(printError) }, reject: { line, error in printError("line \(line): \(error.code.rawValue): \(error)") })
+            print(summary.json)
+            if summary.rejected > 0 { throw ExitCode(1) }
+        } catch let error as ImportInputError {
             printError("log import: reading \(file == "-" ? "stdin" : file) failed: \(error)")
             throw ExitCode(1)
         }
-        try log.close()
-        print(summary.json)
-        if summary.rejected > 0 { throw ExitCode(1) }
-    }
-}
-
-func reportRecovery(_ report: RecoveryReport) {
-    for cut in report.truncations {
-        printError("recovery: cut a torn tail of \(cut.bytes) bytes at offset \(cut.offset) of \(cut.file) (\(cut.reason)); \(cut.savedAs.map { "the bytes are kept in \($0)" } ?? "the bytes were not kept: no space left on the device")")
-    }
-    for index in report.indexesRebuilt {
-        printError("recovery: rebuilt index \(index)")
     }
 }
 
@@ -105,31 +89,8 @@ struct LogStats: ParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     func run() throws {
-        let log = try EventLog.open(directory: data.logDirectory, mode: .readOnly)
-        let s = try log.statistics()
-        func time(_ us: Int64?) -> String? { us.map { Timestamp(recordedMicroseconds: $0).rfc3339 } }
-        let fields: [(String, String?)] = [
-            ("events", String(s.events)), ("segments", String(s.segments)), ("frames", String(s.frames)),
-            ("bytes_on_disk", String(s.bytesOnDisk)), ("raw_bytes", String(s.rawBytes)),
-            // An empty log has no ratio (0 bytes over 0 bytes): "-", null in JSON.
-            ("compression_ratio", s.rawBytes > 0 ? String(format: "%.3f", s.compressionRatio) : nil),
-            ("first_seq", s.events > 0 ? String(s.firstSeq) : nil), ("last_seq", s.events > 0 ? String(s.lastSeq) : nil),
-            ("first_recorded", time(s.firstRecorded)), ("last_recorded", time(s.lastRecorded)),
-            ("first_event_time", time(s.minEventTime)), ("last_event_time", time(s.maxEventTime)),
-        ]
-        if json {
-            let body = fields.map { key, value -> String in
-                guard let value else { return JSONString.quoted(key) + ":null" }
-                let numeric = !value.isEmpty && value.allSatisfy { $0.isNumber || $0 == "." }
-                return JSONString.quoted(key) + ":" + (numeric ? value : JSONString.quoted(value))
-            }
-            print("{" + body.joined(separator: ",") + "}")
-        } else {
-            let width = fields.map(\.0.count).max() ?? 0
-            for (key, value) in fields {
-                print(key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + (value ?? "-"))
-            }
-        }
+        let statistics = try EventLog.open(directory: data.logDirectory, mode: .readOnly).statistics()
+        print(json ? statistics.json : statistics.table, terminator: json ? "\n" : "")
     }
 }
 
@@ -153,14 +114,10 @@ struct RepairLog: ParsableCommand {
 
     func run() throws {
         do {
-            let now = EventLog.systemClock()
-            let report = try EventLog.repair(directory: data.logDirectory, truncateAfter: truncateAfter, now: now)
-            print("repaired: kept seqs up to \(report.truncateAfter), cut \(report.bytesCut) bytes, next seq \(report.nextSeq)")
-            for path in report.savedAs { print("  kept aside: \(path)") }
+            let report = try EventLog.repair(directory: data.logDirectory, truncateAfter: truncateAfter, now: EventLog.systemClock())
+            report.lines.forEach { print($0) }
         } catch {
-            printError("repair failed: \(error.message)")
-            if let file = error.file { printError("  file: \(file)") }
-            if let offset = error.offset { printError("  offset: \(offset)") }
+            error.failureLines("repair").forEach(printError)
             throw ExitCode(1)
         }
     }
@@ -178,26 +135,12 @@ struct VerifyLog: ParsableCommand {
         let start = ContinuousClock.now
         do {
             let summary = try EventLog.verify(directory: data.logDirectory)
-            let seconds = (ContinuousClock.now - start).seconds
-            print("ok: \(counted(summary.events, "event")) (seq 1...\(summary.lastSeq)) in \(counted(summary.frames, "frame")), \(counted(summary.segments, "segment")), \(counted(summary.bytes, "byte")); verified in \(String(format: "%.2f", seconds)) s")
-            for gap in summary.gaps {
-                print("gap: seqs \(gap.after + 1)...\(gap.next - 1) were given up by a recorded repair (REPAIRS)")
-            }
-            for tail in summary.tornTails {
-                print("torn tail: \(tail.bytes) bytes at offset \(tail.offset) of \(tail.file) were never durable (\(tail.reason)); the next open cuts them and keeps them as \(tail.savedAs ?? "-")")
-            }
+            summary.lines(seconds: (ContinuousClock.now - start).seconds).forEach { print($0) }
         } catch {
-            printError("verify failed: \(error.message)")
-            if let file = error.file { printError("  file: \(file)") }
-            if let offset = error.offset { printError("  offset: \(offset)") }
+            error.failureLines("verify").forEach(printError)
             throw ExitCode(1)
         }
     }
-}
-
-/// "1 segment", "2 segments".
-func counted<N: BinaryInteger>(_ n: N, _ noun: String) -> String {
-    "\(n) \(noun)\(n == 1 ? "" : "s")"
 }
 
 extension Duration {
@@ -207,7 +150,7 @@ extension Duration {
 struct DumpLog: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "Print events as NDJSON with seq and recorded added.",
+        abstract: "Print events as NDJSON with seq and recorded added (and producer, for events written by an authenticated producer).",
         discussion: "An operator's tool: PII is shown in clear where the subject's key exists, so it needs the master key; --redact-pii prints what an analyst's replay shows instead.")
 
     @OptionGroup var data: DataDirectoryOptions
@@ -217,18 +160,9 @@ struct DumpLog: ParsableCommand {
     @OptionGroup(title: "Privacy") var pii: DumpPIIOptions
 
     func run() throws {
-        let log = try EventLog.open(directory: data.logDirectory, mode: .readOnly)
-        let opener = try pii.opener(data: data, registry: try schemas.registry(), command: "log dump")
-        let reader = log.reader(fromSeq: fromSeq)
-        let out = OutputBuffer()
-        var printed: UInt64 = 0
         do {
-            while printed < (limit ?? .max), let record = try reader.next() {
-                let (opened, redacted) = try opener.open(record)
-                try out.withBuffer { RecordJSON.appendLine(opened, redacted: redacted, to: &$0) }
-                printed += 1
-            }
-            try out.flush()
+            try EventLog.open(directory: data.logDirectory, mode: .readOnly).dump(
+                fromSeq: fromSeq, limit: limit, opener: try pii.opener(data: data, registry: try schemas.registry(), command: "log dump"), to: OutputBuffer())
         } catch is OutputBuffer.OutputClosed {
             return
         }

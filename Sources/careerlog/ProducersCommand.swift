@@ -55,13 +55,6 @@ struct ProducersCheckCommand: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        print("\(file): \(registry.producers.count) producer\(registry.producers.count == 1 ? "" : "s")")
-        for producer in registry.producers {
-            var proofs: [String] = []
-            if producer.tokenSHA256 != nil { proofs.append("token") }
-            if let name = producer.certificate { proofs.append("certificate \(name)") }
-            if let uid = producer.unixUID { proofs.append("unix uid \(uid)") }
-            print("  \(producer.name): \(proofs.joined(separator: ", ")); sources \(producer.sources.map(\.pattern).joined(separator: " ")); types \(producer.types.map(\.pattern).joined(separator: " "))")
-        }
+        registry.summaryLines(file: file).forEach { print($0) }
     }
 }

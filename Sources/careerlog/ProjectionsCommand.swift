@@ -34,13 +34,7 @@ struct ListProjections: ParsableCommand {
     @OptionGroup var projections: ProjectionOptions
 
     func run() throws {
-        var table = [["projection", "version", "fingerprint"]]
-        for definition in try projections.catalog().definitions {
-            // Eight hex digits always: the checksum printed with its leading zeros.
-            let fingerprint = String(repeating: "0", count: max(0, 8 - definition.fingerprint.count)) + definition.fingerprint
-            table.append([definition.name, String(definition.version), fingerprint])
-        }
-        printTable(table)
+        print(ProjectionStatusReport.definitionsTable(try projections.catalog()), terminator: "")
     }
 }
 
@@ -57,37 +51,7 @@ struct ProjectionsStatus: ParsableCommand {
     func run() throws {
         let log = try EventLog.open(directory: data.logDirectory, mode: .readOnly)
         let rows = try ProjectionStatusReport.rows(url: try database.connectionURL(data: data), log: log, catalog: try projections.catalog())
-        if json {
-            for row in rows { print(statusJSON(row)) }
-            return
-        }
-        let header = ["projection", "schema", "role", "version", "checkpoint", "head", "lag", "lag_s", "events/s", "state"]
-        var table = [header]
-        for row in rows {
-            var state = row.state
-            if let seq = row.failedSeq { state += " at seq \(seq): \(row.failedReason ?? "")" }
-            table.append([row.projection, row.schema, row.role, String(row.version), String(row.checkpoint), String(row.head),
-                          String(row.lagEvents), row.lagSeconds.map { String(format: "%.1f", $0) } ?? "-",
-                          row.eventsPerSecond.map { String(format: "%.0f", $0) } ?? "-", state])
-        }
-        printTable(table)
-    }
-
-    private func statusJSON(_ row: ProjectionStatusRow) -> String {
-        let s = JSONString.quotedOrNull
-        func n<T>(_ v: T?) -> String { v.map { "\($0)" } ?? "null" }
-        return "{\"projection\":\(s(row.projection)),\"schema\":\(s(row.schema)),\"role\":\(s(row.role)),\"version\":\(row.version),"
-            + "\"checkpoint\":\(row.checkpoint),\"head\":\(row.head),\"lag_events\":\(row.lagEvents),\"lag_seconds\":\(n(row.lagSeconds)),"
-            + "\"events_per_second\":\(n(row.eventsPerSecond)),\"state\":\(s(row.state)),\"failed_seq\":\(n(row.failedSeq)),\"failed_reason\":\(s(row.failedReason))}"
-    }
-}
-
-/// Left-aligned columns, two spaces apart.
-func printTable(_ rows: [[String]]) {
-    guard let first = rows.first else { return }
-    let widths = (0..<first.count).map { column in rows.map { $0[column].count }.max() ?? 0 }
-    for row in rows {
-        print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+        print(json ? rows.map { $0.json + "\n" }.joined() : ProjectionStatusReport.table(rows), terminator: "")
     }
 }
 
@@ -119,14 +83,10 @@ struct RebuildProjections: ParsableCommand {
         let builder = ProjectionBuilder(url: try database.connectionURL(data: data), log: log, catalog: catalog, logger: Logger(label: "careerlog.rebuild"),
                                         options: options)
         let names = all ? catalog.definitions.map(\.name) : [name!]
-        let terminal = isTerminal(2)
         let start = ContinuousClock.now
-        try builder.rebuild(names) { p in
-            guard terminal else { return }
-            let eta = p.etaSeconds.map { String(format: "%.0f s", $0) } ?? "-"
-            FileHandle.standardError.write(Data("\r\(p.checkpoint)/\(p.head) events, \(Int(p.eventsPerSecond)) events/s, ETA \(eta)   ".utf8))
-        }
-        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        let progress = BuildProgressLine(.rebuild, enabled: isTerminal(2))
+        try builder.rebuild(names, progress: progress.update)
+        progress.finish()
         print("rebuilt \(names.joined(separator: ", ")) in \(String(format: "%.1f", (ContinuousClock.now - start).seconds)) s")
     }
 }
@@ -156,18 +116,10 @@ struct ProjectCommand: ParsableCommand {
     @OptionGroup(title: "Privacy") var masterKey: MasterKeyOptions
 
     func run() throws {
-        let logger = Logger(label: "careerlog.projector")
-        // Trapped before the cluster is acquired: the signals are this
-        // command's to handle (a graceful stop), not the one-shot release's.
-        let stop = StopSignal()
-        stop.trap([SIGINT, SIGTERM])
-        let log = try EventLog.open(directory: data.logDirectory, mode: .readOnly)
         var options = Projector.Options()
         options.batchEventsMax = batchEvents
         options.pii = try masterKey.readModelOpener(data: data, registry: try schemas.registry(), command: "project")
-        let projector = Projector(url: try database.connectionURL(data: data), log: log, catalog: try projections.catalog(), logger: logger, options: options)
-        logger.info("projector started", metadata: ["log.last_seq": "\(log.lastSeq)"])
-        projector.run(shouldStop: { stop.isRequested })
-        logger.info("projector stopped")
+        try StandaloneProjector.run(logDirectory: data.logDirectory, url: { try database.connectionURL(data: data) }, catalog: { try projections.catalog() },
+                                    options: options, logger: Logger(label: "careerlog.projector"))
     }
 }

@@ -1,11 +1,12 @@
 import ArgumentParser
-import Projector
-import Logging
 import CareerEvents
 import EventLog
 import Foundation
-import StoredEventCodec
+import Logging
+import Projector
 import Replay
+import Runtime
+import StoredEventCodec
 
 /// `careerlog replay`: the history, filtered, as NDJSON, CSV or counts.
 /// Thin: options become a `ReplayFilter`; the `Replay` library plans, reads
@@ -15,11 +16,13 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Replay the event history, filtered, as NDJSON, CSV, or counts.",
         discussion: """
-            Filters combine (an event must pass all of them; repeated --type, --subject and --source values \
-            are alternatives). Seq ranges are inclusive; time ranges include their start and exclude their end, \
+            Filters combine (an event must pass all of them; repeated --type, --subject, --source and --producer \
+            values are alternatives). Seq ranges are inclusive; time ranges include their start and exclude their end, \
             so --since 2024-01-01 --until 2024-02-01 is exactly January. A time is RFC 3339 \
             (2024-03-01T09:30:00+01:00) or a date (2024-03-01 = that day's start, UTC). --since/--until test the \
-            event's `time`; --recorded-since/--recorded-until test when the log stored it.
+            event's `time`; --recorded-since/--recorded-until test when the log stored it. Events written \
+            through `serve --producers` carry "producer":"NAME" (the authenticated producer); --producer NAME \
+            keeps only those.
 
             CSV: a header row, then one row per event (RFC 4180, CRLF, UTF-8): the envelope columns, then \
             the type's data fields from its schema as data.<field> columns (nested objects flattened with dots, \
@@ -34,6 +37,7 @@ struct ReplayCommand: ParsableCommand {
               careerlog replay --format csv --out exports/ --since 2024-06-01
               careerlog replay --stats --by day --json
               careerlog replay --follow --subject 9a2e5c1e-0b7a-4a51-9a8f-1c2d3e4f5a6b
+              careerlog replay --producer careerforge-api --since 2024-06-01
             """)
 
     @OptionGroup var data: DataDirectoryOptions
@@ -48,7 +52,7 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Print counts by type and by period of event time instead of the events.")
     var stats = false
     @Option(help: ArgumentHelp("With --stats: count by UTC day or month of event time (default: month).", valueName: "day|month"))
-    var by: StatsPeriodOption?
+    var by: ReplayStats.Period?
     @Flag(help: "With --stats: print one JSON object instead of a table.")
     var json = false
     @Flag(help: "Keep running and print new events as they are appended, until interrupted or the output closes.")
@@ -87,88 +91,32 @@ struct ReplayCommand: ParsableCommand {
             printError("replay: cannot open the log: \(error)")
             throw ExitCode(1)
         }
-        let scan = ReplayScan(log: log, filter: replayFilter)
-        if explain { printError(scan.plan.description) }
-        if follow { ReplayInterrupt.install() }
         // A progress line only where a person watches stderr, and not on
         // top of events printed to the same terminal.
-        let progress = ReplayProgress(enabled: isTerminal(2) && !isTerminal(1) && !follow, lastSeq: log.lastSeq)
-        let session = ReplaySession(scan: scan, follow: follow, progress: progress)
         do {
-            if stats {
-                try runStats(session)
-            } else {
-                let opener = try pii.opener(data: data, registry: try schemas.registry(), command: "replay")
-                if format == .csv, let out {
-                    try runCSVDirectory(session, directory: out, replayFilter: replayFilter, opener: opener)
-                } else if format == .csv {
-                    try runCSVStdout(session, replayFilter: replayFilter, opener: opener)
-                } else {
-                    try runNDJSON(session, opener: opener)
-                }
-            }
-            if explain {
-                printError("read \(scan.framesRead) frames, \(scan.eventsRead) events; \(scan.eventsMatched) matched")
-            }
-        } catch is OutputBuffer.OutputClosed {
-            return  // the reader went away (| head): not an error
+            try ReplaySession.replay(log: log, filter: replayFilter, follow: follow, progressOnTerminal: isTerminal(2) && !isTerminal(1),
+                                     explain: explain ? { printError($0) } : nil, output: { try output(replayFilter) },
+                                     opener: { try pii.opener(data: data, registry: try schemas.registry(), command: "replay") }, to: OutputBuffer())
         } catch let error as ReplayError {
-            session.progress.clear()
             printError("replay: \(error.message)")
             throw ExitCode(1)
         } catch let error as LogError {
-            session.progress.clear()
             printError("replay: \(error)")
             throw ExitCode(1)
         }
     }
 
-    private func runNDJSON(_ session: ReplaySession, opener: RecordOpener) throws {
-        let out = OutputBuffer()
-        var writer = RecordJSON.Writer()
-        try session.pump(idle: { try out.flush() }) { record in
-            let (opened, redacted) = try opener.open(record)
-            try out.withBuffer { writer.appendLine(opened, redacted: redacted, to: &$0) }
-        }
-    }
-
-    private func runCSVStdout(_ session: ReplaySession, replayFilter: ReplayFilter, opener: RecordOpener) throws {
+    /// What to print, as the options say.
+    private func output(_ replayFilter: ReplayFilter) throws -> ReplayOutput {
+        if stats { return .stats(by ?? .month, json: json) }
+        guard format == .csv else { return .ndjson }
         let columns = try schemas.dataColumns()
+        if let out {
+            // Types named exactly get a file even when nothing matches.
+            return .csvDirectory(out, columns: columns, named: replayFilter.types.filter { !$0.isGlob }.map(\.pattern))
+        }
         guard let type = replayFilter.singleType(knownTypes: columns.types) else { preconditionFailure("checked by validate()") }
-        var table = CSVTable(type: type, dataColumns: columns.columnsByType[type])
-        let out = OutputBuffer()
-        try out.withBuffer { table.appendHeader(to: &$0) }
-        try session.pump(idle: { try out.flush() }) { stored in
-            let record = try opener.open(stored).record
-            guard record.event.type == type else {
-                throw ReplayError(.invalidArgument, "event seq \(record.seq) is a \(record.event.type), not a \(type): --type matches more than one type; use --out DIR")
-            }
-            var result: Result<Void, ReplayError> = .success(())
-            try out.withBuffer { buffer in
-                result = Result { () throws(ReplayError) in try table.appendRow(record, to: &buffer) }
-            }
-            try result.get()
-        }
-    }
-
-    private func runCSVDirectory(_ session: ReplaySession, directory: String, replayFilter: ReplayFilter, opener: RecordOpener) throws {
-        let columns = try schemas.dataColumns()
-        // Types named exactly get a file even when nothing matches.
-        let named = replayFilter.types.filter { !$0.isGlob }.map(\.pattern)
-        let writer = try CSVDirectoryWriter(directory: directory, columns: columns, createFor: named)
-        try session.pump(idle: { try writer.flush() }) { record in try writer.write(try opener.open(record).record) }
-        try writer.close()
-        let files = writer.rowsByType.sorted { $0.key < $1.key }
-        let body = files.map { JSONString.quoted($0.key + ".csv") + ":\($0.value)" }.joined(separator: ",")
-        print("{\"directory\":\(JSONString.quoted(directory)),\"rows\":\(files.reduce(0) { $0 + $1.value }),\"files\":{\(body)}}")
-    }
-
-    private func runStats(_ session: ReplaySession) throws {
-        var counts = ReplayStats(period: (by ?? .month).period)
-        try session.pump(idle: {}) { record in try counts.add(record) }
-        let out = OutputBuffer()
-        try out.write(json ? counts.json() + "\n" : counts.table())
-        try out.flush()
+        return .csv(type: type, columns: columns)
     }
 }
 
@@ -190,6 +138,10 @@ struct ReplayFilterOptions: ParsableArguments {
     var subjects: [String] = []
     @Option(name: .customLong("source"), help: ArgumentHelp("An emitting service (exact); repeatable.", valueName: "source"))
     var sources: [String] = []
+    @Option(name: .customLong("producer"), help: ArgumentHelp(
+        "Events written by this authenticated producer (serve --producers); repeatable. Events without a producer never match.",
+        valueName: "name"))
+    var producers: [String] = []
 
     func validate() throws {
         _ = try replayFilter()
@@ -199,7 +151,7 @@ struct ReplayFilterOptions: ParsableArguments {
         do {
             return try ReplayFilter(
                 fromSeq: fromSeq, toSeq: toSeq, since: since, until: until, recordedSince: recordedSince,
-                recordedUntil: recordedUntil, types: types, subjects: subjects, sources: sources)
+                recordedUntil: recordedUntil, types: types, subjects: subjects, sources: sources, producers: producers)
         } catch {
             throw ValidationError(error.message)
         }
@@ -224,16 +176,7 @@ enum ReplayFormat: String, ExpressibleByArgument, CaseIterable {
     case ndjson, csv
 }
 
-enum StatsPeriodOption: String, ExpressibleByArgument, CaseIterable {
-    case day, month
-
-    var period: ReplayStats.Period {
-        switch self {
-        case .day: return .day
-        case .month: return .month
-        }
-    }
-}
+extension ReplayStats.Period: ExpressibleByArgument {}
 
 /// `replay --as-of TIME --into PREFIX`: every read model and the analytics
 /// as they stood at a past moment, built into schemas `<PREFIX>_<projection>`
@@ -267,18 +210,12 @@ struct AsOfOptions: ParsableArguments {
 
     func build(data: DataDirectoryOptions, pii: RecordOpener) throws {
         let log = try EventLog.open(directory: data.logDirectory, mode: .readOnly)
-        var options = ProjectionBuilder.Options()
-        options.pii = pii
-        let builder = ProjectionBuilder(url: try database.connectionURL(data: data), log: log, catalog: try projections.catalog(),
-                                        logger: Logger(label: "careerlog.replay"), options: options)
-        let terminal = isTerminal(2)
+        let url = try database.connectionURL(data: data), catalog = try projections.catalog()
         let start = ContinuousClock.now
-        let request = try request(into: into!)
-        let schemas = try builder.buildAsOf(into: request.prefix, untilSeq: request.untilSeq, untilTime: request.untilTime) { p in
-            guard terminal else { return }
-            FileHandle.standardError.write(Data("\r\(p.schema): \(p.checkpoint)/\(p.head) events   ".utf8))
-        }
-        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        let progress = BuildProgressLine(.asOf, enabled: isTerminal(2))
+        let schemas = try AsOfBuild.run(try request(into: into!), url: url, log: log, catalog: catalog,
+                                        logger: Logger(label: "careerlog.replay"), pii: pii, progress: progress.update)
+        progress.finish()
         print("built \(schemas.joined(separator: ", ")) in \(String(format: "%.1f", (ContinuousClock.now - start).seconds)) s")
     }
 }

@@ -1,8 +1,6 @@
 import ArgumentParser
-import EventLog
 import Foundation
 import Logging
-import Projector
 import Replay
 import Runtime
 import Window
@@ -43,7 +41,10 @@ struct ReportCommand: ParsableCommand {
         let url = try database.connectionURL(data: data)
         let figures: [String: String]
         do {
-            figures = try asOf.map { try figuresAsOf($0, url: url) } ?? AnalyticsAPI.reportData(url: url, schema: schema)
+            figures = try asOf.map {
+                try AsOfBuild.reportData(asOf: $0, url: url, logDirectory: data.logDirectory, catalog: try projections.catalog(),
+                                         logger: Logger(label: "careerlog.report"))
+            } ?? AnalyticsAPI.reportData(url: url, schema: schema)
         } catch {
             printError("report: \(error)")
             throw ExitCode(1)
@@ -57,22 +58,5 @@ struct ReportCommand: ParsableCommand {
             throw ExitCode(1)
         }
         print("wrote \(html) (\(page.utf8.count) bytes)")
-    }
-
-    /// Builds every read model as of `time` into schemas under a fresh
-    /// prefix, reads the figures from its analytics copy, and drops the
-    /// schemas again, whether the build succeeded or not.
-    private func figuresAsOf(_ time: String, url: String) throws -> [String: String] {
-        let catalog = try projections.catalog()
-        // report_ + up to 7 base-36 digits: within AsOfRequest.prefixCharactersMax (20).
-        let prefix = "report_" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
-        let request = try AsOfRequest(prefix: prefix, asOf: time, asOfSeq: nil)
-        let log = try EventLog.open(directory: data.logDirectory, mode: .readOnly)
-        let builder = ProjectionBuilder(url: url, log: log, catalog: catalog, logger: Logger(label: "careerlog.report"))
-        defer {
-            for definition in catalog.definitions { try? ProjectionBuilder.drop(url: url, schema: "\(prefix)_\(definition.name)") }
-        }
-        _ = try builder.buildAsOf(into: prefix, untilSeq: request.untilSeq, untilTime: request.untilTime) { _ in }
-        return try AnalyticsAPI.reportData(url: url, schema: "\(prefix)_analytics")
     }
 }

@@ -81,60 +81,43 @@ struct ServeCommand: ParsableCommand {
         let stop = StopSignal()
         stop.trap([SIGTERM, SIGINT])
         let resolvedURL = ResolvedDatabaseURL()
-        // One registry: the appender records into it, /metrics renders it.
-        let metrics = CareerlogMetrics()
-        var nodeConfiguration: Node.Configuration
         do {
-            nodeConfiguration = try self.nodeConfiguration(logger: logger, resolvedURL: resolvedURL)
+            let node = try nodeConfiguration(logger: logger, resolvedURL: resolvedURL)
+            let window = noHttp ? nil : try windowConfiguration(resolvedURL, tls: node.ingest.door.tls, logger: logger)
+            // Written at once, unbuffered: whoever started the server waits for it.
+            try Node.serve(node, window: window, logger: logger, stopSignal: stop) { line in
+                _ = line.utf8CString.withUnsafeBufferPointer { write(1, $0.baseAddress!, $0.count - 1) }
+            }
         } catch let error as DoorStartError {
             printError("serve: \(error)")
             throw ExitCode(1)
-        }
-        // SIGHUP re-reads the certificate, key and producers file; a bad one keeps what is in force.
-        let ingestDoor = nodeConfiguration.ingest.door
-        let reloadLogger = logger
-        let reload = ReloadSignal { ingestDoor.reload(logger: reloadLogger) }
-        defer { withExtendedLifetime(reload) {} }
-        if !noHttp { nodeConfiguration.ingest.metrics = metrics }
-        let node = Node(configuration: nodeConfiguration, logger: logger, stopSignal: stop)
-        let ready: Node.ReadyInfo
-        do {
-            ready = try node.start()
-        } catch let error as NodeError where error.code == .ingestNotStarted {
+        } catch let error as NodeError where error.code == .ingestNotStarted || error.code == .windowNotStarted {
             printError("serve: \(error)")
             throw ExitCode(1)
-        }
-        let window: WindowServer?
-        do {
-            window = noHttp ? nil : try NodeWindow.start(node: node, configuration: try windowConfiguration(resolvedURL), metrics: metrics, logger: logger)
-        } catch {
-            printError("serve: \(error)")
-            node.stop()
-            try? node.waitUntilStopped()
-            throw ExitCode(1)
-        }
-        // Written at once, unbuffered: whoever started the server waits for it.
-        var line = ready.jsonLine
-        if let window { line = String(line.dropLast()) + #","http":"\#(window.configuration.host):\#(window.port)"}"# }
-        line += "\n"
-        _ = line.utf8CString.withUnsafeBufferPointer { write(1, $0.baseAddress!, $0.count - 1) }
-        do {
-            try node.waitUntilStopped()
-            window?.shutdown()
-        } catch {
-            window?.shutdown()
-            throw ExitCode(1)
+        } catch let error as NodeError where error.code == .logNotClosed {
+            throw ExitCode(1)  // logged by the node
         }
     }
 
     /// The HTTP window these options describe.
-    func windowConfiguration(_ resolvedURL: ResolvedDatabaseURL) throws -> NodeWindowConfiguration {
+    /// The HTTP port speaks TLS with the door's certificate when there is
+    /// one, and beyond loopback it needs both TLS and a read token.
+    func windowConfiguration(
+        _ resolvedURL: ResolvedDatabaseURL, tls: TLSServerContext? = nil, logger: Logger? = nil
+    ) throws -> NodeWindowConfiguration {
         var configuration = NodeWindowConfiguration(dataDirectory: data.path)
+        configuration.server.readToken = ProcessInfo.processInfo.environment["CAREERLOG_HTTP_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        if let tls { configuration.server.tlsHandler = { tls.makeServerHandler() } }
         if case .tcp(let host, let port)? = IngestEndpoint(hostPort: http) {
             configuration.server.host = host
             configuration.server.port = port
+            switch ListenPolicy.checkHTTP(host: host, port: port, tls: tls != nil, token: configuration.server.readToken != nil,
+                                          insecureListen: door.insecureListen) {
+            case .allowed: break
+            case .allowedInsecurely(let warning): logger?.warning("\(warning)")
+            case .refused(let message): throw DoorStartError(message: message)
+            }
         }
-        configuration.server.readToken = ProcessInfo.processInfo.environment["CAREERLOG_HTTP_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.readiness.projectionLagEventsMax = readyLagEventsMax
         configuration.catalog = noProjector ? nil : try projections.catalog()
         configuration.databaseURL = resolvedURL
@@ -176,25 +159,8 @@ struct ServeCommand: ParsableCommand {
         options.rebuildStaleOnStart = rebuildStale
         // The writer's own key store: the projector sees every key at once.
         options.pii = pii
-        let database = self.database, data = self.data
-        return ProjectorConfiguration(catalog: try projections.catalog(), options: options, databaseURL: {
-            if let url = database.configuredURL {
-                resolvedURL.value = url  // the HTTP window reads figures there
-                return url
-            }
-            let cluster = data.embeddedCluster
-            let outcome = try EmbeddedClusterLease.shared.acquire(cluster, keep: database.keepDatabase)
-            if outcome.startedNow {
-                logger.info("started the private PostgreSQL; serve stops it when it stops\(database.keepDatabase ? " (not with --keep-db)" : "")",
-                            metadata: ["postgres.directory": "\(cluster.directory)"])
-            } else {
-                logger.info("the private PostgreSQL was already running; serve leaves it running", metadata: ["postgres.directory": "\(cluster.directory)"])
-            }
-            resolvedURL.value = outcome.url
-            return outcome.url
-        }, release: {
-            EmbeddedClusterLease.shared.release(report: { logger.info("\($0)") })
-        })
+        return .readModels(catalog: try projections.catalog(), options: options, configuredURL: database.configuredURL,
+                           cluster: data.embeddedCluster, keep: database.keepDatabase, resolved: resolvedURL, logger: logger)
     }
 }
 

@@ -113,7 +113,7 @@ final class CodecTests: XCTestCase {
         for n in 0..<FrameHeader.size { XCTAssertEqual(failure(Array(bytes[0..<n]))?.torn, true, "\(n) bytes") }
         func with(_ offset: Int, _ value: UInt8) -> [UInt8] { var b = bytes; b[offset] = value; return b }
         XCTAssertEqual(failure(with(0, 0x41))?.reason, "bad frame magic")
-        XCTAssertEqual(failure(with(4, 2))?.reason, "unsupported frame version 2")
+        XCTAssertEqual(failure(with(4, 3))?.reason, "unsupported frame version 3")
         XCTAssertEqual(failure(with(5, 7))?.reason, "unknown codec 7")
         XCTAssertEqual(failure(with(6, 65))?.reason, "bad frame header length")
         var zeroCount = bytes
@@ -197,7 +197,7 @@ final class CodecTests: XCTestCase {
         let id = UUID(uuidString: "00112233-4455-6677-8899-aabbccddeeff")!
         let event = LogEvent(id: id, subject: id, time: EventTime(seconds: 100, nanoseconds: 694_000_000, offsetMinutes: -60, fractionDigits: 3),
                              source: "s", type: "tt", dataVersion: 2, data: Array("{}".utf8))
-        let (header, raw, _) = frame([event], baseSeq: 1, recorded: [5])
+        let (_, raw, _) = frame([event], baseSeq: 1, recorded: [5])
         let idBytes: [UInt8] = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF]
         let prefix: [UInt8] = [200, 1, 1, 1, 0x73, 2, 0x74, 0x74]  // zigzag(100), one pair, "s", "tt"
         let body: [UInt8] = [0, 0] + idBytes + idBytes + [0, 0xB6, 0x05, 119, 3, 0, 2, 0] + Array("{}".utf8)

@@ -42,7 +42,7 @@ func fileBytes(_ path: String) -> [UInt8] {
 }
 
 func writeBytes(_ bytes: [UInt8], _ path: String) {
-    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
 }
 
 /// A settable clock for `EventLog.open(clock:)`.

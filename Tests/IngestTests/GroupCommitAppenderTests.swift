@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import Telemetry
 import XCTest
 
 @testable import Ingest
@@ -60,10 +61,10 @@ final class GroupCommitAppenderTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    private func makeAppender(limits: IngestLimits = IngestLimits()) -> GroupCommitAppender {
+    private func makeAppender(limits: IngestLimits = IngestLimits(), metrics: CareerlogMetrics? = nil) -> GroupCommitAppender {
         let deliveries = self.deliveries
         let appender = GroupCommitAppender(
-            log: log, window: DedupeWindow(capacity: 1000), limits: limits, logger: ServerTestSupport.logger,
+            log: log, window: DedupeWindow(capacity: 1000), limits: limits, logger: ServerTestSupport.logger, metrics: metrics,
             deliver: { deliveries.deliver($0) })
         appender.start()
         return appender
@@ -101,6 +102,25 @@ final class GroupCommitAppenderTests: XCTestCase {
         XCTAssertEqual(deliveries.outcomes(of: "a"), expectedA)
         XCTAssertEqual(deliveries.groups[0][0].durableSeq, 100, "outcomes are released after the sync")
         XCTAssertEqual(log.lastSeq, 100)
+    }
+
+    func testTheQueueAndDedupeWindowGaugesFollowTheAppender() throws {
+        let metrics = CareerlogMetrics()
+        let appender = makeAppender(metrics: metrics)
+        defer { appender.stop() }
+        func gauge(_ name: String) -> Double? {
+            let text = String(decoding: MetricsExposition.render(metrics, process: nil), as: UTF8.self)
+            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.dropFirst(name.count + 1)) }
+        }
+        appender.suspendForTesting()
+        XCTAssertEqual(appender.submit((1...3).map(event), waiter: Waiter("a")), .accepted)
+        XCTAssertEqual(appender.submit([event(4), event(1)], waiter: Waiter("b")), .accepted)
+        XCTAssertEqual(gauge("careerlog_ingest_queue_events"), 5)
+        XCTAssertEqual(gauge("careerlog_ingest_dedupe_window_ids"), 0)
+        appender.resumeForTesting()
+        deliveries.waitForOutcomes(5)
+        XCTAssertEqual(gauge("careerlog_ingest_queue_events"), 0)
+        XCTAssertEqual(gauge("careerlog_ingest_dedupe_window_ids"), 4, "event 1 came twice")
     }
 
     func testDuplicatesGetTheFirstSeqWithinAGroupAndAcrossGroups() throws {

@@ -1,3 +1,4 @@
+import CareerEvents
 import Foundation
 import TestSupport
 import XCTest
@@ -9,8 +10,8 @@ import XCTest
 /// without a reload.
 final class DashboardEndToEndTests: XCTestCase {
     /// cohort -> rate (nil when no enrollee), from the command line.
-    private func placementRates(_ dir: String) throws -> [String: Double?] {
-        let result = try runCareerlog(["analytics", "placement", "--format", "json", "--data-dir", dir])
+    private func placementRates(_ dir: String, program: String? = nil) throws -> [String: Double?] {
+        let result = try runCareerlog(["analytics", "placement", "--format", "json", "--data-dir", dir] + (program.map { ["--by", "cohort", "--program", $0] } ?? []))
         XCTAssertEqual(result.status, 0, result.stderr)
         var rates: [String: Double?] = [:]
         // One document: {"as_of": ..., "rows": [...]}.
@@ -43,6 +44,44 @@ final class DashboardEndToEndTests: XCTestCase {
             default: XCTFail("\(cohort): page \(String(describing: page[cohort])), cli \(String(describing: rate))", file: file, line: line)
             }
         }
+    }
+
+    /// The history's PII (every `x-pii` field's text: names, e-mail
+    /// addresses, phones, profile URLs, feedback comments) appears nowhere
+    /// on the rendered page, nor in any document it loads, nor in /metrics.
+    private func assertNoPII(of history: String, in browser: ChromiumDriver, http: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let registry = try SchemaRegistry(directory: packageRoot + "/EventSchemas")
+        var pii: Set<String> = []
+        func collect(_ value: JSONValue?, _ steps: ArraySlice<Substring>) {
+            guard let value else { return }
+            guard let step = steps.first else {
+                // Short values ("Li", "Ana") could match figures by chance; they are names all the same, but not telling.
+                if case .string(let text) = value, text.count >= 6 { pii.insert(text) }
+                return
+            }
+            let name = step.hasSuffix("[]") ? step.dropLast(2) : step
+            guard case .object(let object) = value else { return }
+            if step.hasSuffix("[]"), case .array(let items)? = object[String(name)] {
+                for item in items { collect(item, steps.dropFirst()) }
+            } else {
+                collect(object[String(name)], steps.dropFirst())
+            }
+        }
+        for line in history.split(separator: "\n") {
+            guard case .object(let event) = try JSONParser.parse(String(line)), case .string(let type)? = event["type"] else { continue }
+            var version = 1
+            if case .number(let number)? = event["dataversion"], let v = number.int64 { version = Int(v) }
+            for path in registry.piiFields(type: type, version: version) {
+                collect(event["data"], path.split(separator: ".")[...])
+            }
+        }
+        XCTAssertGreaterThan(pii.count, 100, "the history has PII to look for", file: file, line: line)
+        var shown = try XCTUnwrap(browser.evaluate("document.documentElement.outerHTML") as? String, file: file, line: line)
+        for path in ["/metrics", "/api/status"] + DashboardDocuments.paths {
+            shown += String(decoding: try Data(contentsOf: URL(string: "http://\(http)\(path)")!), as: UTF8.self)
+        }
+        let leaked = pii.filter { shown.contains($0) }
+        XCTAssertEqual(leaked.sorted().prefix(5), [], "PII on the dashboard or in its data", file: file, line: line)
     }
 
     func testThePageShowsTheCommandLinesRatesAndANewPlacementWithoutReload() throws {
@@ -86,6 +125,7 @@ final class DashboardEndToEndTests: XCTestCase {
         try browser.wait("window.careerlogDashboard && window.careerlogDashboard.charts.placement && window.careerlogDashboard.charts.placement.data.labels.length === \(before.count)", timeoutMs: 30_000)
         assertSameRates(try pageRates(browser), before)
         try browser.screenshot("end-to-end.png")
+        try assertNoPII(of: generated.stdout, in: browser, http: http)
         _ = try browser.evaluate("window.notReloaded = true")
 
         // A new enrollee of an existing cohort, placed: its cohort's rate changes.
@@ -116,5 +156,50 @@ final class DashboardEndToEndTests: XCTestCase {
         try browser.navigate(URL(fileURLWithPath: reportPath).absoluteString)
         try browser.wait("window.careerlogDashboard && window.careerlogDashboard.updates >= 1", timeoutMs: 30_000)
         assertSameRates(try pageRates(browser), after)
+
+        // One program's cohorts: the page shows what `--by cohort --program` prints.
+        try browser.navigate("http://\(http)/")
+        // The navigation returns before the new page exists: wait for its select, filled from the figures.
+        try browser.wait("(() => { const s = document.getElementById('filter-program'); return !!s && s.options.length > 2; })()", timeoutMs: 30_000)
+        let program = try XCTUnwrap(browser.evaluate("document.getElementById('filter-program').options[1].value") as? String)
+        let programRates = try placementRates(dir, program: program)
+        XCTAssertNotEqual(programRates, after, "the program's rates differ from all programs'")
+        _ = try browser.evaluate("""
+            (() => { const s = document.getElementById('filter-program'); s.value = \(String(reflecting: program)); s.dispatchEvent(new Event('change')); })()
+            """)
+        try browser.wait("!document.getElementById('program-note').hidden && window.careerlogDashboard.charts.placement.data.labels.length === \(programRates.count)", timeoutMs: 30_000)
+        try waitUntil("the page shows \(program)'s rates") {
+            guard let page = try? pageRates(browser), Set(page.keys) == Set(programRates.keys) else { return false }
+            return programRates.allSatisfy { cohort, rate in
+                switch (rate, page[cohort] ?? nil) {
+                case (nil, nil): true
+                case (let a?, let b?): abs(a - b) < 1e-9
+                default: false
+                }
+            }
+        }
+        assertSameRates(try pageRates(browser), programRates)
+        try browser.screenshot("end-to-end-program.png")
+        // One code path: every per-cohort figure of the program, byte for byte as the command line prints it.
+        let parameter = try XCTUnwrap(program.addingPercentEncoding(withAllowedCharacters: .alphanumerics))
+        for (arguments, path) in [(["placement", "--by", "cohort"], "placement?by=cohort&"), (["time-to-placement"], "time-to-placement?"), (["uplift"], "uplift?"),
+                                 (["mentorship", "--program-wide"], "mentorship?program-wide=true&")] {
+            let printed = try runCareerlog(["analytics"] + arguments + ["--program", program, "--format", "json", "--data-dir", dir])
+            XCTAssertEqual(printed.status, 0, printed.stderr)
+            let served = try Data(contentsOf: URL(string: "http://\(http)/api/analytics/\(path)program=\(parameter)")!)
+            XCTAssertEqual(String(decoding: served, as: UTF8.self), printed.stdout, path)
+            XCTAssertTrue(printed.stdout.contains("\"rows\":[\n{"), "\(path) has rows: \(printed.stdout)")
+        }
+        XCTAssertEqual(try browser.errors(), [])
     }
+}
+
+/// Every JSON document the dashboard loads (as `Dashboard.datasets` lists
+/// them), with its fixed options.
+enum DashboardDocuments {
+    static let paths = [
+        "/api/analytics/placement?by=cohort", "/api/analytics/placement?by=program", "/api/analytics/time-to-placement",
+        "/api/analytics/uplift", "/api/analytics/mentorship?program-wide=true", "/api/analytics/mentorship",
+        "/api/analytics/funnel", "/api/analytics/velocity",
+    ]
 }

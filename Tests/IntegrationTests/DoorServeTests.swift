@@ -74,11 +74,64 @@ final class DoorServeTests: XCTestCase {
 
     func testNonLoopbackWithoutTLSAndProducersRefusesToStart() throws {
         let directory = makeTemporaryDirectory()
-        let result = try runCareerlog(["serve", "--data-dir", directory, "--listen", "0.0.0.0:0", "--no-projector"])
+        let result = try runCareerlog(["serve", "--data-dir", directory, "--listen", "0.0.0.0:0", "--no-projector"], timeoutSeconds: 60)
         XCTAssertEqual(result.status, 1, result.stderr)
         XCTAssertTrue(result.stderr.contains("refusing to listen on 0.0.0.0:0: it is not a loopback address"), result.stderr)
         XCTAssertTrue(result.stderr.contains("Add --tls-cert FILE --tls-key FILE and --producers FILE"), result.stderr)
         XCTAssertEqual(result.stdout, "", "never got ready")
+    }
+
+    // MARK: - The HTTP port, protected the same way
+
+    /// With the door's certificate the HTTP port speaks TLS too: the read
+    /// token over TLS gets the metrics, no token gets 401, plain HTTP
+    /// gets no answer.
+    func testTheHTTPPortUsesTheDoorsTLSWithTheReadToken() throws {
+        let setup = try setup()
+        let token = "read-token-0123456789abcdef"
+        let server = try ServeProcess(dataDirectory: setup.directory, arguments: [
+            "--tls-cert", pki.serverPEM, "--tls-key", pki.serverKey, "--producers", setup.producers,
+        ], environment: ["CAREERLOG_HTTP_TOKEN": token])
+        defer { server.stop() }
+        let (_, port) = try hostPort(server.httpAddress)
+        let url = "https://localhost:\(port)/metrics"
+        let good = try run("/usr/bin/curl", ["-sS", "--cacert", pki.caPEM, "-H", "Authorization: Bearer \(token)", "-w", "\n%{http_code}", url])
+        XCTAssertEqual(good.status, 0, good.stderr)
+        XCTAssertTrue(good.stdout.hasSuffix("\n200"), String(good.stdout.suffix(200)))
+        XCTAssertTrue(good.stdout.contains("careerlog_ingest_events_stored_total"), String(good.stdout.prefix(300)))
+        let anonymous = try run("/usr/bin/curl", ["-sS", "--cacert", pki.caPEM, "-o", "/dev/null", "-w", "%{http_code}", url])
+        XCTAssertEqual(anonymous.stdout, "401")
+        let plain = try run("/usr/bin/curl", ["-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}", "http://localhost:\(port)/healthz"])
+        XCTAssertNotEqual(plain.status, 0, "plain HTTP to the TLS port gets no answer")
+        XCTAssertEqual(server.stop(), 0)
+        XCTAssertTrue(server.stderr.contains("http.tls=true"), server.stderr)
+    }
+
+    func testNonLoopbackHTTPWithoutTLSAndATokenRefusesToStart() throws {
+        let directory = makeTemporaryDirectory()
+        let result = try runCareerlog(["serve", "--data-dir", directory, "--listen", "127.0.0.1:0", "--http", "0.0.0.0:0", "--no-projector"],
+                                      timeoutSeconds: 60)
+        XCTAssertEqual(result.status, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("refusing to serve HTTP on 0.0.0.0:0: it is not a loopback address"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("Add --tls-cert FILE --tls-key FILE and CAREERLOG_HTTP_TOKEN"), result.stderr)
+        XCTAssertEqual(result.stdout, "", "never got ready")
+
+        let insecure = try ServeProcess(dataDirectory: directory, arguments: ["--http", "0.0.0.0:0", "--insecure-listen"])
+        XCTAssertEqual(insecure.stop(), 0)
+        XCTAssertTrue(insecure.stderr.contains("serving HTTP on 0.0.0.0:0 without TLS and a read token (--insecure-listen)"), insecure.stderr)
+    }
+
+    /// Runs a program to its end: exit status, stdout, stderr.
+    private func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process(), out = Pipe(), err = Pipe()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
     }
 
     func testInsecureListenStartsWithAWarning() throws {

@@ -129,7 +129,7 @@ final class LogCommandTests: XCTestCase {
         var bytes = [UInt8](FileManager.default.contents(atPath: segment)!)
         bytes[32 + 64 + 10] ^= 0x04  // inside the first frame's payload
         bytes += [UInt8](repeating: 7, count: 3)
-        FileManager.default.createFile(atPath: segment, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: segment, contents: Data(bytes))
         let verify = try runCareerlog(["log", "verify", "--data-dir", dir])
         XCTAssertEqual(verify.status, 1)
         XCTAssertTrue(verify.stderr.contains("file: \(segment)"), verify.stderr)
@@ -147,7 +147,7 @@ final class LogCommandTests: XCTestCase {
         let segment = dir + "/log/00000000000000000001.seg"
         var bytes = [UInt8](FileManager.default.contents(atPath: segment)!)
         bytes[bytes.count - 100] ^= 0x04
-        FileManager.default.createFile(atPath: segment, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: segment, contents: Data(bytes))
 
         let verify = try runCareerlog(["log", "verify", "--data-dir", dir])
         XCTAssertEqual(verify.status, 1)

@@ -139,13 +139,14 @@ final class ServeProcess {
     private let stdoutPipe = Pipe()
 
     /// `projector`: also run the projector (and so the private PostgreSQL).
-    /// `environment`: added to the test's own (e.g. a crash point).
-    init(dataDirectory: String, listen: String = "127.0.0.1:0", arguments: [String] = [], projector: Bool = false,
-         environment extra: [String: String] = [:]) throws {
+    init(
+        dataDirectory: String, listen: String = "127.0.0.1:0", arguments: [String] = [], projector: Bool = false,
+        environment extra: [String: String] = [:]
+    ) throws {
         self.dataDirectory = dataDirectory
         socketPath = dataDirectory + "/ingest.sock"
         stderrPath = dataDirectory + "/serve-\(UUID().uuidString.prefix(6)).log"
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: try careerlogBinary())
         // Ingest only: the read models (PostgreSQL) are not what these tests are about.
         process.arguments = ["serve", "--data-dir", dataDirectory, "--listen", listen, "--http", "127.0.0.1:0"]
@@ -153,7 +154,7 @@ final class ServeProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["CAREERLOG_SCHEMA_DIR"] = packageRoot + "/EventSchemas"
         environment["CAREERLOG_PROJECTIONS_DIR"] = packageRoot + "/Projections"
-        environment.merge(extra) { $1 }
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         process.standardOutput = stdoutPipe
         process.standardError = FileHandle(forWritingAtPath: stderrPath)

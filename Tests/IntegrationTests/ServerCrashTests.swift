@@ -17,10 +17,14 @@ final class ServerCrashTests: XCTestCase {
         private(set) var acknowledged: [String: UInt64] = [:]
         private(set) var conflicts: [String] = []
         private(set) var duplicatesSeen = 0
+        /// Answers of any kind, so a round can wait for its first.
+        private var answers = 0
+        var answerCount: Int { lock.withLock { answers } }
 
         func record(_ ack: IngestAck, sentID: String) {
             lock.lock()
             defer { lock.unlock() }
+            answers += 1
             switch ack {
             case .stored(let id, let seq), .storedRedacted(let id, let seq), .duplicate(let id, let seq):
                 if id != sentID { conflicts.append("ack for \(id) where \(sentID) was sent") }
@@ -60,9 +64,13 @@ final class ServerCrashTests: XCTestCase {
             let again = (0..<next).filter { acknowledged[poolIDs[$0]] != nil }.shuffled(using: &random).prefix(200).map { pool[$0] }
             let fresh = pool[next..<min(pool.count, next + 15_000)]
             next += fresh.count
-            let plan = unacknowledged + again + Array(fresh)
+            // Acknowledged ones first: every round after the first then
+            // checks duplicates, however little the server gets done
+            // before the kill on a loaded machine.
+            let plan = again + unacknowledged + Array(fresh)
             let shares = (0..<clients).map { c in stride(from: c, to: plan.count, by: clients).map { plan[$0] } }
 
+            let answersBefore = ledger.answerCount
             let done = DispatchGroup()
             let socketPath = server.socketPath
             for share in shares {
@@ -72,6 +80,8 @@ final class ServerCrashTests: XCTestCase {
                     done.leave()
                 }.start()
             }
+            // The kill lands at a random moment after the round's first answer.
+            waitUntil("the round's first answer", timeout: .seconds(60)) { ledger.answerCount > answersBefore }
             usleep(UInt32.random(in: 100_000...800_000, using: &random))
             server.kill9()
             XCTAssertEqual(done.wait(timeout: .now() + 30), .success, "clients did not notice the kill")

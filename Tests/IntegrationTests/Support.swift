@@ -33,9 +33,14 @@ struct CommandResult {
     var stderr: String
 }
 
-/// Runs careerlog with `arguments`, feeding `input` on stdin.
+/// Runs careerlog with `arguments`, feeding `input` on stdin. A command
+/// still running after `timeoutSeconds` is killed and the test fails (a
+/// server that should have refused to start must not hang the suite).
 @discardableResult
-func runCareerlog(_ arguments: [String], input: Data? = nil, environment: [String: String] = [:]) throws -> CommandResult {
+func runCareerlog(
+    _ arguments: [String], input: Data? = nil, environment: [String: String] = [:], timeoutSeconds: Int = 600,
+    file: StaticString = #filePath, line: UInt = #line
+) throws -> CommandResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try careerlogBinary())
     process.arguments = arguments
@@ -56,10 +61,17 @@ func runCareerlog(_ arguments: [String], input: Data? = nil, environment: [Strin
     DispatchQueue.global().async { out = stdoutPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
     group.enter()
     DispatchQueue.global().async { err = stderrPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    let pid = process.processIdentifier
+    let overdue = DispatchWorkItem { kill(pid, SIGKILL) }
+    DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(timeoutSeconds), execute: overdue)
     if let input { stdinPipe.fileHandleForWriting.write(input) }
     try stdinPipe.fileHandleForWriting.close()
     process.waitUntilExit()
+    overdue.cancel()
     group.wait()
+    if process.terminationReason == .uncaughtSignal, process.terminationStatus == SIGKILL {
+        XCTFail("careerlog \(arguments.joined(separator: " ")) did not finish within \(timeoutSeconds) s; it was killed", file: file, line: line)
+    }
     return CommandResult(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
 }
 

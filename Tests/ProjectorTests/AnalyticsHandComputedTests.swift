@@ -185,7 +185,7 @@ final class AnalyticsHandComputedTests: XCTestCase {
         let snapshot = try one.snapshot()
         XCTAssertEqual(snapshot, try all.snapshot())
         XCTAssertEqual(try digest(one.connection, schema: "analytics"), try digest(all.connection, schema: "analytics"))
-        XCTAssertEqual(snapshot.count, 14, "views: \(snapshot.keys.sorted())")
+        XCTAssertEqual(snapshot.count, 18, "views: \(snapshot.keys.sorted())")
     }
 
     // MARK: Enrollment and placement
@@ -219,6 +219,43 @@ final class AnalyticsHandComputedTests: XCTestCase {
             XCTAssertEqual(industries, [["Finance", "3", "2", "open"], ["Health", "2", "1", "closed"], ["Tech", "6", "4", "closed"]], label)
             for (rate, expected) in zip(try build.rows("SELECT placement_rate FROM analytics.placement_rate_by_industry ORDER BY target_industry").map { $0[0] },
                                         [2.0 / 3, 0.5, 4.0 / 6]) { assertNumber(rate, expected, label) }
+        }
+    }
+
+    func testPerCohortFiguresPerProgram() throws {
+        // Enrollees by (program, cohort), first enrollments only (a7's is P1 at day 5,
+        // a8's the lower seq, P1; so no P2/2024-02 Finance a7 and no P9 at all):
+        //   P1/2024-01: a1 a2 a4 a5 a6 a7 a8 (7). Within 12 months: a1 100 d, a2 365 d,
+        //     a4 50 d, a7 25 d (a5 365 d + 1 s is not; a6, a8 never placed): 4/7, closed.
+        //   P2/2024-01: a3 alone, placed at 200 d: 1/1, closed.
+        //   P2/2024-02: b1 b2, b1 placed at 60 d: 1/2; b1's window closes at day 405 > 400.5: open.
+        //   P3/2024-03: c1, placed at 0 d: 1/1; its window closes exactly at as-of: closed.
+        // Time to placement (any delay):
+        //   P1/2024-01: 25, 50, 100, 365, 365 + 1/86400: median 100; p90 at position
+        //     0.9 x 4 = 3.6: 365 + 0.6 x (1/86400).   P2/2024-01: 200.  P2/2024-02: 60.  P3: 0.
+        // Salary uplift: P1/2024-01 a1 0.2, a2 0.25, a5 0.1, a7 0.2 (a4 USD vs EUR excluded):
+        //   count 4, mean 0.1875.  P2/2024-01: a3's baseline is 0: count 0, mean null.
+        //   P2/2024-02: b1 10000/60000.  P3/2024-03: c1 0 (counted).
+        try eachBuild { build, label in
+            let placement = try build.rows(
+                "SELECT program, cohort, enrolled, placed_within_12_months, window_state FROM analytics.placement_rate_by_program_cohort ORDER BY 1, 2")
+            XCTAssertEqual(placement, [["P1", "2024-01", "7", "4", "closed"], ["P2", "2024-01", "1", "1", "closed"],
+                                       ["P2", "2024-02", "2", "1", "open"], ["P3", "2024-03", "1", "1", "closed"]], label)
+            let rates = try build.rows("SELECT placement_rate FROM analytics.placement_rate_by_program_cohort ORDER BY program, cohort")
+            for (row, rate) in zip(rates, [4.0 / 7, 1, 0.5, 1]) { assertNumber(row[0], rate, tolerance: 1e-12, label) }
+
+            let time = try build.rows("SELECT program, cohort, placed, median_days, p90_days FROM analytics.time_to_placement_by_program ORDER BY 1, 2")
+            XCTAssertEqual(time.map { Array($0[0...2]) }, [["P1", "2024-01", "5"], ["P2", "2024-01", "1"], ["P2", "2024-02", "1"], ["P3", "2024-03", "1"]], label)
+            let expectedTimes: [(Double, Double)] = [(100, 365 + 0.6 / 86_400), (200, 200), (60, 60), (0, 0)]
+            for (row, (median, p90)) in zip(time, expectedTimes) {
+                assertNumber(row[3], median, tolerance: 1e-12, label)
+                assertNumber(row[4], p90, tolerance: 1e-12, label)
+            }
+
+            let uplift = try build.rows("SELECT program, cohort, uplift_count, mean_uplift FROM analytics.salary_uplift_by_program ORDER BY 1, 2")
+            XCTAssertEqual(uplift.map { Array($0[0...2]) }, [["P1", "2024-01", "4"], ["P2", "2024-01", "0"], ["P2", "2024-02", "1"], ["P3", "2024-03", "1"]], label)
+            XCTAssertNil(uplift[1][3], label)
+            for (row, mean) in zip([uplift[0], uplift[2], uplift[3]], [0.1875, 1.0 / 6, 0.0]) { assertNumber(row[3], mean, tolerance: 1e-12, label) }
         }
     }
 
@@ -347,6 +384,26 @@ final class AnalyticsHandComputedTests: XCTestCase {
         }
     }
 
+    func testMentoredVersusNotMentoredPerProgram() throws {
+        // As above, within each program's enrollees:
+        //   P1: mentored a1 a5 a7, placed within 12 months a1 a7: 2/3; not mentored
+        //       a2 a4 a6 a8, placed a2 a4: 2/4. Difference (2/3 - 1/2) x 100 = 16.67 points.
+        //   P2: mentored b2 (never placed): 0/1; not mentored a3 b1, both placed: 2/2.
+        //       Difference (0 - 1) x 100 = -100.
+        //   P3: c1 not mentored, placed: 1/1; no mentored enrollee: rate and difference null.
+        try eachBuild { build, label in
+            let rows = try build.rows("SELECT * FROM analytics.mentorship_effect_by_program ORDER BY program")
+            XCTAssertEqual(rows.map { [$0[0], $0[1], $0[2], $0[4], $0[5]] },
+                           [["P1", "3", "2", "4", "2"], ["P2", "1", "0", "2", "2"], ["P3", "0", "0", "1", "1"]], label)
+            let expected: [(Double?, Double, Double?)] = [(2.0 / 3, 0.5, (2.0 / 3 - 0.5) * 100), (0, 1, -100), (nil, 1, nil)]
+            for (row, (mentored, notMentored, difference)) in zip(rows, expected) {
+                assertNumber(row[3], mentored, tolerance: 1e-12, label)
+                assertNumber(row[6], notMentored, tolerance: 1e-12, label)
+                assertNumber(row[7], difference, tolerance: 1e-9, label)
+            }
+        }
+    }
+
     // MARK: Applications
 
     func testApplicationFunnelPerMonth() throws {
@@ -411,7 +468,7 @@ final class AnalyticsHandComputedTests: XCTestCase {
     func testFiguresDoNotDependOnTheReadingSessionsTimeZone() throws {
         let build = Self.builds[1000]!
         let views = ["placement_rate_by_cohort", "placement_rate_by_program", "placement_rate_by_industry", "time_to_placement",
-                     "salary_uplift", "mentorship_roi", "mentorship_roi_by_currency", "mentorship_effect", "application_funnel",
+                     "salary_uplift", "placement_rate_by_program_cohort", "time_to_placement_by_program", "salary_uplift_by_program", "mentorship_roi", "mentorship_roi_by_currency", "mentorship_effect", "mentorship_effect_by_program", "application_funnel",
                      "learning_velocity", "learning_streaks"]
         func read() throws -> [[[String?]]] {
             try views.map { try build.rows("SELECT * FROM analytics.\($0) t ORDER BY t::text") }

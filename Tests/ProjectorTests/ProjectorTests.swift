@@ -8,11 +8,14 @@ import XCTest
 @testable import Projector
 
 final class ProjectorTests: XCTestCase {
-    private func setUp(_ definitions: [ProjectionDefinition], batch: Int = 1000) throws -> (EventLog, Projector, PostgresConnection, String) {
+    private func setUp(
+        _ definitions: [ProjectionDefinition], batch: Int = 1000, connections: Int = 1
+    ) throws -> (EventLog, Projector, PostgresConnection, String) {
         let url = try TestCluster.makeDatabase()
         let log = try EventLog.open(directory: makeTemporaryDirectory() + "/log")
         var options = Projector.Options()
         options.batchEventsMax = batch
+        options.connections = connections
         let projector = Projector(url: url, log: log, catalog: ProjectionCatalog(definitions: definitions), logger: testLogger, options: options)
         try projector.ensureLiveTargets()
         return (log, projector, try PostgresConnection(url: url), url)
@@ -58,6 +61,27 @@ final class ProjectorTests: XCTestCase {
         XCTAssertEqual(status.first { $0.projection == "strict" }?.state, "failed")
         XCTAssertEqual(status.first { $0.projection == "strict" }?.lagEvents, 43)
         XCTAssertEqual(status.first { $0.projection == "counts" }?.lagEvents, 0)
+    }
+
+    /// The live projector applies a batch over several connections at once
+    /// (one PostgreSQL backend each), each projection in its own
+    /// transaction: the same rows, checkpoints and failure as on one.
+    func testSeveralConnectionsApplyTheirSharesWithTheSameOutcome() throws {
+        let (log, projector, c, _) = try setUp([countingProjection, strictProjection], batch: 50, connections: 2)
+        try appendCountingEvents(log, count: 120, poisonAt: 77)
+        try drain(projector)
+        let sessions = try c.query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        XCTAssertEqual(sessions.first?[0], "2", "the projector works over two connections")
+        let targets = Dictionary(uniqueKeysWithValues: try ProjectionStore.targets(c).map { ($0.projection, $0) })
+        XCTAssertEqual(targets["counts"]?.checkpoint, 120)
+        XCTAssertEqual(targets["counts"]?.state, .live)
+        XCTAssertEqual(targets["strict"]?.state, .failed)
+        XCTAssertEqual(targets["strict"]?.failedSeq, 78)
+        XCTAssertEqual(targets["strict"]?.checkpoint, 77)
+        XCTAssertEqual(try c.query("SELECT count(*) FROM strict.items").first?[0], "77")
+        let rows = try c.query("SELECT type, events, n_sum, seq FROM counts.type_counts ORDER BY type").map { $0.values.map { $0 ?? "NULL" } }
+        XCTAssertEqual(rows, [["a.x", "40", "2340", "118"], ["b.y", "40", "2380", "119"], ["c.z", "40", "2420", "120"]])
+        XCTAssertEqual(try c.query("SELECT count(*) FROM counts.seen").first?[0], "120")
     }
 
     /// After `log repair` gives up events a projection already applied, its

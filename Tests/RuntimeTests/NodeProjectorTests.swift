@@ -23,7 +23,7 @@ final class NodeProjectorTests: XCTestCase {
     /// promptly cannot have waited it out.
     static let slowPolicy = ReconnectPolicy(delayMsInitial: 30_000, delayMsMax: 30_000, attemptsMax: .max)
 
-    func nodeConfiguration(_ dir: String, databaseURL: @escaping @Sendable () throws -> String) -> Node.Configuration {
+    static func nodeConfiguration(_ dir: String, databaseURL: @escaping @Sendable () throws -> String) -> Node.Configuration {
         var ingest = IngestServer.Configuration()
         ingest.tcpHost = nil
         ingest.unixSocketPath = dir + "/ingest.sock"
@@ -41,7 +41,7 @@ final class NodeProjectorTests: XCTestCase {
         let dir = makeTemporaryDirectory()
         let logs = RecordingLogHandler()
         let calls = Counter()
-        let node = Node(configuration: nodeConfiguration(dir) {
+        let node = Node(configuration: Self.nodeConfiguration(dir) {
             calls.increment()
             throw PostgresError(code: .connection, message: "no server here (test)")
         }, logger: .recording(into: logs))
@@ -60,7 +60,7 @@ final class NodeProjectorTests: XCTestCase {
         let logs = RecordingLogHandler()
         // A URL whose server is not there: the projector fails to connect and backs off.
         let deadURL = "postgresql:///careerlog?host=\(dir)/no-server&connect_timeout=2"
-        let node = Node(configuration: nodeConfiguration(dir) { deadURL }, logger: .recording(into: logs))
+        let node = Node(configuration: Self.nodeConfiguration(dir) { deadURL }, logger: .recording(into: logs))
         _ = try node.start()
         waitUntil("the projector reports PostgreSQL unavailable") { logs.contains("PostgreSQL unavailable; the projector waits") }
         let stopping = ContinuousClock.now
@@ -81,7 +81,7 @@ final class NodeProjectorTests: XCTestCase {
         }
 
         for (round, range) in [0..<200, 200..<300].enumerated() {
-            let node = Node(configuration: nodeConfiguration(dir) { url }, logger: Logger(label: "test"))
+            let node = Node(configuration: Self.nodeConfiguration(dir) { url }, logger: Logger(label: "test"))
             XCTAssertEqual(try node.start().lastSeq, UInt64(range.lowerBound))
             let answers = try exchange(Array(lines[range]), with: socket)
             XCTAssertEqual(answers.compactMap(\.seq), range.map { UInt64($0 + 1) })

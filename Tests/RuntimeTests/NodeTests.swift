@@ -14,6 +14,11 @@ final class NodeTests: XCTestCase {
     static let registry = try! SchemaRegistry(directory: packageRoot + "/EventSchemas")
 
     func configuration(_ dir: String, tcp: Bool = true, socket: Bool = true) -> Node.Configuration {
+        Self.configuration(dir, tcp: tcp, socket: socket)
+    }
+
+    /// An ingest-only node on `dir`, with free ports.
+    static func configuration(_ dir: String, tcp: Bool = true, socket: Bool = true) -> Node.Configuration {
         var ingest = IngestServer.Configuration()
         ingest.tcpHost = tcp ? "127.0.0.1" : nil
         ingest.tcpPort = 0

@@ -29,13 +29,14 @@ enum CannedFigures {
 final class DashboardBrowserTests: XCTestCase {
     /// A window serving the dashboard with canned figures; `placement` can
     /// change while the page is open.
-    private func startDashboard(placement: Served) throws -> WindowServer {
+    private func startDashboard(placement: Served, perProgram: [String: [String: String]] = [:]) throws -> WindowServer {
         var routes = WindowRoutes()
         try Dashboard.addRoutes(to: &routes, refreshMs: 300)
         let byKey = Dictionary(uniqueKeysWithValues: Dashboard.datasets.map { ("\($0.path)?\($0.query.sorted { $0.key < $1.key })", $0.name) })
         let answer: WindowHandler = { request in
             let key = "\(request.path)?\(request.query.filter { $0.key != "program" }.sorted { $0.key < $1.key })"
             guard let name = byKey[key] else { return .error(400, code: "unknown", message: "no canned figure for \(key)") }
+            if let program = request.query["program"], let figure = perProgram[program]?[name] { return .json(figure) }
             return .json(name == "placement" ? placement.value : CannedFigures.others[name]!)
         }
         routes.addPrefix("/api/analytics/", answer)
@@ -97,6 +98,59 @@ final class DashboardBrowserTests: XCTestCase {
         XCTAssertEqual(try browser.requests().filter { !$0.hasPrefix(origin) }, [], "every request stays on this server")
     }
 
+    /// What the per-cohort charts show for the canned program "Data Analytics".
+    static let dataAnalytics: [String: String] = [
+        "placement": CannedFigures.placement([("2024-01", 4, 3, false), ("2024-03", 2, 1, true)]),
+        "timeToPlacement": #"{"as_of":"2024-06-30T00:00:00Z","rows":[{"cohort":"2024-01","placed":3,"median_days":40,"p90_days":61.5}]}"#,
+        "uplift": #"{"as_of":"2024-06-30T00:00:00Z","rows":[{"cohort":"2024-01","uplift_count":2,"mean_uplift":0.3}]}"#,
+        "mentorshipEffect": #"{"as_of":"2024-06-30T00:00:00Z","rows":[{"mentored_enrolled":2,"mentored_placed":2,"mentored_rate":1,"not_mentored_enrolled":4,"not_mentored_placed":2,"not_mentored_rate":0.5,"difference_pp":50.00}]}"#,
+    ]
+
+    private let perCohortCharts = """
+        (() => { const c = window.careerlogDashboard.charts;
+          return { placement: c.placement.data.datasets[0].data, labels: c.placement.data.labels.map((l) => Array.isArray(l) ? l.join(' ') : l),
+                   median: c.time.data.datasets[0].data, p90: c.time.data.datasets[1].data, uplift: c.uplift.data.datasets[0].data,
+                   mentored: c.mentored.data.datasets[0].data }; })()
+        """
+
+    private func chooseProgram(_ browser: ChromiumDriver, _ program: String) throws {
+        _ = try browser.evaluate("""
+            (() => { const s = document.getElementById('filter-program'); s.value = \(JSONText.string(program));
+              s.dispatchEvent(new Event('change')); return s.value; })()
+            """)
+    }
+
+    func testTheProgramFilterLimitsThePerCohortCharts() throws {
+        let placement = Served(CannedFigures.placement([("2024-01", 10, 5, false), ("2024-02", 8, 2, false), ("2024-03", 8, 1, true)]))
+        let server = try startDashboard(placement: placement, perProgram: ["Data Analytics": Self.dataAnalytics])
+        defer { server.shutdown() }
+        let browser = try ChromiumDriver(artefacts: Paths.artefacts)
+        try browser.navigate("http://127.0.0.1:\(server.port)/")
+        try browser.wait("window.careerlogDashboard && window.careerlogDashboard.updates >= 1 && document.getElementById('filter-program').options.length === 2")
+        try chooseProgram(browser, "Data Analytics")
+        try browser.wait("window.careerlogDashboard.charts.placement.data.labels.length === 2")
+        let charts = try XCTUnwrap(browser.evaluate(perCohortCharts) as? [String: Any])
+        XCTAssertEqual(charts["labels"] as? [String], ["2024-01", "2024-03 (open)"])
+        XCTAssertEqual(charts["placement"] as? [Double], [75, 50])
+        XCTAssertEqual(charts["median"] as? [Double], [40])
+        XCTAssertEqual(charts["p90"] as? [Double], [61.5])
+        XCTAssertEqual(charts["uplift"] as? [Double], [30])
+        XCTAssertEqual(charts["mentored"] as? [Double], [100, 50])
+        XCTAssertEqual(try browser.evaluate("document.getElementById('mentored-headline').textContent") as? String,
+                       "+50.0 points for mentored enrollees: 100.0% (2 of 2) versus 50.0% (2 of 4) not mentored.")
+        XCTAssertEqual(try browser.evaluate("document.getElementById('program-note').textContent") as? String,
+                       "The per-cohort figures count Data Analytics's enrollees only. Overall: 45.0% placed within 12 months (9 of 20).")
+        let filtered = try browser.requests().filter { $0.contains("program=Data+Analytics") || $0.contains("program=Data%20Analytics") }
+        for path in ["/api/analytics/placement", "/api/analytics/time-to-placement", "/api/analytics/uplift", "/api/analytics/mentorship"] {
+            XCTAssertTrue(filtered.contains { $0.contains(path) }, "\(path) was not asked with the program: \(filtered)")
+        }
+        try browser.screenshot("dashboard-program.png")
+        // Back to all programs.
+        try chooseProgram(browser, "")
+        try browser.wait("window.careerlogDashboard.charts.placement.data.labels.length === 3")
+        XCTAssertEqual(try browser.errors(), [])
+    }
+
     func testTheMentorTableSortsByAColumn() throws {
         let server = try startDashboard(placement: Served(CannedFigures.placement([("2024-01", 1, 1, false)])))
         defer { server.shutdown() }
@@ -115,6 +169,8 @@ final class DashboardBrowserTests: XCTestCase {
         let placement = CannedFigures.placement([("2024-01", 10, 5, false), ("2024-02", 8, 2, true)])
         var data = CannedFigures.others
         data["placement"] = placement
+        for (name, figure) in Self.dataAnalytics { data[Dashboard.embeddedKey(name, program: "Data Analytics")] = figure }
+        data[Dashboard.embeddedKey("velocity", program: "Data Analytics")] = CannedFigures.others["velocity"]
         let html = Dashboard.report(data: data, chartLibrary: try Dashboard.chartLibrary(), generatedAt: "2024-07-01T09:00:00Z")
         try FileManager.default.createDirectory(at: Paths.artefacts, withIntermediateDirectories: true)
         let file = Paths.artefacts.appendingPathComponent("report.html")
@@ -127,6 +183,10 @@ final class DashboardBrowserTests: XCTestCase {
         XCTAssertEqual(chart["rates"] as? [Double], [50, 25])
         XCTAssertEqual(try browser.evaluate("document.getElementById('updated').textContent") as? String, "report generated 2024-07-01T09:00:00Z")
         try browser.screenshot("report.png")
+        // The program filter works offline: the report holds each program's figures.
+        try chooseProgram(browser, "Data Analytics")
+        try browser.wait("window.careerlogDashboard.charts.placement.data.labels.length === 2")
+        XCTAssertEqual(try XCTUnwrap(browser.evaluate(perCohortCharts) as? [String: Any])["placement"] as? [Double], [75, 50])
         XCTAssertEqual(try browser.errors(), [])
         XCTAssertEqual(try browser.requests().filter { !$0.hasPrefix("file:") && !$0.hasPrefix("data:") }, [], "the report loads nothing")
     }

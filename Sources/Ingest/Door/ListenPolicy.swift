@@ -31,6 +31,25 @@ public enum ListenPolicy {
             + "or pass --insecure-listen if every machine that can reach it is trusted")
     }
 
+    /// Checks the HTTP window on `host`:`port`: beyond loopback it serves
+    /// career figures and metrics, so it needs TLS (the door's certificate)
+    /// and a read token, or `--insecure-listen`.
+    public static func checkHTTP(host: String, port: Int, tls: Bool, token: Bool, insecureListen: Bool) -> Verdict {
+        let address = IngestEndpoint.tcp(host: host, port: port).description
+        if isLoopback(host) || (tls && token) { return .allowed }
+        let lacking = [tls ? nil : "TLS", token ? nil : "a read token"].compactMap { $0 }.joined(separator: " and ")
+        if insecureListen {
+            return .allowedInsecurely(warning:
+                "serving HTTP on \(address) without \(lacking) (--insecure-listen): anyone who can reach this address "
+                + "can read the dashboard, the analytics and the metrics\(tls ? "" : ", and see the token if there is one")")
+        }
+        let what = [tls ? nil : "--tls-cert FILE --tls-key FILE", token ? nil : "CAREERLOG_HTTP_TOKEN"].compactMap { $0 }.joined(separator: " and ")
+        return .refused(message:
+            "refusing to serve HTTP on \(address): it is not a loopback address, and anyone who can reach it could read "
+            + "the career figures and metrics. Add \(what) (README.md, \"The window\"), use --http 127.0.0.1:PORT or --no-http, "
+            + "or pass --insecure-listen if every machine that can reach it is trusted")
+    }
+
     /// 127.0.0.0/8, ::1 and `localhost`. Any other name counts as
     /// non-loopback: it may resolve to anything.
     public static func isLoopback(_ host: String) -> Bool {

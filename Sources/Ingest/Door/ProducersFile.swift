@@ -142,7 +142,7 @@ public struct ProducerRegistry: Sendable {
     /// shorter. 800 admits every value a producer can send.
     public static let patternBytesMax = 800
     /// Longest producer name, in bytes (it is stored with events).
-    public static let nameBytesMax = 64
+    public static let nameBytesMax = ProducerName.bytesMax
     /// Longest `comment`, in bytes.
     public static let commentBytesMax = 1000
 

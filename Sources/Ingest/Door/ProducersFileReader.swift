@@ -60,18 +60,16 @@ struct EntryReader {
     private func readName(_ value: JSONValue?, at here: String) throws(ProducersFileError) -> String {
         guard let value else { throw fail(here, "is missing; every producer needs a name") }
         guard case .string(let name) = value, Self.isProducerName(name) else {
-            throw fail(here, "must be 1 to \(ProducerRegistry.nameBytesMax) of a-z, 0-9, '.', '_' and '-', starting with a letter or digit")
+            throw fail(here, "must be \(ProducerName.rule)")
         }
         return name
     }
 
     /// `[a-z0-9][a-z0-9._-]{0,63}`: safe in log lines, messages and the
-    /// log's producer table without escaping.
+    /// log's producer table without escaping. The rule lives in
+    /// `ProducerName`, shared with `replay --producer`.
     static func isProducerName(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard let first = bytes.first, bytes.count <= ProducerRegistry.nameBytesMax else { return false }
-        func isLowerAlphanumeric(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) }
-        return isLowerAlphanumeric(first) && bytes.allSatisfy { isLowerAlphanumeric($0) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }
+        ProducerName.isValid(name)
     }
 
     private func readTokenHash(_ value: JSONValue, at here: String) throws(ProducersFileError) -> String {
