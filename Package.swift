@@ -39,8 +39,7 @@ let package = Package(
 
         // The stored event as JSON and back: envelope <-> log record, stored
         // records back to NDJSON, and the one JSON-string and CSV-field writer.
-        // Also the sealing of PII on write and its opening on read (with SubjectKeys).
-        .target(name: "StoredEventCodec", dependencies: ["EventLog", "CareerEvents", "SubjectKeys"]),
+        .target(name: "StoredEventCodec", dependencies: ["EventLog", "CareerEvents"]),
 
         // Per-subject data keys, the key store, sealing and unsealing of PII
         // fields, crypto-shredding (SEALING.md, KEYSTORE.md).
@@ -57,7 +56,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "EventLog", "CareerEvents", "StoredEventCodec", "SubjectKeys", "Telemetry",
+                "EventLog", "CareerEvents", "StoredEventCodec", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -77,13 +76,13 @@ let package = Package(
         .target(
             name: "Projector",
             dependencies: [
-                "EventLog", "CareerEvents", "StoredEventCodec", "SubjectKeys", "Postgres",
+                "EventLog", "CareerEvents", "StoredEventCodec", "Postgres",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         // Analysts' replays: filters, the read planner, NDJSON/CSV writers, counts.
-        .target(name: "Replay", dependencies: ["EventLog", "CareerEvents", "StoredEventCodec", "SubjectKeys"]),
+        .target(name: "Replay", dependencies: ["EventLog", "CareerEvents", "StoredEventCodec"]),
 
         // The metric handles ingest, log and projector record through, and
         // their Prometheus exposition. Apart from `Window` so the hot paths
@@ -120,7 +119,7 @@ let package = Package(
         .target(
             name: "Runtime",
             dependencies: [
-                "EventLog", "CareerEvents", "StoredEventCodec", "SubjectKeys", "Ingest", "Postgres", "Projector", "Replay", "Analytics", "Telemetry", "Window",
+                "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector", "Replay", "Analytics", "Telemetry", "Window",
                 .product(name: "Logging", package: "swift-log"),
                 // IOError: to name the address when binding fails.
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -131,7 +130,7 @@ let package = Package(
         .executableTarget(
             name: "careerlog",
             dependencies: [
-                "EventLog", "CareerEvents", "StoredEventCodec", "SubjectKeys", "EventGenerator", "Ingest", "Projector", "Postgres", "Replay",
+                "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Replay",
                 "Runtime", "Analytics", "Window", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -142,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "careerlog-bench",
             dependencies: [
-                "EventLog", "CareerEvents", "StoredEventCodec", "SubjectKeys", "EventGenerator", "Ingest", "Projector", "Postgres", "Runtime", "Telemetry",
+                "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Runtime", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

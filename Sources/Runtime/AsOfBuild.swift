@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import Projector
 import Replay
-import StoredEventCodec
 
 /// The one entry point of as-of builds: `careerlog replay --into PREFIX
 /// --as-of T` (schemas kept) and `careerlog report --as-of T` (temporary
@@ -14,11 +13,9 @@ public enum AsOfBuild {
     /// `<prefix>_<projection>`; returns their names.
     public static func run(
         _ request: AsOfRequest, url: String, log: EventLog, catalog: ProjectionCatalog, logger: Logger,
-        pii: RecordOpener? = nil, progress: (BuildProgress) -> Void = { _ in }
+        progress: (BuildProgress) -> Void = { _ in }
     ) throws -> [String] {
-        var options = ProjectionBuilder.Options()
-        options.pii = pii
-        let builder = ProjectionBuilder(url: url, log: log, catalog: catalog, logger: logger, options: options)
+        let builder = ProjectionBuilder(url: url, log: log, catalog: catalog, logger: logger)
         return try builder.buildAsOf(into: request.prefix, untilSeq: request.untilSeq, untilTime: request.untilTime, progress: progress)
     }
 
