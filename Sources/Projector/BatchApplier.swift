@@ -29,9 +29,11 @@ final class BatchApplier {
     static let sharedTablePrefix = "rebuild_batch_"
 
     /// Opens sealed PII (nil: sealed records load their clear part, PII `null`).
+    /// Required at every construction: a helper connection built without it
+    /// once filled the live read models with null PII.
     let pii: RecordOpener?
 
-    init(connection: PostgresConnection, sharedBatchTable: String? = nil, pii: RecordOpener? = nil) {
+    init(connection: PostgresConnection, sharedBatchTable: String? = nil, pii: RecordOpener?) {
         self.connection = connection
         self.pii = pii
         self.batchTable = sharedBatchTable.map { "careerlog.\($0)" } ?? "batch_events_all"

@@ -49,7 +49,7 @@ public enum ProjectionStore {
                 ALTER TABLE careerlog.projection_targets ADD COLUMN builder_pid integer;
             END IF;
         END $$;
-        """
+        """ + AnalystRoles.ddl
 
     /// Creates the bookkeeping table when missing and removes what builds
     /// that are gone left behind (see `removeAbandoned`).
@@ -111,6 +111,9 @@ public enum ProjectionStore {
         try connection.transaction { c in
             try c.execute("DROP SCHEMA IF EXISTS \(quoteIdentifier(schema)) CASCADE; CREATE SCHEMA \(quoteIdentifier(schema));")
             try c.execute(definition.schemaSQL(in: schema))
+            // Every schema is born readable by the analyst roles, PII
+            // columns excepted; a swap renames it with its grants.
+            _ = try c.query("SELECT careerlog.grant_analyst_reads($1)", [schema])
             _ = try c.query("DELETE FROM careerlog.projection_targets WHERE schema_name = $1", [schema])
             _ = try c.query("""
                 INSERT INTO careerlog.projection_targets

@@ -79,7 +79,7 @@ public final class Projector: @unchecked Sendable {
     /// The appliers for `targets` targets: the main one, then helpers.
     private func appliers(for targets: Int, main: BatchApplier) throws -> [BatchApplier] {
         let wanted = max(1, min(options.connections, targets)) - 1
-        while helpers.count < wanted { helpers.append(BatchApplier(connection: try PostgresConnection(url: url))) }
+        while helpers.count < wanted { helpers.append(BatchApplier(connection: try PostgresConnection(url: url), pii: options.pii)) }
         return [main] + helpers.prefix(wanted)
     }
 

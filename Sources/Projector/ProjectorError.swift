@@ -8,7 +8,7 @@
 public struct ProjectorError: Error, CustomStringConvertible, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Sendable {
-            case definitionInvalid, projectionUnknown, schemaUnknown, schemaLive, eventNotApplied
+            case definitionInvalid, projectionUnknown, schemaUnknown, schemaLive, eventNotApplied, roleInvalid
         }
 
         private let base: Base
@@ -25,6 +25,8 @@ public struct ProjectorError: Error, CustomStringConvertible, Sendable {
         /// An event could not be applied to a schema: it stopped at `seq`
         /// (state `failed`, reason stored) until rebuilt.
         public static let eventNotApplied = Code(.eventNotApplied)
+        /// A name that cannot be an analyst role (`AnalystRoles.grant`).
+        public static let roleInvalid = Code(.roleInvalid)
 
         public var description: String { base.rawValue }
     }

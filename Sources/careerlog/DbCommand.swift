@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Postgres
+import Projector
 import Runtime
 
 /// `careerlog db ...`: the private PostgreSQL cluster that holds the read
@@ -17,7 +18,7 @@ struct DbCommand: ParsableCommand {
             `careerlog db start` starts it to keep it running until `careerlog db stop`. \
             Connect with psql "$(careerlog db url)".
             """,
-        subcommands: [DbStart.self, DbStop.self, DbStatus.self, DbURL.self])
+        subcommands: [DbStart.self, DbStop.self, DbStatus.self, DbURL.self, DbGrantAnalyst.self])
 }
 
 /// `--database-url` for the db commands that can answer about any server.
@@ -125,5 +126,33 @@ struct DbURL: ParsableCommand {
         case .running:
             print(cluster.url)
         }
+    }
+}
+
+struct DbGrantAnalyst: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grant-analyst",
+        abstract: "Make a PostgreSQL role that reads the analytics and every read model but no PII column.",
+        discussion: """
+            Creates the role when missing (LOGIN, no password: the server's pg_hba.conf decides how it signs in; \
+            the private cluster trusts its Unix socket, which only the data directory's owner can reach). \
+            It may read careerlog.projection_targets and every column of every read model except those marked PII \
+            (and any view built on one); reading a PII column is a permission error. Schemas built later \
+            (rebuilds, as-of builds) are granted to it too. To remove one: DROP OWNED BY NAME; DROP ROLE NAME.
+            """)
+
+    @Argument(help: ArgumentHelp("The role's name: a-z, 0-9 and '_', starting with a letter or '_'.", valueName: "name"))
+    var name: String
+    @OptionGroup var data: DataDirectoryOptions
+    @OptionGroup var database: DatabaseOptions
+
+    func validate() throws {
+        if let problem = AnalystRoles.problem(name: name, owner: nil) { throw ValidationError(problem) }
+    }
+
+    func run() throws {
+        let outcome = try AnalystRoles.grant(try PostgresConnection(url: try database.connectionURL(data: data)), name: name)
+        print("\(outcome.created ? "created" : "updated") analyst role \(name): reads careerlog.projection_targets and the non-PII columns of "
+              + (outcome.schemas.isEmpty ? "every schema the projector builds" : outcome.schemas.joined(separator: ", ")))
     }
 }

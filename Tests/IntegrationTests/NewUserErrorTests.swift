@@ -81,6 +81,12 @@ final class NewUserErrorTests: XCTestCase {
         }
     }
 
+    func testAnAnalystRoleNameIsCheckedBeforeAnyDatabaseIsTouched() throws {
+        try assertUsageError(["db", "grant-analyst", "Bad-Name"],
+                             ["'Bad-Name' is not a role name: use a-z, 0-9 and '_', starting with a letter or '_'"], usageOf: "db grant-analyst")
+        try assertUsageError(["db", "grant-analyst", "pg_read_all_data"], ["'pg_read_all_data' is reserved"], usageOf: "db grant-analyst")
+    }
+
     func testDbCommandsOnADirectoryWithoutAClusterSaySo() throws {
         let dir = makeTemporaryDirectory()
         for command in ["url", "stop", "status"] {

@@ -64,7 +64,7 @@ final class ProjectorCrashTests: XCTestCase {
         }
         let status = try runCareerlog(["projections", "status", "--data-dir", dir])
         XCTAssertEqual(status.status, 0, status.stderr)
-        XCTAssertEqual(try careerlogTables(), ["projection_targets"])
+        XCTAssertEqual(try careerlogTables(), ["analyst_roles", "projection_targets"])
         XCTAssertEqual(try shadowSchemas(), [])
         XCTAssertFalse(status.stdout.contains("__rebuild"), status.stdout)
     }

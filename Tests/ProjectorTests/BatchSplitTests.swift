@@ -89,7 +89,7 @@ final class BatchSplitTests: XCTestCase {
         for definition in catalog.definitions {
             try ProjectionStore.create(f.connection, schema: definition.name, definition: definition, role: .live, state: .live)
         }
-        let applier = BatchApplier(connection: f.connection)
+        let applier = BatchApplier(connection: f.connection, pii: nil)
         var start = 0
         for size in sizes where size > 0 {
             let batch = Array(records[start..<(start + size)])
