@@ -104,7 +104,7 @@ struct ServeCommand: ParsableCommand {
         _ resolvedURL: ResolvedDatabaseURL, tls: TLSServerContext? = nil, logger: Logger? = nil
     ) throws -> NodeWindowConfiguration {
         var configuration = NodeWindowConfiguration(dataDirectory: data.path)
-        configuration.server.readToken = ProcessInfo.processInfo.environment["CAREERLOG_HTTP_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.server.readToken = EnvironmentSettings.httpReadToken()
         if let tls { configuration.server.tlsHandler = { tls.makeServerHandler() } }
         if case .tcp(let host, let port)? = IngestEndpoint(hostPort: http) {
             configuration.server.host = host
