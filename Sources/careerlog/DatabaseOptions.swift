@@ -28,7 +28,3 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
-extension DataDirectoryOptions {
-    /// The private PostgreSQL cluster in `<data-dir>/postgres`.
-    var embeddedCluster: EmbeddedCluster { EmbeddedCluster(directory: path + "/postgres") }
-}

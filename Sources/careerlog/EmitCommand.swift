@@ -2,6 +2,7 @@ import ArgumentParser
 import CareerEvents
 import Foundation
 import Ingest
+import Runtime
 
 #if canImport(Glibc)
 import Glibc
@@ -51,7 +52,7 @@ struct EmitCommand: ParsableCommand {
     /// --socket, else the data directory's socket, else --connect or the default TCP address.
     var endpoint: IngestEndpoint {
         if let socket { return .unix(path: socket) }
-        if let dataDirectory { return .unix(path: dataDirectory + "/ingest.sock") }
+        if let dataDirectory { return .unix(path: DataDirectory(path: dataDirectory).ingestSocket) }
         return IngestEndpoint(hostPort: connect ?? "127.0.0.1:7400")!
     }
 

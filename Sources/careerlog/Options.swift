@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Postgres
+import Runtime
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,14 +13,11 @@ struct DataDirectoryOptions: ParsableArguments {
         "The data directory (default: $CAREERLOG_DATA_DIR, else ./.careerlog).", valueName: "dir"))
     var dataDirectory: String?
 
-    var path: String {
-        if let dataDirectory { return dataDirectory }
-        if let env = ProcessInfo.processInfo.environment["CAREERLOG_DATA_DIR"], !env.isEmpty { return env }
-        return FileManager.default.currentDirectoryPath + "/.careerlog"
-    }
-
-    /// The event log lives in `<data-dir>/log`.
-    var logDirectory: String { path + "/log" }
+    /// The directory these options name, and its parts (`Runtime.DataDirectory`).
+    var layout: DataDirectory { DataDirectory(option: dataDirectory) }
+    var path: String { layout.path }
+    var logDirectory: String { layout.logDirectory }
+    var embeddedCluster: EmbeddedCluster { layout.embeddedCluster }
 
     /// A data directory that is a file cannot hold anything: say so before
     /// a command trips over it.

@@ -132,7 +132,7 @@ struct ServeCommand: ParsableCommand {
             ingest.tcpHost = host
             ingest.tcpPort = port
         }
-        ingest.unixSocketPath = noSocket ? nil : (socket ?? data.path + "/ingest.sock")
+        ingest.unixSocketPath = noSocket ? nil : (socket ?? data.layout.ingestSocket)
         ingest.limits = limits.ingestLimits
         ingest.eventLoopThreads = eventLoops
         ingest.door = try door.makeDoor(tcp: ingest.tcpHost.map { ($0, ingest.tcpPort) }, logger: logger)
