@@ -57,8 +57,7 @@ struct EmitCommand: ParsableCommand {
     }
 
     func run() throws {
-        let fd: Int32 = file == "-" ? 0 : open(file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ValidationError("cannot open \(file): \(String(cString: strerror(errno)))") }
+        let fd = try openInputFile(file)
         defer { if fd != 0 { close(fd) } }
         signal(SIGPIPE, SIG_IGN)
         let token = try door.resolvedToken()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EventLog
 import Foundation
 import Postgres
 import Runtime
@@ -40,6 +41,19 @@ struct LogLimitOptions: ParsableArguments {
             throw ValidationError("--segment-mib must be between 1 and 65536")
         }
     }
+
+    var logLimits: LogLimits { LogLimits(segmentBytesMax: segmentMiB << 20) }
+}
+
+/// --dedupe-window, for `serve` and `log import`.
+struct DedupeWindowOption: ParsableArguments {
+    @Option(name: .customLong("dedupe-window"), help: ArgumentHelp(
+        "How many of the newest events' ids are remembered to detect duplicates.", valueName: "events"))
+    var events: Int = 10_000_000
+
+    func validate() throws {
+        guard events >= 1 else { throw ValidationError("--dedupe-window must be at least 1") }
+    }
 }
 
 /// Checks an input file argument before anything runs, so a mistake shows
@@ -57,4 +71,13 @@ func validateInputFile(_ file: String) throws {
     guard access(file, R_OK) == 0 else {
         throw ValidationError("cannot read \(file): \(String(cString: strerror(errno)))")
     }
+}
+
+/// Opens an input file argument checked by `validateInputFile`: its
+/// descriptor, or 0 for "-" (stdin). The caller closes a non-zero one.
+func openInputFile(_ file: String) throws -> Int32 {
+    guard file != "-" else { return 0 }
+    let fd = open(file, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw ValidationError("cannot open \(file): \(String(cString: strerror(errno)))") }
+    return fd
 }

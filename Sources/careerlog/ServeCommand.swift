@@ -39,8 +39,7 @@ struct ServeCommand: ParsableCommand {
     var socket: String?
     @Flag(help: "Do not listen on a Unix socket.")
     var noSocket = false
-    @Option(help: ArgumentHelp("How many of the newest events' ids are remembered to detect duplicates.", valueName: "events"))
-    var dedupeWindow: Int = 10_000_000
+    @OptionGroup var dedupe: DedupeWindowOption
     @Option(help: ArgumentHelp("Event loop threads (decode, validate, answer); default one per core.", valueName: "count"))
     var eventLoops: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: ArgumentHelp("Least severe log level written to stderr: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
@@ -66,7 +65,6 @@ struct ServeCommand: ParsableCommand {
         if !noHttp, case .tcp? = IngestEndpoint(hostPort: http) {} else if !noHttp {
             throw ValidationError("--http must be HOST:PORT, got \(http)")
         }
-        guard dedupeWindow >= 1 else { throw ValidationError("--dedupe-window must be at least 1") }
         guard eventLoops >= 1, eventLoops <= 256 else { throw ValidationError("--event-loops must be between 1 and 256") }
         do { try limits.ingestLimits.validate() } catch { throw ValidationError(error.message) }
     }
@@ -137,8 +135,8 @@ struct ServeCommand: ParsableCommand {
         ingest.eventLoopThreads = eventLoops
         ingest.door = try door.makeDoor(tcp: ingest.tcpHost.map { ($0, ingest.tcpPort) }, logger: logger)
         return Node.Configuration(
-            logDirectory: data.logDirectory, logLimits: LogLimits(segmentBytesMax: logLimits.segmentMiB << 20),
-            dedupeWindowEvents: dedupeWindow, ingest: ingest,
+            logDirectory: data.logDirectory, logLimits: logLimits.logLimits,
+            dedupeWindowEvents: dedupe.events, ingest: ingest,
             validate: { envelope throws(EventError) in try registry.validate(envelope) },
             projector: noProjector ? nil : try projectorConfiguration(logger: logger, resolvedURL: resolvedURL))
     }
