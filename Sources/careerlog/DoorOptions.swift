@@ -22,7 +22,7 @@ struct ServeDoorOptions: ParsableArguments {
     func validate() throws {
         try validateCertificateAndKey(tlsCert, tlsKey)
         if tlsClientCa != nil && tlsCert == nil { throw ValidationError("--tls-client-ca needs TLS: add --tls-cert FILE --tls-key FILE") }
-        do { try limits.validate() } catch { throw ValidationError(error.message) }
+        try checkingOption { try limits.validate() }
     }
 
     var limits: DoorLimits {
@@ -72,6 +72,6 @@ struct EmitDoorOptions: ParsableArguments {
     func resolvedToken() throws -> String? {
         if let token { return token }
         guard let tokenFile else { return nil }
-        do { return try EmitClient.token(fromFile: tokenFile) } catch { throw ValidationError(error.message) }
+        return try checkingOption { try EmitClient.token(fromFile: tokenFile) }
     }
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import Ingest
 import Postgres
+import Replay
 import Runtime
 #if canImport(Glibc)
 import Glibc
@@ -80,4 +82,18 @@ func openInputFile(_ file: String) throws -> Int32 {
     let fd = open(file, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw ValidationError("cannot open \(file): \(String(cString: strerror(errno)))") }
     return fd
+}
+
+/// A library's refusal of a value given on the command line; `message`
+/// names the option and says what is wrong.
+protocol OptionValueError: Error { var message: String { get } }
+
+extension IngestConfigurationError: OptionValueError {}
+extension ReplayError: OptionValueError {}
+extension EmitClient.TokenFileError: OptionValueError {}
+
+/// The one way such a refusal becomes a usage error (the subcommand's
+/// usage, then the message); any other error passes through unchanged.
+func checkingOption<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as OptionValueError { throw ValidationError(error.message) }
 }

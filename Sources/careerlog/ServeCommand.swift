@@ -66,7 +66,7 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("--http must be HOST:PORT, got \(http)")
         }
         guard eventLoops >= 1, eventLoops <= 256 else { throw ValidationError("--event-loops must be between 1 and 256") }
-        do { try limits.ingestLimits.validate() } catch { throw ValidationError(error.message) }
+        try checkingOption { try limits.ingestLimits.validate() }
     }
 
     func run() throws {
