@@ -102,18 +102,9 @@ struct ServeCommand: ParsableCommand {
         _ resolvedURL: ResolvedDatabaseURL, tls: TLSServerContext? = nil, logger: Logger? = nil
     ) throws -> NodeWindowConfiguration {
         var configuration = NodeWindowConfiguration(dataDirectory: data.path)
-        configuration.server.readToken = EnvironmentSettings.httpReadToken()
-        if let tls { configuration.server.tlsHandler = { tls.makeServerHandler() } }
-        if case .tcp(let host, let port)? = IngestEndpoint(hostPort: http) {
-            configuration.server.host = host
-            configuration.server.port = port
-            switch ListenPolicy.checkHTTP(host: host, port: port, tls: tls != nil, token: configuration.server.readToken != nil,
-                                          insecureListen: door.insecureListen) {
-            case .allowed: break
-            case .allowedInsecurely(let warning): logger?.warning("\(warning)")
-            case .refused(let message): throw DoorStartError(message: message)
-            }
-        }
+        guard case .tcp(let host, let port)? = IngestEndpoint(hostPort: http) else { preconditionFailure("checked by validate()") }
+        try configuration.listen(host: host, port: port, tls: tls, readToken: EnvironmentSettings.httpReadToken(),
+                                 insecureListen: door.insecureListen, logger: logger)
         configuration.readiness.projectionLagEventsMax = readyLagEventsMax
         configuration.catalog = noProjector ? nil : try projections.catalog()
         configuration.databaseURL = resolvedURL
