@@ -2,7 +2,7 @@ import Foundation
 import Postgres
 
 /// A data directory and the one place its parts are named: the event log,
-/// the ingest socket, the private PostgreSQL cluster.
+/// the ingest socket, the key store, the private PostgreSQL cluster.
 public struct DataDirectory: Sendable, Equatable {
     public var path: String
 
@@ -26,6 +26,9 @@ public struct DataDirectory: Sendable, Equatable {
 
     /// The Unix socket `serve` listens on unless told otherwise, and `emit --data-dir` sends to.
     public var ingestSocket: String { path + "/ingest.sock" }
+
+    /// The subjects' key store and the default master key file: `<data-dir>/keys`.
+    public var keysDirectory: String { path + "/keys" }
 
     /// The private PostgreSQL cluster in `<data-dir>/postgres`.
     public var embeddedCluster: EmbeddedCluster { EmbeddedCluster(directory: path + "/postgres") }

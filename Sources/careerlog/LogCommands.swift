@@ -48,6 +48,7 @@ struct ImportLog: ParsableCommand {
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var schemas: SchemaOptions
     @OptionGroup var limits: LogLimitOptions
+    @OptionGroup(title: "Privacy") var masterKey: MasterKeyOptions
 
     @OptionGroup var dedupe: DedupeWindowOption
 
@@ -62,10 +63,11 @@ struct ImportLog: ParsableCommand {
         let registry = try schemas.registry()
         let fd = try openInputFile(file)
         defer { if fd != 0 { close(fd) } }
+        let sealer = try masterKey.openForWriting(data: data, registry: registry, command: "log import")
         do {
             let summary = try Importer.importLines(
                 fd: fd, logDirectory: data.logDirectory, logLimits: limits.logLimits,
-                dedupeWindowEvents: dedupe.events, validate: { envelope throws(EventError) in try registry.validate(envelope) },
+                dedupeWindowEvents: dedupe.events, validate: { envelope throws(EventError) in try registry.validate(envelope) }, sealer: sealer,
                 opened: { $0.lines.forEach(printError) }, reject: { line, error in printError("line \(line): \(error.code.rawValue): \(error)") })
             print(summary.json)
             if summary.rejected > 0 { throw ExitCode(1) }
@@ -145,15 +147,19 @@ extension Duration {
 struct DumpLog: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "Print events as NDJSON with seq and recorded added (and producer, for events written by an authenticated producer).")
+        abstract: "Print events as NDJSON with seq and recorded added (and producer, for events written by an authenticated producer).",
+        discussion: "An operator's tool: PII is shown in clear where the subject's key exists, so it needs the master key; --redact-pii prints what an analyst's replay shows instead.")
 
     @OptionGroup var data: DataDirectoryOptions
     @Option(help: ArgumentHelp("Start at this seq.", valueName: "seq")) var fromSeq: UInt64 = 1
     @Option(help: ArgumentHelp("Print at most this many events.", valueName: "count")) var limit: UInt64?
+    @OptionGroup var schemas: SchemaOptions
+    @OptionGroup(title: "Privacy") var pii: DumpPIIOptions
 
     func run() throws {
         do {
-            try EventLog.open(directory: data.logDirectory, mode: .readOnly).dump(fromSeq: fromSeq, limit: limit, to: OutputBuffer())
+            try EventLog.open(directory: data.logDirectory, mode: .readOnly).dump(
+                fromSeq: fromSeq, limit: limit, opener: try pii.opener(data: data, registry: try schemas.registry(), command: "log dump"), to: OutputBuffer())
         } catch is OutputBuffer.OutputClosed {
             return
         }

@@ -16,6 +16,7 @@ final class DataDirectoryTests: XCTestCase {
         let directory = DataDirectory(path: "/srv/cl")
         XCTAssertEqual(directory.logDirectory, "/srv/cl/log")
         XCTAssertEqual(directory.ingestSocket, "/srv/cl/ingest.sock")
+        XCTAssertEqual(directory.keysDirectory, "/srv/cl/keys")
         XCTAssertEqual(directory.embeddedCluster.directory, "/srv/cl/postgres")
     }
 }
