@@ -22,13 +22,15 @@ final class KeyStoreRolesTests: XCTestCase {
     }
 
     func testTheWriterMakesTheMasterKeyOnFirstStartAndAReaderThenOpensTheStore() throws {
-        _ = try KeyStore.openForWriting(keysDirectory: directory, masterKeyFile: nil, environment: [:])
+        try KeyStore.openForWriting(keysDirectory: directory, masterKeyFile: nil, environment: [:]).close()
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/" + MasterKey.defaultFileName))
-        XCTAssertNotNil(try KeyStore.openForReading(keysDirectory: directory, masterKeyFile: nil, environment: [:]))
+        let reader = try KeyStore.openForReading(keysDirectory: directory, masterKeyFile: nil, environment: [:])
+        XCTAssertNotNil(reader)
+        reader?.close()
     }
 
     func testAStoreWithoutItsMasterKeyIsRefusedToBoth() throws {
-        _ = try KeyStore.openForWriting(keysDirectory: directory, masterKeyFile: nil, environment: [:])
+        try KeyStore.openForWriting(keysDirectory: directory, masterKeyFile: nil, environment: [:]).close()
         try FileManager.default.removeItem(atPath: directory + "/" + MasterKey.defaultFileName)
         for open in [{ _ = try KeyStore.openForWriting(keysDirectory: self.directory, masterKeyFile: nil, environment: [:]) },
                      { _ = try KeyStore.openForReading(keysDirectory: self.directory, masterKeyFile: nil, environment: [:]) }] {
