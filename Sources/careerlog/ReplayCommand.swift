@@ -162,7 +162,7 @@ extension SchemaOptions {
         guard let directory = schemaDirectory ?? SchemaRegistry.bundledDirectory() else {
             throw ValidationError("CSV columns come from the event schemas, and no EventSchemas directory was found: pass --schemas DIR or set CAREERLOG_SCHEMA_DIR")
         }
-        try checkingOption { try DataColumns.load(directory: directory) }
+        return try checkingOption { try DataColumns.load(directory: directory) }
     }
 }
 
