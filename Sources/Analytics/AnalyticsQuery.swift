@@ -46,7 +46,23 @@ public struct AnalyticsQuery: Sendable, Equatable {
 // MARK: - The figures
 
 extension AnalyticsQuery {
-    public enum PlacementGrouping: String, Sendable, CaseIterable { case cohort, program, industry }
+    public enum PlacementGrouping: String, Sendable, CaseIterable {
+        case cohort, program, industry
+
+        /// The grouping when none is asked for (the command line's and the
+        /// API's rule): a program alone means by program, else by cohort.
+        public static func implied(cohort: String?, program: String?) -> PlacementGrouping {
+            program != nil && cohort == nil ? .program : .cohort
+        }
+    }
+
+    /// Placement as the command line and the API ask for it: `cohort`
+    /// selects a row of by cohort; `program` selects the row of by program,
+    /// or limits by cohort to that program's enrollees (ignored by industry).
+    public static func placement(by grouping: PlacementGrouping, cohort: String?, program: String?) -> AnalyticsQuery {
+        .placement(by: grouping, value: grouping == .cohort ? cohort : grouping == .program ? program : nil,
+                   program: grouping == .cohort ? program : nil)
+    }
 
     /// Placement rate per cohort, program or target industry. `value`
     /// selects one group (a cohort or a program; not an industry).

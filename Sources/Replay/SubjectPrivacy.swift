@@ -49,6 +49,22 @@ public struct SubjectPrivacyStatus: Sendable, Equatable {
     }
 }
 
+extension SubjectPrivacyStatus {
+    /// The human form: one fact a line, no newline at the end.
+    public var text: String {
+        let time = { (microseconds: Int64) in SubjectPrivacy.rfc3339(microseconds: microseconds) }
+        var lines = ["subject: \(UUIDText.string(subject))"]
+        switch key {
+        case .none: lines.append("key: none (no PII-bearing event was ever sealed for this subject)")
+        case .active(let at): lines.append("key: active, created \(time(at))")
+        case .destroyed(let seq, let at): lines.append("key: destroyed by the erasure at seq \(seq), \(time(at))")
+        }
+        lines.append("events: \(events), with sealed PII: \(sealedEvents), with PII in clear (written before sealing): \(clearPIIEvents)")
+        if !erasureSeqs.isEmpty { lines.append("user.erased at seq: \(erasureSeqs.map(String.init).joined(separator: ", "))") }
+        return lines.joined(separator: "\n")
+    }
+}
+
 /// The data subject's rights on the command line: status and access
 /// (export). Both read the whole log once, filtered by subject; neither
 /// writes anything.

@@ -68,14 +68,13 @@ public enum AnalyticsAPI {
         case "placement":
             // As the command line: program alone means by program; by cohort with a program limits the cohorts to it.
             let by = options["by"].map { AnalyticsQuery.PlacementGrouping(rawValue: $0) }
-                ?? (options["program"] != nil && options["cohort"] == nil ? .program : .cohort)
+                ?? .implied(cohort: options["cohort"], program: options["program"])
             guard let by else { throw RequestError(status: 400, code: "bad_option", message: "by must be cohort, program or industry") }
             if options["cohort"] != nil, by != .cohort { throw RequestError(status: 400, code: "bad_option", message: "cohort selects rows of by=cohort") }
             if options["program"] != nil, by == .industry {
                 throw RequestError(status: 400, code: "bad_option", message: "program selects a row of by=program, or limits by=cohort to that program")
             }
-            return .placement(by: by, value: by == .cohort ? options["cohort"] : by == .program ? options["program"] : nil,
-                              program: by == .cohort ? options["program"] : nil)
+            return .placement(by: by, cohort: options["cohort"], program: options["program"])
         case "time-to-placement": return .timeToPlacement(cohort: options["cohort"], program: options["program"])
         case "uplift": return .uplift(cohort: options["cohort"], program: options["program"])
         case "mentorship":

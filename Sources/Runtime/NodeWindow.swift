@@ -191,3 +191,23 @@ final class NodeProbe: @unchecked Sendable {
         return String(url[..<colon.lowerBound]) + String(url[at.lowerBound...])
     }
 }
+
+extension NodeWindowConfiguration {
+    /// Serves on `host`:`port`, with TLS when the door has a context (the
+    /// same certificate, mutual TLS included) and `readToken` as the bearer
+    /// token. Beyond loopback both are required (`ListenPolicy.checkHTTP`),
+    /// unless `insecureListen`, which starts with a warning logged.
+    public mutating func listen(
+        host: String, port: Int, tls: TLSServerContext?, readToken: String?, insecureListen: Bool, logger: Logger?
+    ) throws(DoorStartError) {
+        server.host = host
+        server.port = port
+        server.readToken = readToken
+        if let tls { server.tlsHandler = { tls.makeServerHandler() } }
+        switch ListenPolicy.checkHTTP(host: host, port: port, tls: tls != nil, token: readToken != nil, insecureListen: insecureListen) {
+        case .allowed: break
+        case .allowedInsecurely(let warning): logger?.warning("\(warning)")
+        case .refused(let message): throw DoorStartError(message: message)
+        }
+    }
+}

@@ -40,6 +40,7 @@ struct AnalyticsCommand: ParsableCommand {
 }
 
 extension AnalyticsFormat: ExpressibleByArgument {}
+extension AnalyticsQuery.PlacementGrouping: ExpressibleByArgument {}
 
 /// Where and how to print: shared by every subcommand.
 struct AnalyticsOutputOptions: ParsableArguments {
@@ -109,15 +110,13 @@ struct AnalyticsPlacement: ParsableCommand {
             gives the per-cohort rates of that program's enrollees.
             """)
 
-    enum Grouping: String, ExpressibleByArgument, CaseIterable { case cohort, program, industry }
-
     @OptionGroup var cohort: CohortOption
     @OptionGroup var program: ProgramOption
     @Option(help: ArgumentHelp("Group by cohort, program or industry (the target industry).", valueName: "cohort|program|industry"))
-    var by: Grouping?
+    var by: AnalyticsQuery.PlacementGrouping?
     @OptionGroup var output: AnalyticsOutputOptions
 
-    var grouping: Grouping { by ?? (program.program != nil && cohort.cohort == nil ? .program : .cohort) }
+    var grouping: AnalyticsQuery.PlacementGrouping { by ?? .implied(cohort: cohort.cohort, program: program.program) }
 
     func validate() throws {
         if cohort.cohort != nil, grouping != .cohort { throw ValidationError("--cohort selects rows of --by cohort") }
@@ -127,9 +126,7 @@ struct AnalyticsPlacement: ParsableCommand {
     }
 
     func run() throws {
-        let grouping = AnalyticsQuery.PlacementGrouping(rawValue: grouping.rawValue)!
-        let value = grouping == .cohort ? cohort.cohort : grouping == .program ? program.program : nil
-        try output.show(.placement(by: grouping, value: value, program: grouping == .cohort ? program.program : nil), program: program.program)
+        try output.show(.placement(by: grouping, cohort: cohort.cohort, program: program.program), program: program.program)
     }
 }
 

@@ -17,7 +17,7 @@ struct DatabaseOptions: ParsableArguments {
     var keepDatabase = false
 
     /// The URL given by option or environment; nil means the embedded cluster.
-    var configuredURL: String? { configuredDatabaseURL(databaseURL) }
+    var configuredURL: String? { EnvironmentSettings.databaseURL(option: databaseURL) }
 
     /// The URL to connect to. Without a configured one, starts the private
     /// cluster of `data` if it is not running (creating it on first use);
@@ -28,14 +28,3 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
-/// `--database-url`, else `$DATABASE_URL`; nil when neither is set.
-func configuredDatabaseURL(_ option: String?) -> String? {
-    if let option, !option.isEmpty { return option }
-    if let env = ProcessInfo.processInfo.environment["DATABASE_URL"], !env.isEmpty { return env }
-    return nil
-}
-
-extension DataDirectoryOptions {
-    /// The private PostgreSQL cluster in `<data-dir>/postgres`.
-    var embeddedCluster: EmbeddedCluster { EmbeddedCluster(directory: path + "/postgres") }
-}

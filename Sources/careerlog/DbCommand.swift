@@ -28,7 +28,7 @@ struct DatabaseURLOption: ParsableArguments {
         valueName: "url"))
     var databaseURL: String?
 
-    var configuredURL: String? { configuredDatabaseURL(databaseURL) }
+    var configuredURL: String? { EnvironmentSettings.databaseURL(option: databaseURL) }
 }
 
 struct DbStart: ParsableCommand {

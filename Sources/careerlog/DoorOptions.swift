@@ -20,9 +20,9 @@ struct ServeDoorOptions: ParsableArguments {
     var authDeadlineMs: Int = DoorLimits().authenticationDeadlineMs
 
     func validate() throws {
-        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together: give both, or neither") }
+        try validateCertificateAndKey(tlsCert, tlsKey)
         if tlsClientCa != nil && tlsCert == nil { throw ValidationError("--tls-client-ca needs TLS: add --tls-cert FILE --tls-key FILE") }
-        do { try limits.validate() } catch { throw ValidationError(error.message) }
+        try checkingOption { try limits.validate() }
     }
 
     var limits: DoorLimits {
@@ -36,6 +36,11 @@ struct ServeDoorOptions: ParsableArguments {
         let files = tlsCert.flatMap { cert in tlsKey.map { TLSServerFiles(certificateChainPath: cert, privateKeyPath: $0, clientCAPath: tlsClientCa) } }
         return try IngestDoor.open(tls: files, producersFile: producers, tcp: tcp, insecureListen: insecureListen, limits: limits, logger: logger)
     }
+}
+
+/// --tls-cert and --tls-key name one identity: both or neither (serve and emit).
+func validateCertificateAndKey(_ certificate: String?, _ key: String?) throws {
+    if (certificate == nil) != (key == nil) { throw ValidationError("--tls-cert and --tls-key go together: give both, or neither") }
 }
 
 /// `emit`'s side of the door: a token, TLS, a client certificate.
@@ -55,7 +60,7 @@ struct EmitDoorOptions: ParsableArguments {
 
     func validate() throws {
         if token != nil && tokenFile != nil { throw ValidationError("give --token or --token-file, not both") }
-        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together: give both, or neither") }
+        try validateCertificateAndKey(tlsCert, tlsKey)
     }
 
     var usesTLS: Bool { tls || tlsCa != nil || tlsCert != nil }
@@ -67,12 +72,6 @@ struct EmitDoorOptions: ParsableArguments {
     func resolvedToken() throws -> String? {
         if let token { return token }
         guard let tokenFile else { return nil }
-        guard let data = FileManager.default.contents(atPath: tokenFile) else {
-            throw ValidationError("cannot read the token file \(tokenFile): check that it exists and that you may read it")
-        }
-        let firstLine = String(decoding: data.prefix(4096), as: UTF8.self).split(whereSeparator: \.isNewline).first ?? ""
-        let token = firstLine.trimmingCharacters(in: .whitespaces)
-        guard !token.isEmpty else { throw ValidationError("the token file \(tokenFile) is empty; put the producer's token on its first line") }
-        return token
+        return try checkingOption { try EmitClient.token(fromFile: tokenFile) }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CareerEvents
 import Foundation
 import Ingest
+import Runtime
 
 #if canImport(Glibc)
 import Glibc
@@ -51,13 +52,12 @@ struct EmitCommand: ParsableCommand {
     /// --socket, else the data directory's socket, else --connect or the default TCP address.
     var endpoint: IngestEndpoint {
         if let socket { return .unix(path: socket) }
-        if let dataDirectory { return .unix(path: dataDirectory + "/ingest.sock") }
+        if let dataDirectory { return .unix(path: DataDirectory(path: dataDirectory).ingestSocket) }
         return IngestEndpoint(hostPort: connect ?? "127.0.0.1:7400")!
     }
 
     func run() throws {
-        let fd: Int32 = file == "-" ? 0 : open(file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ValidationError("cannot open \(file): \(String(cString: strerror(errno)))") }
+        let fd = try openInputFile(file)
         defer { if fd != 0 { close(fd) } }
         signal(SIGPIPE, SIG_IGN)
         let token = try door.resolvedToken()
@@ -80,22 +80,15 @@ struct EmitCommand: ParsableCommand {
             printError("emit: \(sendError)")
             throw ExitCode(1)
         }
-        print(#"{"sent":\#(summary.sent),"stored":\#(summary.stored),"duplicates":\#(summary.duplicates),"rejected":\#(summary.rejected)}"#)
-        let unanswered = summary.unanswered
-        if unanswered > 0 {
-            printError("emit: \(unanswered) of \(summary.sent) lines got no answer (the connection closed early); they may or may not be stored, send them again")
-            if let failure = bridge?.failure { printError("emit: the TLS connection ended with: \(failure)") }
-        }
-        if summary.rejected > 0 || unanswered > 0 { throw ExitCode(1) }
+        print(summary.summaryJSON)
+        summary.unansweredMessage(tlsFailure: bridge?.failure).forEach { printError("emit: \($0)") }
+        if summary.rejected > 0 || summary.unanswered > 0 { throw ExitCode(1) }
     }
 
     /// A plain socket, or the caller's end of a TLS bridge.
     private func connect(_ endpoint: IngestEndpoint) throws -> (IngestSocket, IngestTLSBridge?) {
         do {
-            guard door.usesTLS, case .tcp(let host, let port) = endpoint else { return (try IngestSocket(endpoint: endpoint), nil) }
-            let context = try TLSClientContext.make(door.tlsFiles)
-            let bridge = try IngestTLSBridge.connect(host: host, port: port, context: context)
-            return (IngestSocket(connectedDescriptor: dup(bridge.descriptor)), bridge)
+            return try EmitClient.connect(endpoint, tls: door.usesTLS ? door.tlsFiles : nil)
         } catch {
             printError("emit: cannot reach careerlog serve at \(endpoint): \(error) (is it running? see --connect, --socket, --data-dir)")
             throw ExitCode(1)

@@ -50,27 +50,24 @@ struct ImportLog: ParsableCommand {
     @OptionGroup var limits: LogLimitOptions
     @OptionGroup(title: "Privacy") var masterKey: MasterKeyOptions
 
-    @Option(help: ArgumentHelp("How many of the newest events' ids are remembered to detect duplicates.", valueName: "events"))
-    var dedupeWindow: Int = 10_000_000
+    @OptionGroup var dedupe: DedupeWindowOption
 
     @Argument(help: ArgumentHelp("The NDJSON file to import, or - for stdin.", valueName: "file"))
     var file: String = "-"
 
     func validate() throws {
-        guard dedupeWindow >= 1 else { throw ValidationError("--dedupe-window must be at least 1") }
         try validateInputFile(file)
     }
 
     func run() throws {
         let registry = try schemas.registry()
-        let fd: Int32 = file == "-" ? 0 : open(file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ValidationError("cannot open \(file): \(String(cString: strerror(errno)))") }
+        let fd = try openInputFile(file)
         defer { if fd != 0 { close(fd) } }
         let sealer = try masterKey.openForWriting(data: data, registry: registry, command: "log import")
         do {
             let summary = try Importer.importLines(
-                fd: fd, logDirectory: data.logDirectory, logLimits: LogLimits(segmentBytesMax: limits.segmentMiB << 20),
-                dedupeWindowEvents: dedupeWindow, validate: { envelope throws(EventError) in try registry.validate(envelope) }, sealer: sealer,
+                fd: fd, logDirectory: data.logDirectory, logLimits: limits.logLimits,
+                dedupeWindowEvents: dedupe.events, validate: { envelope throws(EventError) in try registry.validate(envelope) }, sealer: sealer,
                 opened: { $0.lines.forEach(printError) }, reject: { line, error in printError("line \(line): \(error.code.rawValue): \(error)") })
             print(summary.json)
             if summary.rejected > 0 { throw ExitCode(1) }

@@ -37,23 +37,8 @@ struct PrivacyStatus: ParsableCommand {
         let store = try masterKey.openForReading(data: data, command: "privacy status")
         let status = try SubjectPrivacy.status(of: UUIDText.parse(subject)!, log: log, store: store,
                                                table: PIIPathTable(registry: try schemas.registry()))
-        print(json ? status.json : Self.text(status))
+        print(json ? status.json : status.text)
     }
-
-    /// The human form: one fact a line.
-    static func text(_ status: SubjectPrivacyStatus) -> String {
-        var lines = ["subject: \(UUIDText.string(status.subject))"]
-        switch status.key {
-        case .none: lines.append("key: none (no PII-bearing event was ever sealed for this subject)")
-        case .active(let at): lines.append("key: active, created \(rfc3339(at))")
-        case .destroyed(let seq, let at): lines.append("key: destroyed by the erasure at seq \(seq), \(rfc3339(at))")
-        }
-        lines.append("events: \(status.events), with sealed PII: \(status.sealedEvents), with PII in clear (written before sealing): \(status.clearPIIEvents)")
-        if !status.erasureSeqs.isEmpty { lines.append("user.erased at seq: \(status.erasureSeqs.map(String.init).joined(separator: ", "))") }
-        return lines.joined(separator: "\n")
-    }
-
-    private static func rfc3339(_ microseconds: Int64) -> String { SubjectPrivacy.rfc3339(microseconds: microseconds) }
 }
 
 struct PrivacyExport: ParsableCommand {

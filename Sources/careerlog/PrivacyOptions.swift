@@ -2,6 +2,7 @@ import ArgumentParser
 import CareerEvents
 import EventLog
 import Foundation
+import Runtime
 import StoredEventCodec
 import SubjectKeys
 
@@ -16,11 +17,9 @@ struct MasterKeyOptions: ParsableArguments {
     /// created on first start when no store exists; a missing or wrong key
     /// for an existing store refuses to start (never PII in clear instead).
     func openForWriting(data: DataDirectoryOptions, registry: SchemaRegistry, command: String) throws -> EventSealer {
-        let directory = data.path + "/keys"
         do {
-            let master = try MasterKey.resolve(keysDirectory: directory, file: masterKeyFile,
-                                               environment: ProcessInfo.processInfo.environment, createIfMissing: true)
-            let store = try KeyStore.open(directory: directory, masterKey: master, mode: .readWrite)
+            let store = try KeyStore.openForWriting(keysDirectory: data.layout.keysDirectory, masterKeyFile: masterKeyFile,
+                                                    environment: ProcessInfo.processInfo.environment)
             return EventSealer(store: store, table: PIIPathTable(registry: registry))
         } catch {
             printError("\(command): cannot open the key store, so PII cannot be sealed and nothing is written: \(error)")
@@ -32,12 +31,9 @@ struct MasterKeyOptions: ParsableArguments {
     /// read-only, never creates a master key. nil when there is no store
     /// yet (no PII-bearing event was ever sealed).
     func openForReading(data: DataDirectoryOptions, command: String, instead: String? = nil) throws -> KeyStore? {
-        let directory = data.path + "/keys"
-        guard FileManager.default.fileExists(atPath: directory + "/" + KeyStore.storeFileName) else { return nil }
         do {
-            let master = try MasterKey.resolve(keysDirectory: directory, file: masterKeyFile,
-                                               environment: ProcessInfo.processInfo.environment, createIfMissing: false)
-            return try KeyStore.open(directory: directory, masterKey: master, mode: .readOnly)
+            return try KeyStore.openForReading(keysDirectory: data.layout.keysDirectory, masterKeyFile: masterKeyFile,
+                                               environment: ProcessInfo.processInfo.environment)
         } catch {
             printError("\(command): cannot open the key store for PII: \(error)" + (instead.map { "; \($0)" } ?? ""))
             throw ExitCode(1)

@@ -148,12 +148,10 @@ struct ReplayFilterOptions: ParsableArguments {
     }
 
     func replayFilter() throws -> ReplayFilter {
-        do {
-            return try ReplayFilter(
+        try checkingOption {
+            try ReplayFilter(
                 fromSeq: fromSeq, toSeq: toSeq, since: since, until: until, recordedSince: recordedSince,
                 recordedUntil: recordedUntil, types: types, subjects: subjects, sources: sources, producers: producers)
-        } catch {
-            throw ValidationError(error.message)
         }
     }
 }
@@ -164,11 +162,7 @@ extension SchemaOptions {
         guard let directory = schemaDirectory ?? SchemaRegistry.bundledDirectory() else {
             throw ValidationError("CSV columns come from the event schemas, and no EventSchemas directory was found: pass --schemas DIR or set CAREERLOG_SCHEMA_DIR")
         }
-        do {
-            return try DataColumns.load(directory: directory)
-        } catch {
-            throw ValidationError(error.message)
-        }
+        return try checkingOption { try DataColumns.load(directory: directory) }
     }
 }
 
@@ -201,11 +195,7 @@ struct AsOfOptions: ParsableArguments {
 
     /// The checked request (`Replay.AsOfRequest`); option errors as usage errors.
     func request(into: String) throws -> AsOfRequest {
-        do {
-            return try AsOfRequest(prefix: into, asOf: asOf, asOfSeq: asOfSeq)
-        } catch {
-            throw ValidationError(error.message)
-        }
+        try checkingOption { try AsOfRequest(prefix: into, asOf: asOf, asOfSeq: asOfSeq) }
     }
 
     func build(data: DataDirectoryOptions, pii: RecordOpener) throws {

@@ -34,7 +34,7 @@ struct ReportCommand: ParsableCommand {
     func validate() throws {
         guard let asOf else { return }
         if schema != "analytics" { throw ValidationError("--as-of builds its own schema; it takes no --schema") }
-        do { _ = try AsOfRequest(prefix: "report", asOf: asOf, asOfSeq: nil) } catch { throw ValidationError(error.message) }
+        _ = try checkingOption { try AsOfRequest(prefix: "report", asOf: asOf, asOfSeq: nil) }
     }
 
     func run() throws {

@@ -41,8 +41,7 @@ struct ServeCommand: ParsableCommand {
     var socket: String?
     @Flag(help: "Do not listen on a Unix socket.")
     var noSocket = false
-    @Option(help: ArgumentHelp("How many of the newest events' ids are remembered to detect duplicates.", valueName: "events"))
-    var dedupeWindow: Int = 10_000_000
+    @OptionGroup var dedupe: DedupeWindowOption
     @Option(help: ArgumentHelp("Event loop threads (decode, validate, answer); default one per core.", valueName: "count"))
     var eventLoops: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: ArgumentHelp("Least severe log level written to stderr: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
@@ -68,9 +67,8 @@ struct ServeCommand: ParsableCommand {
         if !noHttp, case .tcp? = IngestEndpoint(hostPort: http) {} else if !noHttp {
             throw ValidationError("--http must be HOST:PORT, got \(http)")
         }
-        guard dedupeWindow >= 1 else { throw ValidationError("--dedupe-window must be at least 1") }
         guard eventLoops >= 1, eventLoops <= 256 else { throw ValidationError("--event-loops must be between 1 and 256") }
-        do { try limits.ingestLimits.validate() } catch { throw ValidationError(error.message) }
+        try checkingOption { try limits.ingestLimits.validate() }
     }
 
     func run() throws {
@@ -106,18 +104,9 @@ struct ServeCommand: ParsableCommand {
         _ resolvedURL: ResolvedDatabaseURL, tls: TLSServerContext? = nil, logger: Logger? = nil
     ) throws -> NodeWindowConfiguration {
         var configuration = NodeWindowConfiguration(dataDirectory: data.path)
-        configuration.server.readToken = ProcessInfo.processInfo.environment["CAREERLOG_HTTP_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        if let tls { configuration.server.tlsHandler = { tls.makeServerHandler() } }
-        if case .tcp(let host, let port)? = IngestEndpoint(hostPort: http) {
-            configuration.server.host = host
-            configuration.server.port = port
-            switch ListenPolicy.checkHTTP(host: host, port: port, tls: tls != nil, token: configuration.server.readToken != nil,
-                                          insecureListen: door.insecureListen) {
-            case .allowed: break
-            case .allowedInsecurely(let warning): logger?.warning("\(warning)")
-            case .refused(let message): throw DoorStartError(message: message)
-            }
-        }
+        guard case .tcp(let host, let port)? = IngestEndpoint(hostPort: http) else { preconditionFailure("checked by validate()") }
+        try configuration.listen(host: host, port: port, tls: tls, readToken: EnvironmentSettings.httpReadToken(),
+                                 insecureListen: door.insecureListen, logger: logger)
         configuration.readiness.projectionLagEventsMax = readyLagEventsMax
         configuration.catalog = noProjector ? nil : try projections.catalog()
         configuration.databaseURL = resolvedURL
@@ -134,15 +123,15 @@ struct ServeCommand: ParsableCommand {
             ingest.tcpHost = host
             ingest.tcpPort = port
         }
-        ingest.unixSocketPath = noSocket ? nil : (socket ?? data.path + "/ingest.sock")
+        ingest.unixSocketPath = noSocket ? nil : (socket ?? data.layout.ingestSocket)
         ingest.limits = limits.ingestLimits
         ingest.eventLoopThreads = eventLoops
         ingest.door = try door.makeDoor(tcp: ingest.tcpHost.map { ($0, ingest.tcpPort) }, logger: logger)
         let sealer = try masterKey.openForWriting(data: data, registry: registry, command: "serve")
         ingest.sealer = sealer
         return Node.Configuration(
-            logDirectory: data.logDirectory, logLimits: LogLimits(segmentBytesMax: logLimits.segmentMiB << 20),
-            dedupeWindowEvents: dedupeWindow, ingest: ingest,
+            logDirectory: data.logDirectory, logLimits: logLimits.logLimits,
+            dedupeWindowEvents: dedupe.events, ingest: ingest,
             validate: { envelope throws(EventError) in try registry.validate(envelope) },
             projector: noProjector ? nil : try projectorConfiguration(logger: logger, resolvedURL: resolvedURL,
                                                                       pii: RecordOpener(mode: .include(sealer.store), table: sealer.table)))

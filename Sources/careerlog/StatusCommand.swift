@@ -20,8 +20,7 @@ struct StatusCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let token = ProcessInfo.processInfo.environment["CAREERLOG_HTTP_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        switch NodeStatusClient.fetch(hostPort: http, json: json, token: token) {
+        switch NodeStatusClient.fetch(hostPort: http, json: json, token: EnvironmentSettings.httpReadToken()) {
         case nil:
             throw ValidationError("--http must be HOST:PORT, got \(http)")
         case .noAnswer(let failure)?:
