@@ -1,4 +1,5 @@
 import CLZ4
+import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -236,5 +237,76 @@ extension EventLog {
             dictionary.append(contentsOf: records[start..<end])
         }
         return Array(dictionary.prefix(LZ4.dictionaryBytesMax))
+    }
+}
+
+/// Recompresses sealed segments on a thread of its own at the lowest CPU
+/// priority (`SCHED_IDLE`): one segment at a time, checking every
+/// `interval` (and at once after a start), never on the append path. `stop()`
+/// interrupts a recompression between frames (the segment is left as it
+/// was) and returns when the thread has ended: call it before `close()`.
+public final class BackgroundRecompressor: @unchecked Sendable {
+    private let log: EventLog
+    private let interval: Double
+    private let condition = NSCondition()
+    private var stopped = false
+    private var finished = false
+    private let onError: @Sendable (LogError) -> Void
+    private let onSegment: @Sendable (RecompressionReport) -> Void
+
+    public init(
+        log: EventLog, interval: Duration = .seconds(10),
+        onSegment: @escaping @Sendable (RecompressionReport) -> Void = { _ in },
+        onError: @escaping @Sendable (LogError) -> Void = { _ in }
+    ) {
+        self.log = log
+        self.interval = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+        self.onError = onError
+        self.onSegment = onSegment
+    }
+
+    public func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "careerlog-recompress"
+        thread.start()
+    }
+
+    public func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+
+    private var isStopped: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopped
+    }
+
+    private func run() {
+        // The lowest CPU priority Linux has: runs only on otherwise idle cores.
+        var param = sched_param()
+        param.sched_priority = 0
+        _ = pthread_setschedparam(pthread_self(), 5 /* SCHED_IDLE */, &param)
+        while !isStopped {
+            do {
+                let report = try log.recompressSealedSegments(limit: 1, stop: { [self] in isStopped })
+                if !report.segments.isEmpty {
+                    onSegment(report)
+                    if report.remaining > 0 { continue }
+                }
+            } catch {
+                if !isStopped { onError(error) }
+            }
+            condition.lock()
+            if !stopped { _ = condition.wait(until: Date().addingTimeInterval(interval)) }
+            condition.unlock()
+        }
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
     }
 }

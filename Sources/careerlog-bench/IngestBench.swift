@@ -43,6 +43,9 @@ struct IngestBench: ParsableCommand {
     @Option(help: ArgumentHelp("Where to put the benchmark's data directory (removed first).", valueName: "dir")) var directory: String = "./.careerlog-bench/ingest"
     @Option(help: ArgumentHelp("Server event loop threads (default one per core).", valueName: "count"))
     var eventLoops: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .customLong("segment-mib"), help: ArgumentHelp("Segment size limit in MiB (small: segments are sealed during the run).", valueName: "mib"))
+    var segmentMiB: Int = LogLimits().segmentBytesMax >> 20
+    @Flag(help: "Recompress sealed segments in the background during the run, as `serve` does.") var recompress = false
     @OptionGroup var schemas: SchemaOptions
 
     func validate() throws {
@@ -76,7 +79,13 @@ struct IngestBench: ParsableCommand {
         let registry = try schemas.registry()
         try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let log = try EventLog.open(directory: directory + "/log")
+        var limits = LogLimits()
+        limits.segmentBytesMax = segmentMiB << 20
+        let log = try EventLog.open(directory: directory + "/log", limits: limits)
+        let recompressed = Locked(0)
+        let recompressor = recompress ? BackgroundRecompressor(log: log, interval: .milliseconds(100), onSegment: { _ in recompressed.mutate { $0 += 1 } },
+                                                               onError: { printError("bench: recompression failed: \($0)") }) : nil
+        recompressor?.start()
         var configuration = IngestServer.Configuration()
         configuration.tcpHost = unixSocket ? nil : "127.0.0.1"
         configuration.tcpPort = 0
@@ -108,6 +117,8 @@ struct IngestBench: ParsableCommand {
         for connection in opened { connection.close() }
         let setupSeconds = try timeSetups(endpoint: endpoint, door: door)
         server.shutdown()
+        recompressor?.stop()
+        if recompress { print("segments recompressed during the run: \(recompressed.value)") }
         let lastSeq = log.lastSeq
         try log.close()
 
@@ -396,4 +407,13 @@ final class BenchConnection {
         socket.close()
         bridge?.close()
     }
+}
+
+/// A value shared with another thread.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value { lock.lock(); defer { lock.unlock() }; return stored }
+    func mutate(_ change: (inout Value) -> Void) { lock.lock(); change(&stored); lock.unlock() }
 }
