@@ -54,6 +54,8 @@ public final class EventLog: @unchecked Sendable {
 
     let shared: NSCondition
     var state: Shared
+    /// Sealed segments recompression left as they were (not smaller). Guarded by `shared`.
+    var recompressionDeclined: Set<UInt64> = []
     private let writerLock = NSLock()
     /// The appender's `DURABLE` file; nil for read-only logs.
     let durableMark: DurableMarkWriter?

@@ -58,17 +58,22 @@ extension EventLog {
             unlink(directory + "/" + name)
         }
         shared.lock()
-        let candidates = state.segments.dropLast().filter { $0.dataStart == Int64(SegmentHeader.size) && !$0.entries.isEmpty }.map(\.baseSeq)
+        let candidates = state.segments.dropLast().filter {
+            $0.dataStart == Int64(SegmentHeader.size) && !$0.entries.isEmpty && !recompressionDeclined.contains($0.baseSeq)
+        }.map(\.baseSeq)
         shared.unlock()
-        report.remaining = candidates.count
         for base in candidates.prefix(limit) {
             if stop() { break }
             guard let (before, after, path) = try recompressSegment(base: base, stop: stop, stage: stage) else { continue }
             report.segments.append(path)
             report.bytesBefore += before
             report.bytesAfter += after
-            report.remaining -= 1
         }
+        shared.lock()
+        report.remaining = state.segments.dropLast().filter {
+            $0.dataStart == Int64(SegmentHeader.size) && !$0.entries.isEmpty && !recompressionDeclined.contains($0.baseSeq)
+        }.count
+        shared.unlock()
         return report
     }
 
@@ -138,7 +143,14 @@ extension EventLog {
         try FileIO.pwrite(fd, out, at: written, path: temporary)
         written += Int64(out.count)
         try FileIO.fdatasync(fd, path: temporary)
-        guard written < old.length else { return nil }
+        guard written < old.length else {
+            // Not smaller (a tiny or incompressible segment): left as it is,
+            // and not tried again while this log is open.
+            shared.lock()
+            recompressionDeclined.insert(base)
+            shared.unlock()
+            return nil
+        }
         try stage?(.written)
         // 2. Check: the new file, read from disk as a reader would, holds
         // exactly the old frames' records, byte for byte, with the same headers.
@@ -228,12 +240,16 @@ extension EventLog {
         dictionary.reserveCapacity(EventLog.dictionaryPieces * EventLog.dictionaryPieceBytes)
         let n = segment.entries.count
         let pieces = min(EventLog.dictionaryPieces, n)
+        // A small segment gets a small dictionary (it is stored in the
+        // segment): at most 1/32 of its records, and 64 KiB.
+        let raw = segment.entries.reduce(0) { $0 + Int($1.rawLength) }
+        let pieceBytes = max(16, min(EventLog.dictionaryPieceBytes, raw / 32 / pieces))
         for p in 0..<pieces {
             let entry = segment.entries[p * n / pieces]
             let frame = try readOldFrame(file, entry: entry, segment: segment)
             let records = frame.records
-            let start = records.count > 2 * EventLog.dictionaryPieceBytes ? EventLog.dictionaryPieceBytes : 0
-            let end = min(records.count, start + EventLog.dictionaryPieceBytes)
+            let start = records.count > 2 * pieceBytes ? min(EventLog.dictionaryPieceBytes, records.count - pieceBytes) : 0
+            let end = min(records.count, start + pieceBytes)
             dictionary.append(contentsOf: records[start..<end])
         }
         return Array(dictionary.prefix(LZ4.dictionaryBytesMax))
