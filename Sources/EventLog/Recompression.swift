@@ -258,7 +258,10 @@ extension EventLog {
 
 /// Recompresses sealed segments on a thread of its own at the lowest CPU
 /// priority (`SCHED_IDLE`): one segment at a time, checking every
-/// `interval` (and at once after a start), never on the append path. `stop()`
+/// `interval` (and at once after a start), never on the append path, and
+/// paced: after each frame it rests so that it works at most `dutyCycle`
+/// of the time (on a small machine even an idle-priority thread competes
+/// for caches, memory bandwidth and a hyperthread's core with ingest). `stop()`
 /// interrupts a recompression between frames (the segment is left as it
 /// was) and returns when the thread has ended: call it before `close()`.
 public final class BackgroundRecompressor: @unchecked Sendable {
@@ -269,9 +272,10 @@ public final class BackgroundRecompressor: @unchecked Sendable {
     private var finished = false
     private let onError: @Sendable (LogError) -> Void
     private let onSegment: @Sendable (RecompressionReport) -> Void
+    private let dutyCycle: Double
 
     public init(
-        log: EventLog, interval: Duration = .seconds(10),
+        log: EventLog, interval: Duration = .seconds(10), dutyCycle: Double = 0.25,
         onSegment: @escaping @Sendable (RecompressionReport) -> Void = { _ in },
         onError: @escaping @Sendable (LogError) -> Void = { _ in }
     ) {
@@ -279,6 +283,20 @@ public final class BackgroundRecompressor: @unchecked Sendable {
         self.interval = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
         self.onError = onError
         self.onSegment = onSegment
+        self.dutyCycle = min(1, max(0.01, dutyCycle))
+    }
+
+    /// Called between frames: rests `worked * (1 / dutyCycle - 1)`; true
+    /// when stopped.
+    private func pace(since start: inout ContinuousClock.Instant) -> Bool {
+        let worked = ContinuousClock.now - start
+        let rest = Double(worked.components.seconds) + Double(worked.components.attoseconds) / 1e18
+        condition.lock()
+        if !stopped, dutyCycle < 1 { _ = condition.wait(until: Date().addingTimeInterval(rest * (1 / dutyCycle - 1))) }
+        let result = stopped
+        condition.unlock()
+        start = ContinuousClock.now
+        return result
     }
 
     public func start() {
@@ -308,7 +326,8 @@ public final class BackgroundRecompressor: @unchecked Sendable {
         _ = pthread_setschedparam(pthread_self(), 5 /* SCHED_IDLE */, &param)
         while !isStopped {
             do {
-                let report = try log.recompressSealedSegments(limit: 1, stop: { [self] in isStopped })
+                var start = ContinuousClock.now
+                let report = try log.recompressSealedSegments(limit: 1, stop: { [self] in pace(since: &start) })
                 if !report.segments.isEmpty {
                     onSegment(report)
                     if report.remaining > 0 { continue }
