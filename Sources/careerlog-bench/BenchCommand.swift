@@ -108,7 +108,7 @@ struct LogBench: ParsableCommand {
         let report = try log.recompressSealedSegments()
         let seconds = (ContinuousClock.now - start).seconds
         try log.close()
-        print(String(format: "recompress: %d sealed segments in %.2f s (%.1f MB/s of records), sealed bytes %d -> %d (%.3f)",
+        print(String(format: "recompress: %d sealed segments in %.2f s (%.1f MB/s of segment), sealed bytes %d -> %d (%.3f)",
                      report.segments.count, seconds, Double(report.bytesBefore) / seconds / 1e6, report.bytesBefore, report.bytesAfter,
                      Double(report.bytesAfter) / Double(max(1, report.bytesBefore))))
         for (name, dir) in [("fast", directory), ("recompressed", copy)] {
