@@ -181,6 +181,32 @@ final class RecompressionTests: XCTestCase {
         try log.close()
     }
 
+    /// `serve`'s recompressor: recompresses every sealed segment while
+    /// appends go on, and stops when asked.
+    func testTheBackgroundRecompressorCatchesUpWhileAppendsGoOn() throws {
+        let dir = makeTemporaryDirectory()
+        let (log, input) = try makeLog(dir)
+        let recompressed = Locked(0)
+        let recompressor = BackgroundRecompressor(log: log, interval: .milliseconds(20), dutyCycle: 0.5,
+                                                  onSegment: { report in recompressed.mutate { $0 += report.segments.count } })
+        recompressor.start()
+        for i in 0..<10 {
+            try log.append(Array(input[(i * 100)..<(i * 100 + 100)]))
+            try log.sync()
+        }
+        let sealedVersion1: () -> Int = {
+            log.shared.lock()
+            defer { log.shared.unlock() }
+            return log.state.segments.dropLast().filter { $0.dataStart == Int64(SegmentHeader.size) }.count
+        }
+        XCTAssertTrue(waitUntil("every sealed segment is recompressed") { sealedVersion1() == 0 })
+        recompressor.stop()
+        XCTAssertGreaterThanOrEqual(recompressed.value, 4)
+        XCTAssertEqual(try readAll(log).map(\.event), input + Array(input[0..<1000]))
+        try log.close()
+        XCTAssertEqual(try EventLog.verify(directory: dir, limits: Self.limits).events, UInt64(input.count + 1000))
+    }
+
     func testADamagedRecompressedSegmentIsReportedAsCorruption() throws {
         let dir = makeTemporaryDirectory()
         let (log, _) = try makeLog(dir)
