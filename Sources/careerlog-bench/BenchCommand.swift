@@ -143,3 +143,27 @@ struct LogBench: ParsableCommand {
         print(String(format: "%@: %d events in %.3f s = %.0f events/s", what, count, seconds, Double(count) / seconds))
     }
 }
+
+/// Appends `events` generated events (seed `seed`) to `log`, 10,000 per sync.
+func prefillLog(_ log: EventLog, events: Int, seed: UInt64) throws -> Int {
+    var generator = HistoryGenerator(options: GeneratorOptions(users: max(1, events / 190), seed: seed, months: 12))
+    var line: [UInt8] = []
+    var batch: [LogEvent] = []
+    var appended = 0
+    while appended < events {
+        line.removeAll(keepingCapacity: true)
+        guard generator.nextLine(into: &line) else { break }
+        batch.append(LogEvent(try Envelope.decode(line: line)))
+        appended += 1
+        if batch.count == 10_000 {
+            try log.append(batch)
+            try log.sync()
+            batch.removeAll(keepingCapacity: true)
+        }
+    }
+    if !batch.isEmpty {
+        try log.append(batch)
+        try log.sync()
+    }
+    return appended
+}

@@ -46,6 +46,8 @@ struct IngestBench: ParsableCommand {
     @Option(name: .customLong("segment-mib"), help: ArgumentHelp("Segment size limit in MiB (small: segments are sealed during the run).", valueName: "mib"))
     var segmentMiB: Int = LogLimits().segmentBytesMax >> 20
     @Flag(help: "Recompress sealed segments in the background during the run, as `serve` does.") var recompress = false
+    @Option(help: ArgumentHelp("Append this many generated events (another seed) to the log before the run, so it starts with sealed segments to recompress.", valueName: "count"))
+    var prefill: Int = 0
     @OptionGroup var schemas: SchemaOptions
 
     func validate() throws {
@@ -82,6 +84,10 @@ struct IngestBench: ParsableCommand {
         var limits = LogLimits()
         limits.segmentBytesMax = segmentMiB << 20
         let log = try EventLog.open(directory: directory + "/log", limits: limits)
+        if prefill > 0 {
+            let appended = try prefillLog(log, events: prefill, seed: seed &+ 1_000)
+            print("prefilled: \(appended) events, \(try log.statistics().segments) segments")
+        }
         let recompressed = Locked(0)
         let recompressor = recompress ? BackgroundRecompressor(log: log, interval: .milliseconds(100), onSegment: { _ in recompressed.mutate { $0 += 1 } },
                                                                onError: { printError("bench: recompression failed: \($0)") }) : nil
