@@ -39,7 +39,8 @@ let package = Package(
 
         // The stored event as JSON and back: envelope <-> log record, stored
         // records back to NDJSON, and the one JSON-string and CSV-field writer.
-        .target(name: "StoredEventCodec", dependencies: ["EventLog", "CareerEvents"]),
+        // Also the sealing of PII on write and its opening on read (with SubjectKeys).
+        .target(name: "StoredEventCodec", dependencies: ["EventLog", "CareerEvents", "SubjectKeys"]),
 
         // Per-subject data keys, the key store, sealing and unsealing of PII
         // fields, crypto-shredding (SEALING.md, KEYSTORE.md).
@@ -56,7 +57,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "EventLog", "CareerEvents", "StoredEventCodec", "Telemetry",
+                "EventLog", "CareerEvents", "StoredEventCodec", "SubjectKeys", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -76,13 +77,13 @@ let package = Package(
         .target(
             name: "Projector",
             dependencies: [
-                "EventLog", "CareerEvents", "StoredEventCodec", "Postgres",
+                "EventLog", "CareerEvents", "StoredEventCodec", "SubjectKeys", "Postgres",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         // Analysts' replays: filters, the read planner, NDJSON/CSV writers, counts.
-        .target(name: "Replay", dependencies: ["EventLog", "CareerEvents", "StoredEventCodec"]),
+        .target(name: "Replay", dependencies: ["EventLog", "CareerEvents", "StoredEventCodec", "SubjectKeys"]),
 
         // The metric handles ingest, log and projector record through, and
         // their Prometheus exposition. Apart from `Window` so the hot paths
@@ -119,7 +120,7 @@ let package = Package(
         .target(
             name: "Runtime",
             dependencies: [
-                "EventLog", "CareerEvents", "Ingest", "Postgres", "Projector", "Replay", "Analytics", "Telemetry", "Window",
+                "EventLog", "CareerEvents", "StoredEventCodec", "SubjectKeys", "Ingest", "Postgres", "Projector", "Replay", "Analytics", "Telemetry", "Window",
                 .product(name: "Logging", package: "swift-log"),
                 // IOError: to name the address when binding fails.
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -130,7 +131,7 @@ let package = Package(
         .executableTarget(
             name: "careerlog",
             dependencies: [
-                "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Replay",
+                "EventLog", "CareerEvents", "StoredEventCodec", "SubjectKeys", "EventGenerator", "Ingest", "Projector", "Postgres", "Replay",
                 "Runtime", "Analytics", "Window", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -141,7 +142,7 @@ let package = Package(
         .executableTarget(
             name: "careerlog-bench",
             dependencies: [
-                "EventLog", "CareerEvents", "StoredEventCodec", "EventGenerator", "Ingest", "Projector", "Postgres", "Runtime", "Telemetry",
+                "EventLog", "CareerEvents", "StoredEventCodec", "SubjectKeys", "EventGenerator", "Ingest", "Projector", "Postgres", "Runtime", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -39,7 +39,7 @@ public struct LogEvent: Sendable, Equatable {
     public var source: String
     public var type: String
     public var dataVersion: UInt32
-    /// Record flags; bit 0 is reserved for sealed (encrypted) data. 0 for now.
+    /// Record flags; bit 0: `data` is a sealed document (FORMAT.md, SEALING.md).
     public var flags: UInt8
     /// The `data` object as compact JSON (UTF-8).
     public var data: [UInt8]

@@ -60,6 +60,8 @@ public struct IngestRejection: Sendable, Equatable {
 /// The server's answer to one line.
 public enum IngestResponse: Sendable, Equatable {
     case stored(id: UUID, seq: UInt64)
+    /// Stored with its PII as `null`: the subject is erased.
+    case storedRedacted(id: UUID, seq: UInt64)
     case duplicate(id: UUID, seq: UInt64)
     case rejected(IngestRejection)
 }
@@ -68,24 +70,27 @@ public enum IngestResponse: Sendable, Equatable {
 ///
 ///     {"ok":true,"id":"0b6d...","seq":123}
 ///     {"ok":true,"id":"0b6d...","seq":100,"duplicate":true}
+///     {"ok":true,"id":"0b6d...","seq":124,"redacted":true}
 ///     {"ok":false,"id":"0b6d...","line":7,"error":"schema","message":"data.level: ..."}
 ///     {"ok":false,"id":null,"line":9,"error":"parse","message":"invalid JSON at byte 3: ..."}
 ///
 /// The acknowledgement lines are the hot path (one per stored event), so
 /// they are written byte by byte without building strings.
 public enum AckEncoder {
-    /// The longest acknowledgement line (a duplicate with a 20-digit seq).
-    static let ackBytesMax = 96
+    /// The longest acknowledgement line (a duplicate or a redacted store
+    /// with a 20-digit seq: 98 bytes), rounded up.
+    static let ackBytesMax = 112
 
     public static func write(_ response: IngestResponse, into buffer: inout ByteBuffer) {
         switch response {
         case .stored(let id, let seq): writeAck(id: id, seq: seq, duplicate: false, into: &buffer)
+        case .storedRedacted(let id, let seq): writeAck(id: id, seq: seq, duplicate: false, redacted: true, into: &buffer)
         case .duplicate(let id, let seq): writeAck(id: id, seq: seq, duplicate: true, into: &buffer)
         case .rejected(let rejection): writeRejection(rejection, into: &buffer)
         }
     }
 
-    public static func writeAck(id: UUID, seq: UInt64, duplicate: Bool, into buffer: inout ByteBuffer) {
+    public static func writeAck(id: UUID, seq: UInt64, duplicate: Bool, redacted: Bool = false, into buffer: inout ByteBuffer) {
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: ackBytesMax) { out in
             var i = 0
             func put(_ text: StaticString) {
@@ -98,6 +103,7 @@ public enum AckEncoder {
             put(#"","seq":"#)
             i += writeDecimal(seq, to: out.baseAddress! + i)
             if duplicate { put(#","duplicate":true"#) }
+            if redacted { put(#","redacted":true"#) }
             put("}\n")
             return i
         }

@@ -259,7 +259,7 @@ private final class EmitProgress: @unchecked Sendable {
         condition.lock()
         inFlight -= 1
         switch ack {
-        case .stored: counts.stored += 1
+        case .stored, .storedRedacted: counts.stored += 1
         case .duplicate: counts.duplicates += 1
         case .rejected: counts.rejected += 1
         }

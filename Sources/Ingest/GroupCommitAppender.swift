@@ -1,6 +1,8 @@
 import EventLog
 import struct EventLog.LogEvent
 import Foundation
+import StoredEventCodec
+import SubjectKeys
 import Logging
 import Telemetry
 import Synchronization
@@ -9,6 +11,9 @@ import Synchronization
 public enum AppendOutcome: Sendable, Equatable {
     /// Appended and durable at `seq`.
     case stored(seq: UInt64)
+    /// Appended and durable at `seq` with its PII stored as `null`: its
+    /// subject is erased (the answer says `"redacted":true`).
+    case storedRedacted(seq: UInt64)
     /// The id was already stored (durably) at `seq`; not appended again.
     case duplicate(seq: UInt64)
     /// The log could not be written; the event was not stored.
@@ -69,6 +74,9 @@ public final class GroupCommitAppender: @unchecked Sendable {
     }
 
     private let log: EventLog
+    /// Seals each group's PII before it is written and destroys the keys of
+    /// erased subjects after; nil stores data as it came (no key store).
+    private let sealer: EventSealer?
     private let limits: IngestLimits
     private let logger: Logger
     private let deliver: @Sendable ([AppendCompletion]) -> Void
@@ -108,10 +116,11 @@ public final class GroupCommitAppender: @unchecked Sendable {
     /// quickly (to the connections' event loops), not process them.
     public init(
         log: EventLog, window: DedupeWindow, limits: IngestLimits, logger: Logger, metrics: CareerlogMetrics? = nil,
-        deliver: @escaping @Sendable ([AppendCompletion]) -> Void
+        sealer: EventSealer? = nil, deliver: @escaping @Sendable ([AppendCompletion]) -> Void
     ) {
         self.metrics = metrics
         self.log = log
+        self.sealer = sealer
         self.window = window
         self.limits = limits
         self.logger = logger
@@ -265,8 +274,25 @@ public final class GroupCommitAppender: @unchecked Sendable {
             for submission in group { outcomes.append(Array(repeating: .unavailable, count: submission.events.count)) }
         } else {
             outcomes = decide(group)
-            let durable = groupEvents.isEmpty ? nextSeq - 1 : write()
+            let firstSeq = nextSeq - UInt64(groupEvents.count)
+            var durable = nextSeq - 1
+            var redacted: Set<Int> = []
+            var erasuresHeld = true
+            if !groupEvents.isEmpty {
+                if let sealed = sealGroup() {
+                    redacted = sealed
+                    durable = write()
+                    erasuresHeld = destroyErasedKeys(durableThrough: durable, firstSeq: firstSeq)
+                } else {
+                    durable = firstSeq - 1
+                }
+            }
             if durable < nextSeq - 1 { outcomes = outcomes.map { $0.map { Self.keepIfDurable($0, durable: durable) } } }
+            if !redacted.isEmpty { outcomes = outcomes.map { $0.map { Self.markRedacted($0, redacted, firstSeq: firstSeq) } } }
+            // Durable, but an erasure among them did not destroy its key yet:
+            // acknowledge none of them (a retry is answered as a duplicate
+            // once the restart has re-applied the erasure).
+            if !erasuresHeld { outcomes = outcomes.map { $0.map { _ in .unavailable } } }
             for (id, seq) in groupSeqs where seq <= durable { window.insert(id, seq: seq) }
             metrics?.dedupeWindowIds.set(window.count)
             nextSeq = durable + 1
@@ -308,8 +334,50 @@ public final class GroupCommitAppender: @unchecked Sendable {
     /// not hold is answered "not stored", and one it holds never is.
     private static func keepIfDurable(_ outcome: AppendOutcome, durable: UInt64) -> AppendOutcome {
         switch outcome {
-        case .stored(let seq), .duplicate(let seq): return seq <= durable ? outcome : .unavailable
+        case .stored(let seq), .storedRedacted(let seq), .duplicate(let seq): return seq <= durable ? outcome : .unavailable
         case .unavailable: return outcome
+        }
+    }
+
+    private static func markRedacted(_ outcome: AppendOutcome, _ redacted: Set<Int>, firstSeq: UInt64) -> AppendOutcome {
+        guard case .stored(let seq) = outcome, seq >= firstSeq, redacted.contains(Int(seq - firstSeq)) else { return outcome }
+        return .storedRedacted(seq: seq)
+    }
+
+    /// Seals the group's PII (SEALING.md): new subjects' keys are made
+    /// durable first, in one key store sync. Returns the indices stored with
+    /// PII as `null` (erased subjects), or nil when the key store failed:
+    /// then nothing of the group is written (never PII in clear instead),
+    /// its events are answered `unavailable` and the appender retries later.
+    private func sealGroup() -> Set<Int>? {
+        guard let sealer else { return [] }
+        do {
+            return try sealer.seal(&groupEvents)
+        } catch {
+            let failure = LogError(.io, "sealing PII failed (nothing of the group was written): \(error)")
+            writeFailed(failure, durable: nextSeq - 1 - UInt64(groupEvents.count))
+            return nil
+        }
+    }
+
+    /// Crypto-shreds the keys of the subjects erased by the durable part of
+    /// the group, before any of it is acknowledged. If the key store fails,
+    /// the erasure is in the log but its key is not destroyed: the appender
+    /// stops for good (every event is answered `unavailable`) and the next
+    /// start re-applies the erasure (`EventSealer.reapplyErasures`).
+    private func destroyErasedKeys(durableThrough durable: UInt64, firstSeq: UInt64) -> Bool {
+        guard let sealer, durable >= firstSeq else { return true }
+        do {
+            try sealer.applyErasures(Array(groupEvents[..<Int(durable - firstSeq + 1)]), firstSeq: firstSeq,
+                                     recorded: KeyStore.systemMicroseconds())
+            return true
+        } catch {
+            condition.lock()
+            state = .failed(error: "destroying an erased subject's key failed: \(error)")
+            condition.unlock()
+            logger.critical("an erasure is in the log but its key could not be destroyed; answering unavailable until restart, which re-applies it",
+                            metadata: ["error": "\(error)", "log.last_seq": "\(durable)"])
+            return false
         }
     }
 

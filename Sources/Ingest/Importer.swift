@@ -2,21 +2,24 @@ import CareerEvents
 import EventLog
 import Foundation
 import StoredEventCodec
+import SubjectKeys
 
 /// What one import did.
 public struct ImportSummary: Sendable, Equatable {
     public var appended = 0
     public var duplicates = 0
     public var rejected = 0
+    /// Stored with their PII as `null` (their subject was erased).
+    public var redacted = 0
     public var firstSeq: UInt64?
     public var lastSeq: UInt64?
 
     public init() {}
 
-    /// `{"appended":N,"duplicates":D,"rejected":R,"first_seq":A,"last_seq":B}`
+    /// `{"appended":N,"duplicates":D,"rejected":R,"redacted":P,"first_seq":A,"last_seq":B}`
     public var json: String {
         func n(_ v: UInt64?) -> String { v.map(String.init) ?? "null" }
-        return #"{"appended":\#(appended),"duplicates":\#(duplicates),"rejected":\#(rejected),"first_seq":\#(n(firstSeq)),"last_seq":\#(n(lastSeq))}"#
+        return #"{"appended":\#(appended),"duplicates":\#(duplicates),"rejected":\#(rejected),"redacted":\#(redacted),"first_seq":\#(n(firstSeq)),"last_seq":\#(n(lastSeq))}"#
     }
 }
 
@@ -45,12 +48,17 @@ public final class Importer {
     private var window: DedupeWindow
     private let validate: EnvelopeValidator?
     private let limits: Limits
+    /// Seals PII before each append and destroys erased subjects' keys once
+    /// their erasure is durable, as the server's appender does.
+    private let sealer: EventSealer?
 
-    public init(log: EventLog, window: DedupeWindow, validate: EnvelopeValidator?, limits: Limits = Limits()) {
+    public init(log: EventLog, window: DedupeWindow, validate: EnvelopeValidator?, limits: Limits = Limits(),
+                sealer: EventSealer? = nil) {
         self.log = log
         self.window = window
         self.validate = validate
         self.limits = limits
+        self.sealer = sealer
     }
 
     /// Decodes and checks one line into a log event (no dedupe, no append).
@@ -80,7 +88,14 @@ public final class Importer {
 
         func flush() throws {
             guard !batch.isEmpty else { return }
+            if let sealer { summary.redacted += try sealer.seal(&batch).count }
             guard let range = try log.append(batch) else { return }
+            if let sealer, batch.contains(where: { $0.type == EventSealer.erasureType }) {
+                // An erasure destroys its key only once it is durable.
+                try log.sync()
+                sinceSync = 0
+                try sealer.applyErasures(batch, firstSeq: range.lowerBound, recorded: KeyStore.systemMicroseconds())
+            }
             precondition(range.lowerBound == nextSeq - UInt64(batch.count), "seqs were predicted for the batch")
             summary.firstSeq = summary.firstSeq ?? range.lowerBound
             summary.lastSeq = range.upperBound
@@ -137,16 +152,19 @@ extension Importer {
     /// `logDirectory`, tells `opened` what recovery did, loads the dedupe
     /// window, imports every line of `fd` and closes the log. The log's own
     /// errors come as they are; a failed read of `fd` is `ImportInputError`.
+    /// `sealer`: seals PII as `serve` does; an erasure that a crash left
+    /// with its key not yet destroyed is finished before the first line.
     public static func importLines(
         fd: Int32, logDirectory: String, logLimits: LogLimits, dedupeWindowEvents: Int, validate: EnvelopeValidator?,
-        opened: (RecoveryReport) -> Void, reject: (Int, EventError) -> Void
+        sealer: EventSealer? = nil, opened: (RecoveryReport) -> Void, reject: (Int, EventError) -> Void
     ) throws -> ImportSummary {
         let log = try EventLog.open(directory: logDirectory, limits: logLimits)
         opened(log.recovery)
+        if let sealer { _ = try sealer.reapplyErasures(log: log) }
         let window = try DedupeWindow.load(from: log, capacity: dedupeWindowEvents)
         let summary: ImportSummary
         do {
-            summary = try Importer(log: log, window: window, validate: validate).run(fd: fd, reject: reject)
+            summary = try Importer(log: log, window: window, validate: validate, sealer: sealer).run(fd: fd, reject: reject)
         } catch {
             try? log.close()
             throw ImportInputError(underlying: error)

@@ -207,6 +207,8 @@ public struct ResponseLineBuffer {
 /// One answer line from the server, parsed.
 public enum IngestAck: Sendable, Equatable {
     case stored(id: String, seq: UInt64)
+    /// Stored with its PII as `null` (`"redacted":true`): the subject is erased.
+    case storedRedacted(id: String, seq: UInt64)
     case duplicate(id: String, seq: UInt64)
     case rejected(id: String?, line: Int, error: String, message: String)
 
@@ -219,6 +221,8 @@ public enum IngestAck: Sendable, Equatable {
                   let seq = seqNumber.int64.flatMap({ UInt64(exactly: $0) }) else { return nil }
             if case .bool(true)? = object["duplicate"] {
                 self = .duplicate(id: id, seq: seq)
+            } else if case .bool(true)? = object["redacted"] {
+                self = .storedRedacted(id: id, seq: seq)
             } else {
                 self = .stored(id: id, seq: seq)
             }
@@ -233,7 +237,7 @@ public enum IngestAck: Sendable, Equatable {
 
     public var seq: UInt64? {
         switch self {
-        case .stored(_, let seq), .duplicate(_, let seq): return seq
+        case .stored(_, let seq), .storedRedacted(_, let seq), .duplicate(_, let seq): return seq
         case .rejected: return nil
         }
     }

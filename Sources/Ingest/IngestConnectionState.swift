@@ -186,6 +186,7 @@ struct IngestConnectionState {
             guard case .awaiting(let id, let line) = slots[i] else { preconditionFailure() }
             switch outcome {
             case .stored(let seq): slots[i] = .answered(.stored(id: id, seq: seq))
+            case .storedRedacted(let seq): slots[i] = .answered(.storedRedacted(id: id, seq: seq))
             case .duplicate(let seq): slots[i] = .answered(.duplicate(id: id, seq: seq))
             case .unavailable:
                 slots[i] = .answered(.rejected(IngestRejection(

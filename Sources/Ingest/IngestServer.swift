@@ -2,6 +2,7 @@ import CareerEvents
 import EventLog
 import struct EventLog.LogEvent
 import Foundation
+import StoredEventCodec
 import Logging
 import Telemetry
 import NIOConcurrencyHelpers
@@ -58,6 +59,9 @@ public final class IngestServer: Sendable {
         /// Where the appender records stored and duplicate events, group
         /// sizes and append+fdatasync latency; nil records nothing.
         public var metrics: CareerlogMetrics?
+        /// Seals PII before it is appended and crypto-shreds on erasure
+        /// (nil: data stored as it came, only for tests and benchmarks).
+        public var sealer: EventSealer?
         /// Raise the process's open-file soft limit to its hard limit on
         /// start (tests that lower the limit on purpose turn this off).
         public var raiseOpenFileLimit = true
@@ -131,7 +135,7 @@ public final class IngestServer: Sendable {
         MemoryReturn.useMappedLargeBuffers()
         let appender = GroupCommitAppender(
             log: log, window: window, limits: configuration.limits, logger: logger, metrics: configuration.metrics,
-            deliver: deliverToEventLoops)
+            sealer: configuration.sealer, deliver: deliverToEventLoops)
         appender.start()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
         let connectionsMax: Int

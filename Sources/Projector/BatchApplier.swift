@@ -3,6 +3,7 @@ import EventLog
 import Foundation
 import StoredEventCodec
 import Postgres
+import SubjectKeys
 
 /// Loads a batch of log events into a temporary table and applies it to
 /// target schemas, each in its own transaction with its checkpoint.
@@ -27,8 +28,12 @@ final class BatchApplier {
     /// one left by a build that is gone (see `removeAbandoned`).
     static let sharedTablePrefix = "rebuild_batch_"
 
-    init(connection: PostgresConnection, sharedBatchTable: String? = nil) {
+    /// Opens sealed PII (nil: sealed records load their clear part, PII `null`).
+    let pii: RecordOpener?
+
+    init(connection: PostgresConnection, sharedBatchTable: String? = nil, pii: RecordOpener? = nil) {
         self.connection = connection
+        self.pii = pii
         self.batchTable = sharedBatchTable.map { "careerlog.\($0)" } ?? "batch_events_all"
         self.batchIndex = (sharedBatchTable ?? "batch_events_all") + "_type"
     }
@@ -127,10 +132,18 @@ final class BatchApplier {
                 writer.append(UUIDText.string(event.subject))
                 writer.append(Timestamp(event.time).rfc3339)
                 writer.append(event.dataVersion)
-                writer.append(String(decoding: event.data, as: UTF8.self))
+                writer.append(String(decoding: try data(of: record), as: UTF8.self))
                 try writer.endRow()
             }
         }
+    }
+
+    /// The `data` the read models get: PII unsealed where the subject's key
+    /// exists, `null` where it was destroyed (or without a key store).
+    private func data(of record: EventRecord) throws -> [UInt8] {
+        if let pii { return try pii.open(record).record.event.data }
+        if record.event.flags & PIISealer.sealedFlag != 0 { return try PIISealer.redact(record.event.data) }
+        return record.event.data
     }
 
     enum Outcome: Equatable {

@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import StoredEventCodec
 import Logging
 import Postgres
 
@@ -36,6 +37,9 @@ public final class Projector: @unchecked Sendable {
         /// The backoff after a failure (PostgreSQL away, a batch failing).
         /// A projector never gives up: it waits for PostgreSQL as long as it runs.
         public var reconnectPolicy = ReconnectPolicy(attemptsMax: .max)
+        /// Opens sealed PII for the read models that hold it (include mode,
+        /// with the key store); nil loads every PII value as `null`.
+        public var pii: RecordOpener?
         /// Told after each batch a projection committed: its name, the
         /// events it applied and how long its transaction took. Called on
         /// the projector's thread; it must be quick (the node records
@@ -91,7 +95,7 @@ public final class Projector: @unchecked Sendable {
         let c = try PostgresConnection(url: url)
         try ProjectionStore.prepare(c)
         connection = c
-        let a = BatchApplier(connection: c)
+        let a = BatchApplier(connection: c, pii: options.pii)
         applier = a
         return (c, a)
     }

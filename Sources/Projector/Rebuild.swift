@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import StoredEventCodec
 import Logging
 import Postgres
 
@@ -35,6 +36,11 @@ public final class ProjectionBuilder {
         /// its share of the projections: PostgreSQL runs one backend per
         /// connection, so this is how a rebuild uses more than one core.
         public var connections = max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
+        /// Opens sealed PII for the read models (include mode, with the key
+        /// store); nil loads every PII value as `null`. Keys destroyed by an
+        /// erasure are gone, so no build (as-of builds included) brings an
+        /// erased subject's PII back.
+        public var pii: RecordOpener?
         public init() {}
     }
 
@@ -83,7 +89,7 @@ public final class ProjectionBuilder {
             for target in targets {
                 // Derived objects are filled before anyone can read the schema.
                 if let refresh = target.definition.refreshSQL(in: target.schema) { try connection.execute(refresh) }
-                try swap(connection, applier: BatchApplier(connection: connection), definition: target.definition, shadow: target.schema)
+                try swap(connection, applier: BatchApplier(connection: connection, pii: options.pii), definition: target.definition, shadow: target.schema)
                 logger.info("rebuild swapped in", metadata: ["projection": "\(target.definition.name)"])
             }
         } catch {
@@ -103,7 +109,7 @@ public final class ProjectionBuilder {
     ) throws {
         let workers = max(1, min(options.connections, targets.count))
         guard workers > 1 else {
-            try fill([BatchApplier(connection: connection)], shared: nil, reader: log.reader(fromSeq: 1), targets: targets, progress: progress)
+            try fill([BatchApplier(connection: connection, pii: options.pii)], shared: nil, reader: log.reader(fromSeq: 1), targets: targets, progress: progress)
             return
         }
         let shared = try BatchApplier.createSharedBatchTable(connection)
@@ -121,9 +127,9 @@ public final class ProjectionBuilder {
         _ connection: PostgresConnection, shared: String, workers: Int, targets: [BuildTarget],
         progress: (BuildProgress) -> Void
     ) throws {
-        var appliers = [BatchApplier(connection: connection, sharedBatchTable: shared)]
+        var appliers = [BatchApplier(connection: connection, sharedBatchTable: shared, pii: options.pii)]
         for _ in 1..<workers {
-            appliers.append(BatchApplier(connection: try PostgresConnection(url: url), sharedBatchTable: shared))
+            appliers.append(BatchApplier(connection: try PostgresConnection(url: url), sharedBatchTable: shared, pii: options.pii))
         }
         try fill(appliers, shared: shared, reader: log.reader(fromSeq: 1), targets: targets, progress: progress)
     }
@@ -166,7 +172,7 @@ public final class ProjectionBuilder {
         _ connection: PostgresConnection, prefix: String, targets: [BuildTarget], untilSeq: UInt64?,
         progress: (BuildProgress) -> Void
     ) throws -> [ProjectorError] {
-        let applier = BatchApplier(connection: connection)
+        let applier = BatchApplier(connection: connection, pii: options.pii)
         let reader = log.reader(fromSeq: 1)
         var failures: [ProjectorError] = []
         var batch: [EventRecord] = []

@@ -40,12 +40,14 @@ extension LogStatistics {
 
 extension EventLog {
     /// `careerlog log dump`: up to `limit` events from `fromSeq` on, as
-    /// NDJSON with seq and recorded, into `out`.
-    public func dump(fromSeq: UInt64, limit: UInt64?, to out: OutputBuffer) throws {
+    /// NDJSON with seq and recorded, into `out`; `opener` opens sealed PII
+    /// (or withholds it, marking the event `"redacted":true`).
+    public func dump(fromSeq: UInt64, limit: UInt64?, opener: RecordOpener, to out: OutputBuffer) throws {
         let reader = reader(fromSeq: fromSeq)
         var printed: UInt64 = 0
         while printed < (limit ?? .max), let record = try reader.next() {
-            try out.withBuffer { RecordJSON.appendLine(record, to: &$0) }
+            let (opened, redacted) = try opener.open(record)
+            try out.withBuffer { RecordJSON.appendLine(opened, redacted: redacted, to: &$0) }
             printed += 1
         }
         try out.flush()

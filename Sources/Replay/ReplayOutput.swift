@@ -19,18 +19,24 @@ public enum ReplayOutput {
 
 extension ReplaySession {
     /// Pumps the session into `output`, written to `out` (flushed whenever
-    /// the log has nothing more for now, and at the end).
-    public func write(_ output: ReplayOutput, to out: OutputBuffer) throws {
+    /// the log has nothing more for now, and at the end). `opener` opens
+    /// each event's sealed PII or withholds it (`"redacted":true`); only
+    /// counts, which read no data, may go without one.
+    public func write(_ output: ReplayOutput, opener: RecordOpener?, to out: OutputBuffer) throws {
+        if case .stats = output {} else {
+            precondition(opener != nil, "a replay that prints events needs a RecordOpener")
+        }
         switch output {
         case .ndjson:
             var writer = RecordJSON.Writer()
-            try pump(idle: { try out.flush() }) { record in
-                try out.withBuffer { writer.appendLine(record, to: &$0) }
+            try pump(idle: { try out.flush() }) { stored in
+                let (record, redacted) = try opener!.open(stored)
+                try out.withBuffer { writer.appendLine(record, redacted: redacted, to: &$0) }
             }
         case .csv(let type, let columns):
-            try writeCSV(type: type, columns: columns, to: out)
+            try writeCSV(type: type, columns: columns, opener: opener!, to: out)
         case .csvDirectory(let directory, let columns, let named):
-            try out.write(try writeCSVDirectory(directory, columns: columns, named: named) + "\n")
+            try out.write(try writeCSVDirectory(directory, columns: columns, named: named, opener: opener!) + "\n")
             try out.flush()
         case .stats(let period, let json):
             var counts = ReplayStats(period: period)
@@ -40,10 +46,11 @@ extension ReplaySession {
         }
     }
 
-    private func writeCSV(type: String, columns: DataColumns, to out: OutputBuffer) throws {
+    private func writeCSV(type: String, columns: DataColumns, opener: RecordOpener, to out: OutputBuffer) throws {
         var table = CSVTable(type: type, dataColumns: columns.columnsByType[type])
         try out.withBuffer { table.appendHeader(to: &$0) }
-        try pump(idle: { try out.flush() }) { record in
+        try pump(idle: { try out.flush() }) { stored in
+            let record = try opener.open(stored).record
             guard record.event.type == type else {
                 throw ReplayError(.invalidArgument, "event seq \(record.seq) is a \(record.event.type), not a \(type): --type matches more than one type; use --out DIR")
             }
@@ -56,9 +63,9 @@ extension ReplaySession {
     }
 
     /// Writes the files; returns `{"directory":D,"rows":N,"files":{"<type>.csv":N,...}}`.
-    private func writeCSVDirectory(_ directory: String, columns: DataColumns, named: [String]) throws -> String {
+    private func writeCSVDirectory(_ directory: String, columns: DataColumns, named: [String], opener: RecordOpener) throws -> String {
         let writer = try CSVDirectoryWriter(directory: directory, columns: columns, createFor: named)
-        try pump(idle: { try writer.flush() }) { record in try writer.write(record) }
+        try pump(idle: { try writer.flush() }) { record in try writer.write(try opener.open(record).record) }
         try writer.close()
         let files = writer.rowsByType.sorted { $0.key < $1.key }
         let body = files.map { JSONString.quoted($0.key + ".csv") + ":\($0.value)" }.joined(separator: ",")
@@ -76,7 +83,7 @@ extension ReplaySession {
     /// `ReplayError` or `LogError` clears the progress line, then is thrown.
     public static func replay(
         log: EventLog, filter: ReplayFilter, follow: Bool, progressOnTerminal: Bool, explain: ((String) -> Void)?,
-        output: () throws -> ReplayOutput, to out: OutputBuffer
+        output: () throws -> ReplayOutput, opener: () throws -> RecordOpener, to out: OutputBuffer
     ) throws {
         let scan = ReplayScan(log: log, filter: filter)
         explain?(scan.plan.description)
@@ -84,7 +91,10 @@ extension ReplaySession {
         let progress = ReplayProgress(enabled: progressOnTerminal && !follow, lastSeq: log.lastSeq)
         let session = ReplaySession(scan: scan, follow: follow, progress: progress)
         do {
-            try session.write(try output(), to: out)
+            let output = try output()
+            // Counts read no PII, so they need no key.
+            let opener: RecordOpener? = if case .stats = output { nil } else { try opener() }
+            try session.write(output, opener: opener, to: out)
             explain?("read \(scan.framesRead) frames, \(scan.eventsRead) events; \(scan.eventsMatched) matched")
         } catch is OutputBuffer.OutputClosed {
             return  // the reader went away (| head): not an error

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Projector
 import Replay
+import StoredEventCodec
 
 /// The one entry point of as-of builds: `careerlog replay --into PREFIX
 /// --as-of T` (schemas kept) and `careerlog report --as-of T` (temporary
@@ -13,9 +14,11 @@ public enum AsOfBuild {
     /// `<prefix>_<projection>`; returns their names.
     public static func run(
         _ request: AsOfRequest, url: String, log: EventLog, catalog: ProjectionCatalog, logger: Logger,
-        progress: (BuildProgress) -> Void = { _ in }
+        pii: RecordOpener? = nil, progress: (BuildProgress) -> Void = { _ in }
     ) throws -> [String] {
-        let builder = ProjectionBuilder(url: url, log: log, catalog: catalog, logger: logger)
+        var options = ProjectionBuilder.Options()
+        options.pii = pii
+        let builder = ProjectionBuilder(url: url, log: log, catalog: catalog, logger: logger, options: options)
         return try builder.buildAsOf(into: request.prefix, untilSeq: request.untilSeq, untilTime: request.untilTime, progress: progress)
     }
 

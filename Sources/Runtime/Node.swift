@@ -215,11 +215,23 @@ public final class Node: @unchecked Sendable {
         let log = try EventLog.open(directory: configuration.logDirectory, limits: configuration.logLimits)
         logRecovery(log.recovery, logger: logger)
         do {
+            try reapplyErasures(log)
             let window = try loadDedupe(log)
             return (log, try startIngest(log: log, window: window))
         } catch {
             try? log.close()
             throw error
+        }
+    }
+
+    /// An erasure appended just before a crash may not have destroyed its
+    /// key yet: destroy it before anything is read or acknowledged.
+    private func reapplyErasures(_ log: EventLog) throws {
+        guard let sealer = configuration.ingest.sealer else { return }
+        let applied = try sealer.reapplyErasures(log: log)
+        if applied > 0 {
+            logger.notice("re-applied erasures the key store had not recorded (a crash between append and key destruction)",
+                          metadata: ["keys.erasures_reapplied": "\(applied)"])
         }
     }
 

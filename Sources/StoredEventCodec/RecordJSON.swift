@@ -21,9 +21,11 @@ public enum RecordJSON {
     ///     {"seq":1,"recorded":"2026-11-21T03:30:00.123456Z","id":"…","source":"…",
     ///      "type":"…","dataversion":1,"subject":"…","time":"…","data":{…}}
     ///     {"seq":2,"recorded":"…","producer":"careerforge-api","id":"…",…}
-    public static func appendLine(_ record: EventRecord, to out: inout [UInt8]) {
+    /// `redacted`: add `"redacted":true` after `data` (PII withheld, see
+    /// `RecordOpener`). The record's `data` must be JSON (not sealed).
+    public static func appendLine(_ record: EventRecord, redacted: Bool = false, to out: inout [UInt8]) {
         var writer = Writer()
-        writer.appendLine(record, to: &out)
+        writer.appendLine(record, redacted: redacted, to: &out)
     }
 
     /// The same lines, faster for a stream of records: it remembers the
@@ -34,12 +36,13 @@ public enum RecordJSON {
 
         public init() {}
 
-        public mutating func appendLine(_ record: EventRecord, to out: inout [UInt8]) {
-            RecordJSON.appendLine(record, to: &out, dates: &dates)
+        public mutating func appendLine(_ record: EventRecord, redacted: Bool = false, to out: inout [UInt8]) {
+            RecordJSON.appendLine(record, redacted: redacted, to: &out, dates: &dates)
         }
     }
 
-    private static func appendLine(_ record: EventRecord, to out: inout [UInt8], dates: inout DateCache) {
+    private static func appendLine(_ record: EventRecord, redacted: Bool, to out: inout [UInt8], dates: inout DateCache) {
+        precondition(record.event.flags & sealedFlag == 0, "a sealed record must be opened (RecordOpener) before it is written as JSON")
         let event = record.event
         // Every piece's longest form: fixed text and numbers 290 bytes, a
         // string escapes to at most 6 bytes per byte, data is copied as is.
@@ -73,12 +76,16 @@ public enum RecordJSON {
             w.putEventTime(event.time)
             w.put(#"","data":"#)
             event.data.withUnsafeBufferPointer { w.put($0) }
+            if redacted { w.put(#","redacted":true"#) }
             w.put("}\n")
             precondition(w.count <= capacity, "a JSON line outgrew its computed bound")
             out.append(contentsOf: UnsafeBufferPointer(start: scratch.baseAddress, count: w.count))
         }
     }
 }
+
+/// Record flag bit 0 (FORMAT.md): `data` is sealed, not JSON.
+private let sealedFlag: UInt8 = 0x01
 
 /// Writes bytes forward through a raw pointer; the caller has sized the
 /// buffer (see `RecordJSON.appendLine`).

@@ -76,8 +76,15 @@ enum KeyFileIO {
         guard ftruncate(fd, off_t(length)) == 0 else { throw KeyStoreError(.io, errorText("ftruncate"), file: path) }
     }
 
-    static func makeDirectory(_ path: String) throws(KeyStoreError) {
-        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+    /// Makes `path` (0700: only the owner lists the keys) and any missing
+    /// parents (0755, as the log makes the data directory), like `mkdir -p`.
+    static func makeDirectory(_ path: String, mode: mode_t = 0o700) throws(KeyStoreError) {
+        if mkdir(path, mode) == 0 || errno == EEXIST { return }
+        guard errno == ENOENT, let slash = path.lastIndex(of: "/"), slash != path.startIndex else {
+            throw KeyStoreError(.io, errorText("mkdir"), file: path)
+        }
+        try makeDirectory(String(path[..<slash]), mode: 0o755)
+        if mkdir(path, mode) != 0 && errno != EEXIST {
             throw KeyStoreError(.io, errorText("mkdir"), file: path)
         }
     }

@@ -57,6 +57,17 @@ public struct PIIPaths: Sendable, Equatable {
         return false
     }
 
+    /// True when `data` holds a PII member at all, `null` or not: a stored
+    /// event whose PII was withheld (stored as `null` for an erased subject)
+    /// still has its members, so readers can mark it redacted.
+    public func hasMember(in data: JSONObject) -> Bool {
+        for steps in compiled {
+            guard case .member(let name)? = steps.first, data[name] != nil else { continue }
+            return true
+        }
+        return false
+    }
+
     private static func hasValue(in object: JSONObject, _ steps: ArraySlice<Step>) -> Bool {
         guard case .member(let name)? = steps.first, let value = object[name] else { return false }
         return hasValue(in: value, steps.dropFirst())

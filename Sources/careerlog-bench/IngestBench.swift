@@ -4,6 +4,8 @@ import EventGenerator
 import EventLog
 import Foundation
 import Ingest
+import StoredEventCodec
+import SubjectKeys
 import Telemetry
 import Logging
 import NIOSSL
@@ -36,6 +38,8 @@ struct IngestBench: ParsableCommand {
     @Option(help: ArgumentHelp("Generator seed.", valueName: "n")) var seed: UInt64 = 1
     @Flag(help: "Connect through the Unix socket instead of TCP.") var unixSocket = false
     @Flag(help: "Record into Prometheus metrics as `serve` with HTTP does (to measure their cost).") var metrics = false
+    @Flag(inversion: .prefixedNo, help: "Seal PII as `serve` does (a key store under --directory, a fresh master key); --no-seal stores it as sent, to measure sealing's cost.")
+    var seal = true
     @Flag(help: "TLS on TCP and a producer's token, as a service on another machine connects (a throwaway certificate is made with openssl).")
     var tls = false
     @Option(help: ArgumentHelp("Also time this many connection set-ups (connect, and with --tls the handshake and the auth line), one after another.", valueName: "count"))
@@ -98,6 +102,12 @@ struct IngestBench: ParsableCommand {
         configuration.unixSocketPath = unixSocket ? directory + "/ingest.sock" : nil
         configuration.eventLoopThreads = eventLoops
         if metrics { configuration.metrics = CareerlogMetrics() }
+        if seal {
+            let keys = directory + "/keys"
+            let master = try MasterKey.resolve(keysDirectory: keys, environment: [:], createIfMissing: true)
+            configuration.sealer = EventSealer(store: try KeyStore.open(directory: keys, masterKey: master, mode: .readWrite),
+                                               table: PIIPathTable(registry: registry))
+        }
         let door = tls ? try BenchDoor(directory: directory) : nil
         if let door { configuration.door = door.server }
         var logger = Logger(label: "careerlog.bench", factory: { StreamLogHandler.standardError(label: $0) })
@@ -109,9 +119,9 @@ struct IngestBench: ParsableCommand {
         let endpoint: IngestEndpoint = unixSocket ? .unix(path: directory + "/ingest.sock") : .tcp(host: "127.0.0.1", port: server.tcpPort!)
 
         // 3. The load.
-        print(String(format: "ingest bench: %d connections (%@), %d events, %.1f MB of NDJSON (%d bytes/event), window %d lines/connection, rate %@",
+        print(String(format: "ingest bench: %d connections (%@), %d events, %.1f MB of NDJSON (%d bytes/event), window %d lines/connection, rate %@, PII %@",
                      connections, unixSocket ? "unix socket" : tls ? "tcp, TLS and a token" : "tcp", generated, Double(ndjsonBytes) / 1e6, ndjsonBytes / max(1, generated),
-                     window, rate.map { "\($0) events/s" } ?? "as fast as acks allow"))
+                     window, rate.map { "\($0) events/s" } ?? "as fast as acks allow", seal ? "sealed" : "as sent"))
         let syncsBefore = server.appenderStatistics.syncs
         let opened = try (0..<connections).map { _ in try BenchConnection(endpoint: endpoint, door: door) }
         var driver = LoadDriver(sockets: opened.map(\.socket), loads: loads, window: window, ratePerSecond: rate)
@@ -148,6 +158,9 @@ struct IngestBench: ParsableCommand {
         let write = stats.writeLatency
         print(String(format: "appender append + fdatasync per group: p50 %.1f ms, p99 %.1f ms, max %.1f ms",
                      write.percentileMilliseconds(0.5), write.percentileMilliseconds(0.99), Double(write.maxMicroseconds) / 1000))
+        let logBytes = Self.bytes(under: directory + "/log"), keyBytes = Self.bytes(under: directory + "/keys")
+        print(String(format: "on disk: log %.1f MB, %.1f bytes/event; key store %.2f MB",
+                     Double(logBytes) / 1e6, Double(logBytes) / Double(max(1, lastSeq)), Double(keyBytes) / 1e6))
         if let setupSeconds {
             print(String(format: "connection set-up (%@): %d in %.2f s = %.0f/s, %.2f ms each",
                          tls ? "connect, TLS handshake, auth line" : "connect", setups, setupSeconds,
@@ -161,6 +174,15 @@ struct IngestBench: ParsableCommand {
 }
 
 extension IngestBench {
+    /// Bytes of the regular files directly in `directory` (0 if it is missing).
+    static func bytes(under directory: String) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.reduce(0) { total, name in
+            let size = (try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? NSNumber)?.intValue
+            return total + (size ?? 0)
+        }
+    }
+
     /// Opens and closes `setups` connections one after another (each
     /// waits for its handshake and auth answer); nil when none are asked.
     func timeSetups(endpoint: IngestEndpoint, door: BenchDoor?) throws -> Double? {

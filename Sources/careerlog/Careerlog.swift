@@ -10,7 +10,7 @@ struct Careerlog: AsyncParsableCommand {
         commandName: "careerlog",
         abstract: "An event-sourced backend for career platforms: an append-only log of career events and the read models built from it.",
         version: careerlogVersion,
-        subcommands: [LogCommand.self, ServeCommand.self, EmitCommand.self, ProjectCommand.self, ProjectionsCommand.self, DbCommand.self, GenerateCommand.self, ReplayCommand.self, AnalyticsCommand.self, ReportCommand.self, StatusCommand.self, ProducersCommand.self]
+        subcommands: [LogCommand.self, ServeCommand.self, EmitCommand.self, ProjectCommand.self, ProjectionsCommand.self, DbCommand.self, GenerateCommand.self, ReplayCommand.self, AnalyticsCommand.self, ReportCommand.self, StatusCommand.self, ProducersCommand.self, PrivacyCommand.self]
     )
 
     /// Parses and runs the command like ArgumentParser's own `main`, then,

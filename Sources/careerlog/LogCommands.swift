@@ -48,6 +48,7 @@ struct ImportLog: ParsableCommand {
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var schemas: SchemaOptions
     @OptionGroup var limits: LogLimitOptions
+    @OptionGroup(title: "Privacy") var masterKey: MasterKeyOptions
 
     @Option(help: ArgumentHelp("How many of the newest events' ids are remembered to detect duplicates.", valueName: "events"))
     var dedupeWindow: Int = 10_000_000
@@ -65,10 +66,11 @@ struct ImportLog: ParsableCommand {
         let fd: Int32 = file == "-" ? 0 : open(file, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ValidationError("cannot open \(file): \(String(cString: strerror(errno)))") }
         defer { if fd != 0 { close(fd) } }
+        let sealer = try masterKey.openForWriting(data: data, registry: registry, command: "log import")
         do {
             let summary = try Importer.importLines(
                 fd: fd, logDirectory: data.logDirectory, logLimits: LogLimits(segmentBytesMax: limits.segmentMiB << 20),
-                dedupeWindowEvents: dedupeWindow, validate: { envelope throws(EventError) in try registry.validate(envelope) },
+                dedupeWindowEvents: dedupeWindow, validate: { envelope throws(EventError) in try registry.validate(envelope) }, sealer: sealer,
                 opened: { $0.lines.forEach(printError) }, reject: { line, error in printError("line \(line): \(error.code.rawValue): \(error)") })
             print(summary.json)
             if summary.rejected > 0 { throw ExitCode(1) }
@@ -176,15 +178,19 @@ extension Duration {
 struct DumpLog: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "Print events as NDJSON with seq and recorded added (and producer, for events written by an authenticated producer).")
+        abstract: "Print events as NDJSON with seq and recorded added (and producer, for events written by an authenticated producer).",
+        discussion: "An operator's tool: PII is shown in clear where the subject's key exists, so it needs the master key; --redact-pii prints what an analyst's replay shows instead.")
 
     @OptionGroup var data: DataDirectoryOptions
     @Option(help: ArgumentHelp("Start at this seq.", valueName: "seq")) var fromSeq: UInt64 = 1
     @Option(help: ArgumentHelp("Print at most this many events.", valueName: "count")) var limit: UInt64?
+    @OptionGroup var schemas: SchemaOptions
+    @OptionGroup(title: "Privacy") var pii: DumpPIIOptions
 
     func run() throws {
         do {
-            try EventLog.open(directory: data.logDirectory, mode: .readOnly).dump(fromSeq: fromSeq, limit: limit, to: OutputBuffer())
+            try EventLog.open(directory: data.logDirectory, mode: .readOnly).dump(
+                fromSeq: fromSeq, limit: limit, opener: try pii.opener(data: data, registry: try schemas.registry(), command: "log dump"), to: OutputBuffer())
         } catch is OutputBuffer.OutputClosed {
             return
         }

@@ -64,6 +64,8 @@ struct RebuildProjections: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var projections: ProjectionOptions
     @Flag(help: "Rebuild every projection.") var all = false
+    @OptionGroup var schemas: SchemaOptions
+    @OptionGroup(title: "Privacy") var masterKey: MasterKeyOptions
     @Argument(help: ArgumentHelp("The projection to rebuild (`careerlog projections list` names them).", valueName: "name")) var name: String?
 
     func validate() throws {
@@ -76,7 +78,10 @@ struct RebuildProjections: ParsableCommand {
     func run() throws {
         let catalog = try projections.catalog()
         let log = try EventLog.open(directory: data.logDirectory, mode: .readOnly)
-        let builder = ProjectionBuilder(url: try database.connectionURL(data: data), log: log, catalog: catalog, logger: Logger(label: "careerlog.rebuild"))
+        var options = ProjectionBuilder.Options()
+        options.pii = try masterKey.readModelOpener(data: data, registry: try schemas.registry(), command: "projections rebuild")
+        let builder = ProjectionBuilder(url: try database.connectionURL(data: data), log: log, catalog: catalog, logger: Logger(label: "careerlog.rebuild"),
+                                        options: options)
         let names = all ? catalog.definitions.map(\.name) : [name!]
         let start = ContinuousClock.now
         let progress = BuildProgressLine(.rebuild, enabled: isTerminal(2))
@@ -107,10 +112,13 @@ struct ProjectCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var projections: ProjectionOptions
     @Option(help: ArgumentHelp("Events per batch.", valueName: "count")) var batchEvents: Int = 20_000
+    @OptionGroup var schemas: SchemaOptions
+    @OptionGroup(title: "Privacy") var masterKey: MasterKeyOptions
 
     func run() throws {
         var options = Projector.Options()
         options.batchEventsMax = batchEvents
+        options.pii = try masterKey.readModelOpener(data: data, registry: try schemas.registry(), command: "project")
         try StandaloneProjector.run(logDirectory: data.logDirectory, url: { try database.connectionURL(data: data) }, catalog: { try projections.catalog() },
                                     options: options, logger: Logger(label: "careerlog.projector"))
     }

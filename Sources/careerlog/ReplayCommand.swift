@@ -43,6 +43,7 @@ struct ReplayCommand: ParsableCommand {
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var filter: ReplayFilterOptions
     @OptionGroup var schemas: SchemaOptions
+    @OptionGroup(title: "Privacy") var pii: PIIOptions
 
     @Option(help: "ndjson (each event as stored, with seq and recorded) or csv (the data fields as columns).")
     var format: ReplayFormat = .ndjson
@@ -79,7 +80,7 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         if asOf.into != nil {
-            try asOf.build(data: data)
+            try asOf.build(data: data, pii: try pii.masterKey.readModelOpener(data: data, registry: try schemas.registry(), command: "replay --into"))
             return
         }
         let replayFilter = try filter.replayFilter()
@@ -94,7 +95,8 @@ struct ReplayCommand: ParsableCommand {
         // top of events printed to the same terminal.
         do {
             try ReplaySession.replay(log: log, filter: replayFilter, follow: follow, progressOnTerminal: isTerminal(2) && !isTerminal(1),
-                                     explain: explain ? { printError($0) } : nil, output: { try output(replayFilter) }, to: OutputBuffer())
+                                     explain: explain ? { printError($0) } : nil, output: { try output(replayFilter) },
+                                     opener: { try pii.opener(data: data, registry: try schemas.registry(), command: "replay") }, to: OutputBuffer())
         } catch let error as ReplayError {
             printError("replay: \(error.message)")
             throw ExitCode(1)
@@ -206,13 +208,13 @@ struct AsOfOptions: ParsableArguments {
         }
     }
 
-    func build(data: DataDirectoryOptions) throws {
+    func build(data: DataDirectoryOptions, pii: RecordOpener) throws {
         let log = try EventLog.open(directory: data.logDirectory, mode: .readOnly)
         let url = try database.connectionURL(data: data), catalog = try projections.catalog()
         let start = ContinuousClock.now
         let progress = BuildProgressLine(.asOf, enabled: isTerminal(2))
         let schemas = try AsOfBuild.run(try request(into: into!), url: url, log: log, catalog: catalog,
-                                        logger: Logger(label: "careerlog.replay"), progress: progress.update)
+                                        logger: Logger(label: "careerlog.replay"), pii: pii, progress: progress.update)
         progress.finish()
         print("built \(schemas.joined(separator: ", ")) in \(String(format: "%.1f", (ContinuousClock.now - start).seconds)) s")
     }

@@ -6,6 +6,7 @@ import Ingest
 import Logging
 import Projector
 import Runtime
+import StoredEventCodec
 import Telemetry
 import Window
 
@@ -30,6 +31,7 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var schemas: SchemaOptions
     @OptionGroup var logLimits: LogLimitOptions
+    @OptionGroup(title: "Privacy") var masterKey: MasterKeyOptions
 
     @Option(help: ArgumentHelp("TCP address to listen on; port 0 picks a free port.", valueName: "host:port"))
     var listen: String = "127.0.0.1:7400"
@@ -136,20 +138,27 @@ struct ServeCommand: ParsableCommand {
         ingest.limits = limits.ingestLimits
         ingest.eventLoopThreads = eventLoops
         ingest.door = try door.makeDoor(tcp: ingest.tcpHost.map { ($0, ingest.tcpPort) }, logger: logger)
+        let sealer = try masterKey.openForWriting(data: data, registry: registry, command: "serve")
+        ingest.sealer = sealer
         return Node.Configuration(
             logDirectory: data.logDirectory, logLimits: LogLimits(segmentBytesMax: logLimits.segmentMiB << 20),
             dedupeWindowEvents: dedupeWindow, ingest: ingest,
             validate: { envelope throws(EventError) in try registry.validate(envelope) },
-            projector: noProjector ? nil : try projectorConfiguration(logger: logger, resolvedURL: resolvedURL))
+            projector: noProjector ? nil : try projectorConfiguration(logger: logger, resolvedURL: resolvedURL,
+                                                                      pii: RecordOpener(mode: .include(sealer.store), table: sealer.table)))
     }
 
     /// The read models: PostgreSQL is resolved on the projector's thread
     /// (starting the private cluster when no URL is configured), so ingest
     /// never waits for it. A private cluster serve started is stopped once
     /// the projector has made its last commit; one it found running is left.
-    func projectorConfiguration(logger: Logger, resolvedURL: ResolvedDatabaseURL = ResolvedDatabaseURL()) throws -> ProjectorConfiguration {
+    func projectorConfiguration(
+        logger: Logger, resolvedURL: ResolvedDatabaseURL = ResolvedDatabaseURL(), pii: RecordOpener? = nil
+    ) throws -> ProjectorConfiguration {
         var options = Projector.Options()
         options.rebuildStaleOnStart = rebuildStale
+        // The writer's own key store: the projector sees every key at once.
+        options.pii = pii
         return .readModels(catalog: try projections.catalog(), options: options, configuredURL: database.configuredURL,
                            cluster: data.embeddedCluster, keep: database.keepDatabase, resolved: resolvedURL, logger: logger)
     }

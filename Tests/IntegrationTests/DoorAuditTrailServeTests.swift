@@ -69,8 +69,12 @@ final class DoorAuditTrailServeTests: XCTestCase {
         let dump = try runCareerlog(["log", "dump", "--data-dir", directory])
         XCTAssertEqual(dump.status, 0, dump.stderr)
         XCTAssertEqual(producers(dump.stdout), Array(repeating: "careerforge-api", count: 4) + Array(repeating: "mentor-service", count: 3))
-        let all = try runCareerlog(["replay", "--data-dir", directory])
-        XCTAssertEqual(all.stdout, dump.stdout, "replay and log dump print the same lines")
+        // The operator's dump shows PII where a key exists; an analyst's
+        // replay shows it only when asked (--include-pii).
+        let all = try runCareerlog(["replay", "--data-dir", directory, "--include-pii"])
+        XCTAssertEqual(all.stdout, dump.stdout, "replay --include-pii and log dump print the same lines")
+        let redacted = try runCareerlog(["log", "dump", "--data-dir", directory, "--redact-pii"])
+        XCTAssertEqual(try runCareerlog(["replay", "--data-dir", directory]).stdout, redacted.stdout, "replay and log dump --redact-pii print the same lines")
 
         let bad = try runCareerlog(["replay", "--data-dir", directory, "--producer", "CareerForge API"])
         XCTAssertEqual(bad.status, 64, bad.stderr)

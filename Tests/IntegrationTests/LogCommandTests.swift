@@ -23,15 +23,28 @@ final class LogCommandTests: XCTestCase {
 
         let imported = try runCareerlog(["log", "import", "--data-dir", dir, "-"], input: Data(generated.stdout.utf8))
         XCTAssertEqual(imported.status, 0, imported.stderr)
-        XCTAssertEqual(imported.stdout, #"{"appended":\#(input.count),"duplicates":0,"rejected":0,"first_seq":1,"last_seq":\#(input.count)}"# + "\n")
+        XCTAssertEqual(imported.stdout, #"{"appended":\#(input.count),"duplicates":0,"rejected":0,"redacted":0,"first_seq":1,"last_seq":\#(input.count)}"# + "\n")
 
+        // An operator's tool: PII in clear where the key exists (the
+        // default master key file), byte for byte as sent, no flag needed.
         let dumped = try runCareerlog(["log", "dump", "--data-dir", dir])
         XCTAssertEqual(dumped.status, 0, dumped.stderr)
         let output = lines(dumped.stdout)
         XCTAssertEqual(output.count, input.count)
+        // Erased subjects' PII is gone for good (their keys were destroyed).
+        let erased = Set(try input.map(parse).filter { $0["type"] == "user.erased" }.map { $0["subject"]!.stringValue! })
+        XCTAssertFalse(erased.isEmpty)
         var types = Set<String>()
+        var erasedChecked = 0
         for (i, (original, stored)) in zip(input, output).enumerated() {
             var storedObject = try parse(stored)
+            if let subject = storedObject["subject"]?.stringValue, erased.contains(subject) {
+                let data = try XCTUnwrap(storedObject["data"]?.objectValue)
+                XCTAssertEqual(PrivacyTests.piiValues(type: storedObject["type"]!.stringValue!, version: 1, data: data), [], "line \(i + 1)")
+                erasedChecked += 1
+                types.insert(storedObject["type"]!.stringValue!)
+                continue
+            }
             XCTAssertEqual(storedObject["seq"], .number(JSONNumber(i + 1)))
             let recorded = try XCTUnwrap(storedObject["recorded"]?.stringValue)
             XCTAssertNotNil(Timestamp(rfc3339: recorded))
@@ -49,6 +62,28 @@ final class LogCommandTests: XCTestCase {
             types.insert(originalObject["type"]!.stringValue!)
         }
         XCTAssertEqual(types.count, 27, "every catalog type should appear: \(types.sorted())")
+        XCTAssertGreaterThan(erasedChecked, 0)
+
+        // --redact-pii: as an analyst's replay shows it, without any key.
+        let redacted = try runCareerlog(["log", "dump", "--data-dir", dir, "--redact-pii", "--master-key-file", dir + "/missing.key"])
+        XCTAssertEqual(redacted.status, 0, redacted.stderr)
+        let redactedLines = lines(redacted.stdout)
+        XCTAssertEqual(redactedLines.count, input.count)
+        var registered = 0
+        for (original, line) in zip(input, redactedLines) where try parse(original)["type"] == "user.registered" {
+            let object = try parse(line)
+            XCTAssertEqual(object["redacted"], .bool(true))
+            XCTAssertEqual(object["data"]?.objectValue?["email"], .null)
+            XCTAssertEqual(object["data"]?.objectValue?["platform"], try parse(original)["data"]?.objectValue?["platform"])
+            registered += 1
+        }
+        XCTAssertGreaterThan(registered, 50)
+
+        // Without the master key, PII cannot be shown: a clear refusal, no output.
+        let keyless = try runCareerlog(["log", "dump", "--data-dir", dir, "--master-key-file", dir + "/missing.key"])
+        XCTAssertEqual(keyless.status, 1)
+        XCTAssertEqual(keyless.stdout, "")
+        XCTAssertTrue(keyless.stderr.contains("--redact-pii"), keyless.stderr)
 
         let partial = try runCareerlog(["log", "dump", "--data-dir", dir, "--from-seq", "10", "--limit", "5"])
         XCTAssertEqual(lines(partial.stdout).count, 5)
@@ -66,7 +101,7 @@ final class LogCommandTests: XCTestCase {
 
         // Importing the same file again: all duplicates, nothing appended.
         let again = try runCareerlog(["log", "import", "--data-dir", dir], input: Data(generated.stdout.utf8))
-        XCTAssertEqual(again.stdout, #"{"appended":0,"duplicates":\#(input.count),"rejected":0,"first_seq":null,"last_seq":null}"# + "\n")
+        XCTAssertEqual(again.stdout, #"{"appended":0,"duplicates":\#(input.count),"rejected":0,"redacted":0,"first_seq":null,"last_seq":null}"# + "\n")
     }
 
     func testRejectedLinesAreReportedWithLineNumbersAndOthersKept() throws {
@@ -77,7 +112,7 @@ final class LogCommandTests: XCTestCase {
         let input = [good, "{not json", "", badLevel, good, unknownType + "\r", String(repeating: "x", count: (1 << 20) + 1)].joined(separator: "\n") + "\n"
         let result = try runCareerlog(["log", "import", "--data-dir", dir, "-"], input: Data(input.utf8))
         XCTAssertEqual(result.status, 1)
-        XCTAssertEqual(result.stdout, #"{"appended":1,"duplicates":1,"rejected":4,"first_seq":1,"last_seq":1}"# + "\n")
+        XCTAssertEqual(result.stdout, #"{"appended":1,"duplicates":1,"rejected":4,"redacted":0,"first_seq":1,"last_seq":1}"# + "\n")
         let errors = lines(result.stderr)
         XCTAssertEqual(errors.count, 4, result.stderr)
         XCTAssertTrue(errors[0].hasPrefix("line 2: parse:"), errors[0])

@@ -26,7 +26,7 @@ final class ServerCrashTests: XCTestCase {
             defer { lock.unlock() }
             answers += 1
             switch ack {
-            case .stored(let id, let seq), .duplicate(let id, let seq):
+            case .stored(let id, let seq), .storedRedacted(let id, let seq), .duplicate(let id, let seq):
                 if id != sentID { conflicts.append("ack for \(id) where \(sentID) was sent") }
                 if case .duplicate = ack { duplicatesSeen += 1 }
                 if let known = acknowledged[id], known != seq {

@@ -49,7 +49,7 @@ final class LogStatisticsRenderTests: XCTestCase {
         let log = try EventLog.open(directory: directory, mode: .readOnly)
         let path = directory + "/dump"
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        try log.dump(fromSeq: 4, limit: 3, to: OutputBuffer(fd: fd, flushBytes: 16))
+        try log.dump(fromSeq: 4, limit: 3, opener: asStoredOpener, to: OutputBuffer(fd: fd, flushBytes: 16))
         close(fd)
         var expected: [UInt8] = []
         let reader = log.reader(fromSeq: 4)

@@ -139,3 +139,6 @@ func replay(_ directory: String, _ filter: ReplayFilter) throws -> ReplayResult 
 func replaySeqs(_ directory: String, _ filter: ReplayFilter) throws -> [UInt64] {
     try replay(directory, filter).seqs
 }
+
+/// Shows records as stored: no key store, and the fixtures hold no sealed data.
+let asStoredOpener = RecordOpener(mode: .include(nil), table: PIIPathTable(registry: try! SchemaRegistry(directory: schemaDirectory)))

@@ -15,7 +15,7 @@ final class ReplayOutputTests: XCTestCase {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         defer { close(fd) }
         let scan = ReplayScan(log: try EventLog.open(directory: directory, mode: .readOnly), filter: filter)
-        try ReplaySession(scan: scan, follow: false).write(output, to: OutputBuffer(fd: fd, flushBytes: 64))
+        try ReplaySession(scan: scan, follow: false).write(output, opener: asStoredOpener, to: OutputBuffer(fd: fd, flushBytes: 64))
         return try String(contentsOfFile: path, encoding: .utf8)
     }
 
@@ -99,7 +99,7 @@ final class ReplayOutputTests: XCTestCase {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         var notes: [String] = []
         try ReplaySession.replay(log: log, filter: filter, follow: false, progressOnTerminal: false, explain: { notes.append($0) },
-                                 output: { .ndjson }, to: OutputBuffer(fd: fd, flushBytes: 64))
+                                 output: { .ndjson }, opener: { asStoredOpener }, to: OutputBuffer(fd: fd, flushBytes: 64))
         close(fd)
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), try expectedNDJSON(directory, seqs: [1, 2, 4, 7, 8, 11]))
         XCTAssertEqual(notes.count, 2, "\(notes)")
@@ -112,12 +112,12 @@ final class ReplayOutputTests: XCTestCase {
         defer { close(ends[1]) }
         notes = []
         try ReplaySession.replay(log: log, filter: filter, follow: false, progressOnTerminal: false, explain: { notes.append($0) },
-                                 output: { .ndjson }, to: OutputBuffer(fd: ends[1], flushBytes: 64))
+                                 output: { .ndjson }, opener: { asStoredOpener }, to: OutputBuffer(fd: ends[1], flushBytes: 64))
         XCTAssertEqual(notes.count, 1, "a closed output tells no amount read: \(notes)")
 
         XCTAssertThrowsError(try ReplaySession.replay(
             log: log, filter: filter, follow: false, progressOnTerminal: false, explain: nil,
-            output: { .csv(type: "application.sent", columns: self.columns) }, to: OutputBuffer(fd: ends[1]))) { error in
+            output: { .csv(type: "application.sent", columns: self.columns) }, opener: { asStoredOpener }, to: OutputBuffer(fd: ends[1]))) { error in
             XCTAssertTrue(error is ReplayError, "\(error)")
         }
     }

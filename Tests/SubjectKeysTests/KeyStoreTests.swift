@@ -134,6 +134,18 @@ final class KeyStoreTests: XCTestCase {
         }
     }
 
+    /// `log import --data-dir NEW` on a directory that does not exist yet:
+    /// the log makes its parents, so the key store must too.
+    func testAFirstStartCreatesTheDataDirectoryAboveTheKeys() throws {
+        let fresh = directory + "/new-data-dir/deeper/keys"
+        let key = try MasterKey.resolve(keysDirectory: fresh, environment: [:], createIfMissing: true)
+        let store = try KeyStore.open(directory: fresh, masterKey: key, mode: .readWrite, now: clock)
+        defer { store.close() }
+        XCTAssertEqual(try read(fresh + "/master.key").count, 32)
+        let attributes = try FileManager.default.attributesOfItem(atPath: fresh)
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o700)
+    }
+
     func testTheEnvironmentVariableTakesHexOrBase64() throws {
         let hex = String(repeating: "42", count: 32)
         let fromHex = try MasterKey.resolve(keysDirectory: directory, environment: [MasterKey.environmentVariable: hex], createIfMissing: false)
