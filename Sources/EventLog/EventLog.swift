@@ -42,11 +42,20 @@ public final class EventLog: @unchecked Sendable {
         /// Bytes of the file readers may read (durable, complete frames).
         var length: Int64
         var entries: [IndexEntry]
+        /// Where the first frame starts (32, or after a dictionary).
+        var dataStart = Int64(SegmentHeader.size)
+        /// The file the offsets above are in; nil: the file the writer
+        /// created (never replaced since). A recompressed segment is a new
+        /// file: readers holding the old one remap by seq (FORMAT.md,
+        /// "Recompressed segments").
+        var identity: FileIdentity?
         var lastSeq: UInt64 { entries.last?.lastSeq ?? baseSeq - 1 }
     }
 
     let shared: NSCondition
     var state: Shared
+    /// Sealed segments recompression left as they were (not smaller). Guarded by `shared`.
+    var recompressionDeclined: Set<UInt64> = []
     private let writerLock = NSLock()
     /// The appender's `DURABLE` file; nil for read-only logs.
     let durableMark: DurableMarkWriter?
@@ -195,19 +204,65 @@ public final class EventLog: @unchecked Sendable {
 
     /// What a reader needs of segment `i`, read under the lock without
     /// copying the index (the writer appends to it concurrently).
-    func segmentView(_ i: Int) -> (path: String, length: Int64, hasNext: Bool)? {
+    func segmentView(_ i: Int) -> SegmentView? {
         shared.lock()
         defer { shared.unlock() }
         guard i < state.segments.count else { return nil }
         let segment = state.segments[i]
-        return (segment.path, segment.length, i + 1 < state.segments.count)
+        return SegmentView(path: segment.path, length: segment.length, hasNext: i + 1 < state.segments.count,
+                           baseSeq: segment.baseSeq, dataStart: segment.dataStart, identity: segment.identity)
     }
 
-    /// The index entry of the frame starting at `offset` in segment `i`.
-    func frameEntry(_ i: Int, offset: Int64) -> IndexEntry? {
+    struct SegmentView {
+        var path: String
+        var length: Int64
+        var hasNext: Bool
+        var baseSeq: UInt64
+        var dataStart: Int64
+        var identity: FileIdentity?
+    }
+
+    /// Where the frame starting at `seq` is in segment `i` as it is now (the
+    /// offset, or the segment's end when `seq` is past its last frame), with
+    /// the file identity the offset is for; nil when no frame starts there.
+    func frameOffset(_ i: Int, startingAt seq: UInt64) -> (offset: Int64, identity: FileIdentity?)? {
         shared.lock()
         defer { shared.unlock() }
         guard i < state.segments.count else { return nil }
+        let segment = state.segments[i]
+        if seq > segment.lastSeq { return (segment.length, segment.identity) }
+        guard let e = segment.entries.entryIndex(containing: seq) else {
+            return seq <= segment.baseSeq ? (segment.dataStart, segment.identity) : nil
+        }
+        guard segment.entries[e].baseSeq == seq else { return nil }
+        return (segment.entries[e].offset, segment.identity)
+    }
+
+    /// Replaces segment `i`'s state with one loaded from `file` (another
+    /// process recompressed the segment since this view loaded it), unless
+    /// the state already describes that file.
+    func reloadSegment(_ i: Int, from file: SegmentFile, identity: FileIdentity) throws(LogError) {
+        shared.lock()
+        let current = i < state.segments.count ? state.segments[i] : nil
+        shared.unlock()
+        guard let current, current.identity != identity else { return }
+        let loader = try SegmentLoader(directory: directory, limits: limits, purpose: .read)
+        var report = RecoveryReport()
+        let loaded = try loader.loadSealed(file: file, base: current.baseSeq, report: &report)
+        guard loaded.lastSeq == current.lastSeq else {
+            throw LogError(.corruption, "the segment was replaced by one ending at seq \(loaded.lastSeq) instead of \(current.lastSeq)", file: file.path)
+        }
+        shared.lock()
+        if i < state.segments.count, state.segments[i].baseSeq == loaded.baseSeq { state.segments[i] = loaded }
+        shared.unlock()
+    }
+
+    /// The index entry of the frame starting at `offset` in segment `i`,
+    /// if the segment is still the file `identity` names.
+    func frameEntry(_ i: Int, offset: Int64, identity: FileIdentity?) -> IndexEntry? {
+        shared.lock()
+        defer { shared.unlock() }
+        guard i < state.segments.count, state.segments[i].identity == identity else { return nil }
         let entries = state.segments[i].entries
         var low = 0, high = entries.count
         while low < high {
@@ -218,9 +273,10 @@ public final class EventLog: @unchecked Sendable {
     }
 
     /// Where the frame of `entry` ends: the next frame's start, or the end.
-    func frameEnd(_ i: Int, entry: IndexEntry, segmentLength: Int64) -> Int64 {
+    func frameEnd(_ i: Int, entry: IndexEntry, segmentLength: Int64, identity: FileIdentity?) -> Int64? {
         shared.lock()
         defer { shared.unlock() }
+        guard state.segments[i].identity == identity else { return nil }
         let entries = state.segments[i].entries
         guard let e = entries.entryIndex(containing: entry.baseSeq), e + 1 < entries.count else { return segmentLength }
         return entries[e + 1].offset

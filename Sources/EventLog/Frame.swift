@@ -1,25 +1,52 @@
-/// The 32-byte header at the start of every segment (FORMAT.md, "Segment").
+/// The 32-byte header at the start of every segment (FORMAT.md, "Segment"),
+/// and in a version 2 (recompressed) segment the dictionary section after it.
 struct SegmentHeader: Equatable {
     static let size = 32
     static let magic: UInt64 = 0x474C_5245_4552_4143  // "CAREERLG" little-endian
     static let version: UInt32 = 1
+    /// A sealed segment recompressed with a dictionary (FORMAT.md, "Recompressed segments").
+    static let versionWithDictionary: UInt32 = 2
+    /// Dictionary length and its CRC, in front of the dictionary.
+    static let dictionaryPrefixSize = 8
 
     var baseSeq: UInt64
+    var version: UInt32 = SegmentHeader.version
+    /// Where the first frame starts: 32, or 40 + the dictionary's length.
+    var headerLength: Int = SegmentHeader.size
+
+    var dictionaryLength: Int { version == SegmentHeader.versionWithDictionary ? headerLength - SegmentHeader.size - SegmentHeader.dictionaryPrefixSize : 0 }
 
     func encoded() -> [UInt8] {
+        encoded(dictionary: nil)
+    }
+
+    /// A version 1 header, or with `dictionary` a version 2 header followed
+    /// by the dictionary section.
+    func encoded(dictionary: [UInt8]?) -> [UInt8] {
         var out = [UInt8]()
-        out.reserveCapacity(SegmentHeader.size)
+        out.reserveCapacity(SegmentHeader.size + (dictionary.map { $0.count + SegmentHeader.dictionaryPrefixSize } ?? 0))
         out.appendLE(SegmentHeader.magic)
-        out.appendLE(SegmentHeader.version)
-        out.appendLE(UInt32(SegmentHeader.size))
+        if let dictionary {
+            out.appendLE(SegmentHeader.versionWithDictionary)
+            out.appendLE(UInt32(SegmentHeader.size + SegmentHeader.dictionaryPrefixSize + dictionary.count))
+        } else {
+            out.appendLE(SegmentHeader.version)
+            out.appendLE(UInt32(SegmentHeader.size))
+        }
         out.appendLE(baseSeq)
         let crc = out.withUnsafeBytes { CRC32C.checksum($0) }
         out.appendLE(crc)
         out.appendLE(UInt32(0))
+        if let dictionary {
+            out.appendLE(UInt32(dictionary.count))
+            out.appendLE(dictionary.withUnsafeBytes { CRC32C.checksum($0) })
+            out.append(contentsOf: dictionary)
+        }
         return out
     }
 
-    /// Decodes and checks a segment header; nil reason means it is valid.
+    /// Decodes and checks a segment header (the first 32 bytes; the
+    /// dictionary section is checked by `checkDictionary`).
     static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<SegmentHeader, DecodeFailure> {
         guard bytes.count >= size else { return .failure(DecodeFailure(reason: "segment header is incomplete", torn: true)) }
         guard bytes.loadLE(UInt64.self, at: 0) == magic else { return .failure(DecodeFailure(reason: "bad segment magic")) }
@@ -30,10 +57,33 @@ struct SegmentHeader: Equatable {
         guard bytes.loadLE(UInt32.self, at: 28) == 0 else {
             return .failure(DecodeFailure(reason: "segment header reserved bytes are not zero"))
         }
-        guard bytes.loadLE(UInt32.self, at: 8) == version, bytes.loadLE(UInt32.self, at: 12) == UInt32(size) else {
-            return .failure(DecodeFailure(reason: "unsupported segment format version \(bytes.loadLE(UInt32.self, at: 8))"))
+        let version = bytes.loadLE(UInt32.self, at: 8)
+        let headerLength = Int(bytes.loadLE(UInt32.self, at: 12))
+        switch version {
+        case SegmentHeader.version where headerLength == size:
+            break
+        case versionWithDictionary where headerLength > size + dictionaryPrefixSize && headerLength <= size + dictionaryPrefixSize + LZ4.dictionaryBytesMax:
+            break
+        default:
+            return .failure(DecodeFailure(reason: "unsupported segment format version \(version) (header length \(headerLength))"))
         }
-        return .success(SegmentHeader(baseSeq: bytes.loadLE(UInt64.self, at: 16)))
+        return .success(SegmentHeader(baseSeq: bytes.loadLE(UInt64.self, at: 16), version: version, headerLength: headerLength))
+    }
+
+    /// Checks the dictionary section (`bytes` = header bytes 32..<headerLength)
+    /// and returns the dictionary.
+    func checkDictionary(_ bytes: UnsafeRawBufferPointer) -> Result<UnsafeRawBufferPointer, DecodeFailure> {
+        guard bytes.count == headerLength - SegmentHeader.size, bytes.count >= SegmentHeader.dictionaryPrefixSize else {
+            return .failure(DecodeFailure(reason: "segment dictionary is incomplete", torn: true))
+        }
+        guard Int(bytes.loadLE(UInt32.self, at: 0)) == dictionaryLength else {
+            return .failure(DecodeFailure(reason: "segment dictionary length \(bytes.loadLE(UInt32.self, at: 0)) disagrees with the header length \(headerLength)"))
+        }
+        let dictionary = UnsafeRawBufferPointer(rebasing: bytes[SegmentHeader.dictionaryPrefixSize...])
+        guard CRC32C.checksum(dictionary) == bytes.loadLE(UInt32.self, at: 4) else {
+            return .failure(DecodeFailure(reason: "segment dictionary checksum mismatch"))
+        }
+        return .success(dictionary)
     }
 }
 
@@ -56,6 +106,8 @@ struct FrameHeader: Equatable {
     enum Codec: UInt8 {
         case none = 0
         case lz4 = 1
+        /// LZ4 block compressed against the segment's dictionary (version 2 segments only).
+        case lz4Dictionary = 2
     }
 
     var codec: Codec
@@ -329,7 +381,8 @@ struct FrameDecoder {
     /// Verifies the CRC and decompresses; the returned bytes stay valid until
     /// the next call on this decoder.
     func rawPayload(
-        header: FrameHeader, headerBytes: UnsafeRawBufferPointer, stored: UnsafeRawBufferPointer
+        header: FrameHeader, headerBytes: UnsafeRawBufferPointer, stored: UnsafeRawBufferPointer,
+        dictionary: UnsafeRawBufferPointer? = nil
     ) -> Result<UnsafeRawBufferPointer, DecodeFailure> {
         precondition(stored.count == Int(header.storedLength))
         guard FrameHeader.checksum(header: headerBytes, payload: stored) == header.crc else {
@@ -343,6 +396,16 @@ struct FrameDecoder {
             let destination = raw.reserve(n)
             guard LZ4.decompress(stored, into: destination) else {
                 return .failure(DecodeFailure(reason: "frame payload does not decompress to \(n) bytes"))
+            }
+            return .success(UnsafeRawBufferPointer(destination))
+        case .lz4Dictionary:
+            guard let dictionary else {
+                return .failure(DecodeFailure(reason: "frame compressed with a dictionary in a segment without one"))
+            }
+            let n = Int(header.rawLength)
+            let destination = raw.reserve(n)
+            guard LZ4.decompress(stored, into: destination, dictionary: dictionary) else {
+                return .failure(DecodeFailure(reason: "frame payload does not decompress to \(n) bytes with the segment dictionary"))
             }
             return .success(UnsafeRawBufferPointer(destination))
         }

@@ -34,3 +34,42 @@ enum LZ4 {
         return n == Int32(destination.count)
     }
 }
+
+extension LZ4 {
+    /// The largest dictionary LZ4 can use (its window).
+    static let dictionaryBytesMax = 64 << 10
+
+    /// Compresses `source` with LZ4 HC at `level` against `dictionary` (the
+    /// block then decodes only with the same dictionary). `stream` is reused
+    /// between calls; every call starts from the dictionary alone, so each
+    /// block stays independently decodable. Returns the compressed length,
+    /// or 0 when it did not fit `destination`.
+    static func compressHC(
+        _ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer,
+        dictionary: UnsafeRawBufferPointer, level: Int32, stream: UnsafeMutablePointer<LZ4_streamHC_t>
+    ) -> Int {
+        LZ4_resetStreamHC_fast(stream, level)
+        if !dictionary.isEmpty {
+            LZ4_loadDictHC(stream, dictionary.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(dictionary.count))
+        }
+        let n = LZ4_compress_HC_continue(
+            stream,
+            source.baseAddress?.assumingMemoryBound(to: CChar.self),
+            destination.baseAddress?.assumingMemoryBound(to: CChar.self),
+            Int32(source.count), Int32(destination.count))
+        return Int(max(0, n))
+    }
+
+
+    /// Like `decompress`, for a block compressed against `dictionary`.
+    static func decompress(
+        _ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer, dictionary: UnsafeRawBufferPointer
+    ) -> Bool {
+        let n = LZ4_decompress_safe_usingDict(
+            source.baseAddress?.assumingMemoryBound(to: CChar.self),
+            destination.baseAddress?.assumingMemoryBound(to: CChar.self),
+            Int32(source.count), Int32(destination.count),
+            dictionary.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(dictionary.count))
+        return n == Int32(destination.count)
+    }
+}

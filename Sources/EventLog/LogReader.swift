@@ -17,7 +17,15 @@ public final class LogReader {
     private let log: EventLog
     private var segmentIndex: Int
     private var file: SegmentFile?
+    /// Which segment `file` is and the identity its state had when opened.
+    private var fileSegment = -1
+    private var fileIdentity: FileIdentity?
+    /// The next frame: at `offset` in the file whose state identity is
+    /// `offsetIdentity`, starting at seq `nextFrameSeq` (how a reader finds
+    /// its place again after a sealed segment was recompressed).
     private var offset: Int64
+    private var offsetIdentity: FileIdentity?
+    private var nextFrameSeq: UInt64 = 1
     private var records = UnsafeRawBufferPointer(start: nil, count: 0)
     private var recordOffset = 0
     private var recordsLeft = 0
@@ -68,14 +76,23 @@ public final class LogReader {
         log.shared.lock()
         defer { log.shared.unlock() }
         let segments = log.state.segments
+        if let first = segments.first {
+            offset = first.dataStart
+            offsetIdentity = first.identity
+            nextFrameSeq = first.baseSeq
+        }
         switch start {
         case .seq(let seq):
             skipBeforeSeq = max(seq, 1)
             position = skipBeforeSeq
             guard let i = segments.lastIndex(where: { $0.baseSeq <= skipBeforeSeq }) else { return }
             segmentIndex = i
+            offset = segments[i].dataStart
+            offsetIdentity = segments[i].identity
+            nextFrameSeq = segments[i].baseSeq
             if let e = segments[i].entries.entryIndex(containing: skipBeforeSeq) {
                 offset = segments[i].entries[e].offset
+                nextFrameSeq = segments[i].entries[e].baseSeq
             }
         case .recorded(let time):
             skipBeforeRecorded = time
@@ -83,10 +100,14 @@ public final class LogReader {
             let i = segments.lastIndex(where: { ($0.entries.first?.firstRecorded ?? .max) < time }) ?? 0
             guard i < segments.count else { return }
             segmentIndex = i
+            offset = segments[i].dataStart
+            offsetIdentity = segments[i].identity
+            nextFrameSeq = segments[i].baseSeq
             let entries = segments[i].entries
             if !entries.isEmpty {
                 let e = entries.entryIndex(recordedAtLeast: time)
                 offset = entries[e].offset
+                nextFrameSeq = entries[e].baseSeq
                 position = entries[e].baseSeq
             }
         }
@@ -199,14 +220,39 @@ public final class LogReader {
     private func loadNextFrame() throws(LogError) -> Bool {
         while true {
             guard let segment = log.segmentView(segmentIndex) else { return false }
-            if offset < segment.length {
-                if file?.path != segment.path {
-                    file = try SegmentFile(path: segment.path, limits: log.limits)
+            if segment.identity != offsetIdentity {
+                // The segment was recompressed (a new file under its name)
+                // since `offset` was found: the same frame, in the new file.
+                guard let mapped = log.frameOffset(segmentIndex, startingAt: nextFrameSeq) else {
+                    throw LogError(.corruption, "no frame starts at seq \(nextFrameSeq) in the replaced segment", file: segment.path)
                 }
-                if let range = eventTimeRange, let entry = log.frameEntry(segmentIndex, offset: offset),
+                (offset, offsetIdentity) = mapped
+                continue
+            }
+            if offset < segment.length {
+                if file == nil || fileSegment != segmentIndex || fileIdentity != segment.identity {
+                    let opened = try SegmentFile(path: segment.path, limits: log.limits)
+                    if let expected = segment.identity {
+                        let actual = try opened.identity()
+                        if actual != expected {
+                            // Another process replaced it since this view loaded it.
+                            try log.reloadSegment(segmentIndex, from: opened, identity: actual)
+                            continue
+                        }
+                    }
+                    // This process's recompressor may have swapped it between
+                    // the view and the open: then look again.
+                    guard log.segmentView(segmentIndex)?.identity == segment.identity else { continue }
+                    file = opened
+                    fileSegment = segmentIndex
+                    fileIdentity = segment.identity
+                }
+                if let range = eventTimeRange, let entry = log.frameEntry(segmentIndex, offset: offset, identity: segment.identity),
                    entry.maxEventTime < range.lowerBound || entry.minEventTime > range.upperBound {
                     // Nothing in this frame is in the time range: skip it unread.
-                    offset = log.frameEnd(segmentIndex, entry: entry, segmentLength: segment.length)
+                    guard let end = log.frameEnd(segmentIndex, entry: entry, segmentLength: segment.length, identity: segment.identity) else { continue }
+                    offset = end
+                    nextFrameSeq = entry.lastSeq + 1
                     position = entry.lastSeq + 1
                     continue
                 }
@@ -223,6 +269,7 @@ public final class LogReader {
                     }
                     recordsLeft = Int(frame.header.count)
                     offset = frame.end
+                    nextFrameSeq = frame.header.lastSeq + 1
                     framesRead += 1
                     guard frameWanted() else {
                         // Nothing of this frame is wanted: on to the next.
@@ -233,9 +280,11 @@ public final class LogReader {
                     return true
                 }
             }
-            guard segment.hasNext else { return false }
+            guard segment.hasNext, let next = log.segmentView(segmentIndex + 1) else { return false }
             segmentIndex += 1
-            offset = Int64(SegmentHeader.size)
+            offset = next.dataStart
+            offsetIdentity = next.identity
+            nextFrameSeq = next.baseSeq
             file = nil
         }
     }

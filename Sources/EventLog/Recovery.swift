@@ -210,17 +210,22 @@ struct SegmentLoader {
     /// A sealed segment: trusted through an intact index, else fully re-read
     /// (always, for verify).
     func loadSealed(base: UInt64, report: inout RecoveryReport) throws(LogError) -> SegmentState {
-        let file = try SegmentFile(path: path(base), limits: limits)
+        try loadSealed(file: try SegmentFile(path: path(base), limits: limits), base: base, report: &report)
+    }
+
+    func loadSealed(file: SegmentFile, base: UInt64, report: inout RecoveryReport) throws(LogError) -> SegmentState {
         let size = try file.size()
-        try checkHeader(file, base: base, size: size)
+        let dataStart = try checkHeader(file, base: base, size: size)
         try checkDurableLength(file, base: base, size: size)
+        let identity = try file.identity()
         let indexPath = SegmentIndexFile.path(forSegment: file.path)
         if purpose != .verify, let bytes = try? readWholeFile(indexPath),
-           let entries = SegmentIndexFile.decode(bytes, segmentBase: base, segmentLength: size) {
-            return SegmentState(baseSeq: base, path: file.path, length: size, entries: entries)
+           let entries = SegmentIndexFile.decode(bytes, segmentBase: base, segmentLength: size),
+           entries.first.map({ $0.offset == dataStart }) ?? (size == dataStart) {
+            return SegmentState(baseSeq: base, path: file.path, length: size, entries: entries, dataStart: dataStart, identity: identity)
         }
         var entries: [IndexEntry] = []
-        var offset = Int64(SegmentHeader.size)
+        var offset = dataStart
         var expected = base
         while offset < size {
             switch try file.readFrame(at: offset, end: size) {
@@ -238,10 +243,12 @@ struct SegmentLoader {
             try FileIO.writeAtomically(bytes, to: indexPath, directory: directory)
             report.indexesRebuilt.append(indexPath)
         }
-        return SegmentState(baseSeq: base, path: file.path, length: size, entries: entries)
+        return SegmentState(baseSeq: base, path: file.path, length: size, entries: entries, dataStart: dataStart, identity: identity)
     }
 
-    private func checkHeader(_ file: SegmentFile, base: UInt64, size: Int64) throws(LogError) {
+    /// Checks the header (and dictionary); returns where the frames start.
+    @discardableResult
+    private func checkHeader(_ file: SegmentFile, base: UInt64, size: Int64) throws(LogError) -> Int64 {
         switch try file.readHeader(fileLength: size) {
         case .failure(let failure):
             throw LogError(.corruption, failure.reason, file: file.path, offset: 0)
@@ -249,6 +256,7 @@ struct SegmentLoader {
             guard header.baseSeq == base else {
                 throw LogError(.corruption, "segment header says base seq \(header.baseSeq), its name says \(base)", file: file.path, offset: 16)
             }
+            return Int64(header.headerLength)
         }
     }
 
@@ -271,7 +279,17 @@ struct SegmentLoader {
         if case .failure(let failure) = try file.readHeader(fileLength: size) {
             return try recoverTornHeader(file, base: base, size: size, failure: failure, report: &report)
         }
-        try checkHeader(file, base: base, size: size)
+        let dataStart = try checkHeader(file, base: base, size: size)
+        let identity = try file.identity()
+        var state = try recoverNewestFrames(file, base: base, size: size, dataStart: dataStart, report: &report)
+        state.dataStart = dataStart
+        state.identity = identity
+        return state
+    }
+
+    private func recoverNewestFrames(
+        _ file: SegmentFile, base: UInt64, size: Int64, dataStart: Int64, report: inout RecoveryReport
+    ) throws(LogError) -> SegmentState {
         // A read-only view (replay, status) trusts an index written at a clean
         // close for the prefix it covers and reads only the tail after it;
         // its readers still check every frame they read. The appender and
@@ -281,7 +299,7 @@ struct SegmentLoader {
            let last = entries.last, last.offset < length {
             return try scanFrames(file, base: base, from: length, expected: last.lastSeq + 1, entries: entries, size: size, report: &report)
         }
-        return try scanFrames(file, base: base, from: Int64(SegmentHeader.size), expected: base, entries: [], size: size, report: &report)
+        return try scanFrames(file, base: base, from: dataStart, expected: base, entries: [], size: size, report: &report)
     }
 
     /// A header that never reached the disk (short, or zeros) means the
@@ -424,8 +442,16 @@ struct SegmentLoader {
             if last.length == 0 {
                 segments.append(try recoverNewest(base: last.baseSeq, report: &report))
             } else {
-                last = try scanFrames(file, base: last.baseSeq, from: last.length, expected: last.lastSeq + 1, entries: last.entries, size: size, report: &report)
-                segments.append(last)
+                if try file.identity() != last.identity {
+                    // Sealed and recompressed since: a new file under the old name.
+                    segments.append(try loadSealed(file: file, base: last.baseSeq, report: &report))
+                } else {
+                    let (dataStart, identity) = (last.dataStart, last.identity)
+                    last = try scanFrames(file, base: last.baseSeq, from: last.length, expected: last.lastSeq + 1, entries: last.entries, size: size, report: &report)
+                    last.dataStart = dataStart
+                    last.identity = identity
+                    segments.append(last)
+                }
             }
         }
         let newer = bases.filter { $0 > (segments.last?.baseSeq ?? 0) }

@@ -180,7 +180,8 @@ extension EventLog {
         for base in bases[(k + 1)...] {
             let segment = try SegmentFile(path: loader.path(base), limits: limits)
             let segmentSize = try segment.size()
-            highest = max(highest, base - 1, try highestValidSeq(segment, from: Int64(SegmentHeader.size), end: segmentSize))
+            let start = (try? segment.dataStart().get()) ?? Int64(SegmentHeader.size)
+            highest = max(highest, base - 1, try highestValidSeq(segment, from: start, end: segmentSize))
             bytesCut += segmentSize
             later.append((segment.path, segment))
         }
@@ -209,10 +210,13 @@ extension EventLog {
     /// the good frame holding `seq`. Anything else is the operator's mistake,
     /// answered with the seq to use instead.
     private static func repairCutOffset(_ file: SegmentFile, base: UInt64, keeping seq: UInt64, size: Int64) throws(LogError) -> Int64 {
-        if case .failure(let failure) = try file.readHeader(fileLength: size) {
+        var offset: Int64
+        switch try file.readHeader(fileLength: size) {
+        case .failure(let failure):
             throw LogError(.invalidArgument, "the segment header is damaged (\(failure.reason)); use --truncate-after \(base - 1)", file: file.path, offset: 0)
+        case .success(let header):
+            offset = Int64(header.headerLength)
         }
-        var offset = Int64(SegmentHeader.size)
         var expected = base
         while expected <= seq {
             guard offset < size else {

@@ -20,6 +20,12 @@ enum SegmentName {
     }
 }
 
+/// A file's device and inode number.
+struct FileIdentity: Equatable, Sendable {
+    var device: UInt64
+    var inode: UInt64
+}
+
 /// Reads frames out of one segment file: the decoding half of the log,
 /// shared by readers, recovery and verify (it never writes).
 ///
@@ -46,12 +52,55 @@ final class SegmentFile {
         try FileIO.fileSize(fd, path: path)
     }
 
-    /// Reads and checks the segment header.
+    /// The file's identity (device and inode): a recompressed segment is a
+    /// new file under the old name, and readers tell them apart by this.
+    func identity() throws(LogError) -> FileIdentity {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw LogError(.io, FileIO.errorText("fstat"), file: path) }
+        return FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+    }
+
+    /// The checked header and dictionary, once read.
+    private var header: SegmentHeader?
+    private var dictionary: [UInt8] = []
+
+    /// Reads and checks the segment header (and a version 2 segment's
+    /// dictionary section).
     func readHeader(fileLength: Int64) throws(LogError) -> Result<SegmentHeader, DecodeFailure> {
+        if let header { return .success(header) }
+        // Its own buffer: a frame reader asks for the dictionary with a
+        // frame header in `headerBuffer`.
+        let segmentHeaderBuffer = RawBuffer()
         let n = min(Int(fileLength), SegmentHeader.size)
-        let buffer = headerBuffer.reserve(SegmentHeader.size)
+        let buffer = segmentHeaderBuffer.reserve(SegmentHeader.size)
         let got = try FileIO.pread(fd, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]), at: 0, path: path)
-        return SegmentHeader.decode(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+        let decoded: SegmentHeader
+        switch SegmentHeader.decode(UnsafeRawBufferPointer(rebasing: buffer[0..<got])) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let h): decoded = h
+        }
+        if decoded.version == SegmentHeader.versionWithDictionary {
+            let sectionLength = decoded.headerLength - SegmentHeader.size
+            guard fileLength >= Int64(decoded.headerLength) else {
+                return .failure(DecodeFailure(reason: "segment dictionary is incomplete", torn: true))
+            }
+            let section = segmentHeaderBuffer.reserve(sectionLength)
+            let sectionGot = try FileIO.pread(fd, section, at: Int64(SegmentHeader.size), path: path)
+            switch decoded.checkDictionary(UnsafeRawBufferPointer(rebasing: section[0..<sectionGot])) {
+            case .failure(let failure): return .failure(failure)
+            case .success(let d): dictionary = Array(d)
+            }
+        }
+        header = decoded
+        return withExtendedLifetime(segmentHeaderBuffer) { .success(decoded) }
+    }
+
+    /// Where the first frame starts (after the header and any dictionary).
+    func dataStart() throws(LogError) -> Result<Int64, DecodeFailure> {
+        switch try readHeader(fileLength: try size()) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let h): return .success(Int64(h.headerLength))
+        }
     }
 
     /// A frame read from disk: its header and its decompressed records,
@@ -89,7 +138,17 @@ final class SegmentFile {
         guard storedGot == stored.count else {
             return .failure(DecodeFailure(reason: "file ends inside a frame payload", torn: true))
         }
-        switch decoder.rawPayload(header: header, headerBytes: UnsafeRawBufferPointer(headerBytes), stored: UnsafeRawBufferPointer(stored)) {
+        if header.codec == .lz4Dictionary, self.header == nil {
+            // Readers that start at an index entry have not read the header yet.
+            if case .failure(let failure) = try readHeader(fileLength: try size()) {
+                return .failure(DecodeFailure(reason: "frame needs the segment dictionary: \(failure.reason)"))
+            }
+        }
+        let result = dictionary.withUnsafeBytes { dictionary in
+            decoder.rawPayload(header: header, headerBytes: UnsafeRawBufferPointer(headerBytes), stored: UnsafeRawBufferPointer(stored),
+                               dictionary: self.header?.version == SegmentHeader.versionWithDictionary ? dictionary : nil)
+        }
+        switch result {
         case .failure(let f):
             return .failure(f)
         case .success(let records):

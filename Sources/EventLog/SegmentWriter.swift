@@ -168,7 +168,9 @@ final class SegmentWriter {
         _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
         let file = try SegmentFile(path: path, limits: limits)
         _ = posix_fadvise(file.fd, 0, 0, POSIX_FADV_DONTNEED)
-        var offset = Int64(SegmentHeader.size)
+        guard case .success(var offset) = try file.dataStart() else {
+            throw LogError(.corruption, "the segment header does not read back", file: path, offset: 0)
+        }
         for entry in expected {
             guard entry.offset == offset, case .success(let frame) = try file.readFrame(at: offset, end: durableLength),
                   frame.header.baseSeq == entry.baseSeq, frame.header.lastSeq == entry.lastSeq

@@ -92,6 +92,8 @@ public final class Node: @unchecked Sendable {
     private let condition = NSCondition()
     private var state = State.created
     private var closeError: NodeError?
+    /// Recompresses sealed segments in the background while the node runs.
+    private var recompressor: BackgroundRecompressor?
     // The projector's own stop, requested only once ingest has drained, so
     // it keeps projecting what the drain commits; it leaves `projectorDone`
     // when its thread ends.
@@ -123,7 +125,15 @@ public final class Node: @unchecked Sendable {
             condition.withLock { state = .stopped; condition.broadcast() }
             throw error
         }
-        condition.withLock { state = .running(log, server); condition.broadcast() }
+        let recompressor = BackgroundRecompressor(log: log, onSegment: { [logger] report in
+            logger.info("sealed segment recompressed", metadata: [
+                "segment": "\(report.segments.joined(separator: ","))", "bytes.before": "\(report.bytesBefore)",
+                "bytes.after": "\(report.bytesAfter)", "segments.left": "\(report.remaining)"])
+        }, onError: { [logger] error in
+            logger.warning("recompressing a sealed segment failed; it stays as it was and is tried again later", metadata: ["error": "\(error)"])
+        })
+        condition.withLock { state = .running(log, server); self.recompressor = recompressor; condition.broadcast() }
+        recompressor.start()
         let ready = ReadyInfo(
             tcp: configuration.ingest.tcpHost.map { .tcp(host: $0, port: server.tcpPort ?? 0) },
             socketPath: configuration.ingest.unixSocketPath, lastSeq: log.lastSeq)
@@ -185,6 +195,7 @@ public final class Node: @unchecked Sendable {
             logger.info("projector stopped")
             projector.release?()
         }
+        condition.withLock { recompressor }?.stop()
         var failure: NodeError?
         do {
             try log.close()

@@ -26,6 +26,9 @@ struct LogBench: ParsableCommand {
     @Option(help: ArgumentHelp("Generator seed.", valueName: "n")) var seed: UInt64 = 1
     @Option(name: .customLong("frame-kib"), help: ArgumentHelp("Frame target size in KiB.", valueName: "kib")) var frameKiB: Int = LogLimits().frameTargetBytes >> 10
     @Option(help: ArgumentHelp("Where to put the benchmark log (removed first).", valueName: "dir")) var directory: String = "./.careerlog-bench/log"
+    @Option(name: .customLong("segment-mib"), help: ArgumentHelp("Segment size limit in MiB.", valueName: "mib")) var segmentMiB: Int = LogLimits().segmentBytesMax >> 20
+    @Option(help: ArgumentHelp("Also recompress a copy of the log (`careerlog log compact`) and read and verify both, alternately, this many rounds.", valueName: "rounds"))
+    var recompressRounds: Int = 0
 
     func run() throws {
         // 1. Input: generated NDJSON, decoded to log events (not timed).
@@ -47,6 +50,7 @@ struct LogBench: ParsableCommand {
         // 2. Append, sync per batch.
         var limits = LogLimits()
         limits.frameTargetBytes = frameKiB << 10
+        limits.segmentBytesMax = segmentMiB << 20
         let log = try EventLog.open(directory: directory, limits: limits)
         let appendStart = ContinuousClock.now
         var i = 0
@@ -90,9 +94,76 @@ struct LogBench: ParsableCommand {
         report("verify", count: Int(summary.events), seconds: verifySeconds)
         print(String(format: "  %.0f MB/s of log", Double(summary.bytes) / verifySeconds / 1e6))
         _ = checksum
+        if recompressRounds > 0 { try compareRecompressed(limits: limits, ndjsonBytes: ndjsonBytes, events: read) }
+    }
+
+    /// Copies the log, recompresses the copy's sealed segments, then reads
+    /// and verifies the original and the copy alternately.
+    private func compareRecompressed(limits: LogLimits, ndjsonBytes: Int, events: Int) throws {
+        let copy = directory + "-recompressed"
+        try? FileManager.default.removeItem(atPath: copy)
+        try FileManager.default.copyItem(atPath: directory, toPath: copy)
+        let log = try EventLog.open(directory: copy, limits: limits)
+        let start = ContinuousClock.now
+        let report = try log.recompressSealedSegments()
+        let seconds = (ContinuousClock.now - start).seconds
+        try log.close()
+        print(String(format: "recompress: %d sealed segments in %.2f s (%.1f MB/s of segment), sealed bytes %d -> %d (%.3f)",
+                     report.segments.count, seconds, Double(report.bytesBefore) / seconds / 1e6, report.bytesBefore, report.bytesAfter,
+                     Double(report.bytesAfter) / Double(max(1, report.bytesBefore))))
+        for (name, dir) in [("fast", directory), ("recompressed", copy)] {
+            let stats = try EventLog.open(directory: dir, limits: limits, mode: .readOnly).statistics()
+            print(String(format: "size %@: %d bytes, %.1f bytes/event, %.4f of the NDJSON", name, stats.bytesOnDisk,
+                         Double(stats.bytesOnDisk) / Double(events), Double(stats.bytesOnDisk) / Double(ndjsonBytes)))
+        }
+        for round in 1...recompressRounds {
+            for (name, dir) in [("fast", directory), ("recompressed", copy)] {
+                let reopened = try EventLog.open(directory: dir, limits: limits, mode: .readOnly)
+                let readStart = ContinuousClock.now
+                let reader = reopened.reader()
+                var read = 0
+                var checksum: UInt64 = 0
+                while let record = try reader.next() {
+                    checksum &+= record.seq &+ UInt64(record.event.data.count)
+                    read += 1
+                }
+                let readSeconds = (ContinuousClock.now - readStart).seconds
+                precondition(read == events, "read \(read) of \(events)")
+                let verifyStart = ContinuousClock.now
+                let summary = try EventLog.verify(directory: dir, limits: limits)
+                let verifySeconds = (ContinuousClock.now - verifyStart).seconds
+                print(String(format: "round %d %@: read %.0f events/s, verify %.0f events/s", round, name,
+                             Double(read) / readSeconds, Double(summary.events) / verifySeconds))
+                _ = checksum
+            }
+        }
     }
 
     private func report(_ what: String, count: Int, seconds: Double) {
         print(String(format: "%@: %d events in %.3f s = %.0f events/s", what, count, seconds, Double(count) / seconds))
     }
+}
+
+/// Appends `events` generated events (seed `seed`) to `log`, 10,000 per sync.
+func prefillLog(_ log: EventLog, events: Int, seed: UInt64) throws -> Int {
+    var generator = HistoryGenerator(options: GeneratorOptions(users: max(1, events / 190), seed: seed, months: 12))
+    var line: [UInt8] = []
+    var batch: [LogEvent] = []
+    var appended = 0
+    while appended < events {
+        line.removeAll(keepingCapacity: true)
+        guard generator.nextLine(into: &line) else { break }
+        batch.append(LogEvent(try Envelope.decode(line: line)))
+        appended += 1
+        if batch.count == 10_000 {
+            try log.append(batch)
+            try log.sync()
+            batch.removeAll(keepingCapacity: true)
+        }
+    }
+    if !batch.isEmpty {
+        try log.append(batch)
+        try log.sync()
+    }
+    return appended
 }

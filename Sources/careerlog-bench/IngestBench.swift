@@ -47,6 +47,11 @@ struct IngestBench: ParsableCommand {
     @Option(help: ArgumentHelp("Where to put the benchmark's data directory (removed first).", valueName: "dir")) var directory: String = "./.careerlog-bench/ingest"
     @Option(help: ArgumentHelp("Server event loop threads (default one per core).", valueName: "count"))
     var eventLoops: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .customLong("segment-mib"), help: ArgumentHelp("Segment size limit in MiB (small: segments are sealed during the run).", valueName: "mib"))
+    var segmentMiB: Int = LogLimits().segmentBytesMax >> 20
+    @Flag(help: "Recompress sealed segments in the background during the run, as `serve` does.") var recompress = false
+    @Option(help: ArgumentHelp("Append this many generated events (another seed) to the log before the run, so it starts with sealed segments to recompress.", valueName: "count"))
+    var prefill: Int = 0
     @OptionGroup var schemas: SchemaOptions
 
     func validate() throws {
@@ -80,7 +85,17 @@ struct IngestBench: ParsableCommand {
         let registry = try schemas.registry()
         try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let log = try EventLog.open(directory: directory + "/log")
+        var limits = LogLimits()
+        limits.segmentBytesMax = segmentMiB << 20
+        let log = try EventLog.open(directory: directory + "/log", limits: limits)
+        if prefill > 0 {
+            let appended = try prefillLog(log, events: prefill, seed: seed &+ 1_000)
+            print("prefilled: \(appended) events, \(try log.statistics().segments) segments")
+        }
+        let recompressed = Locked(0)
+        let recompressor = recompress ? BackgroundRecompressor(log: log, interval: .milliseconds(100), onSegment: { _ in recompressed.mutate { $0 += 1 } },
+                                                               onError: { printError("bench: recompression failed: \($0)") }) : nil
+        recompressor?.start()
         var configuration = IngestServer.Configuration()
         configuration.tcpHost = unixSocket ? nil : "127.0.0.1"
         configuration.tcpPort = 0
@@ -118,6 +133,8 @@ struct IngestBench: ParsableCommand {
         for connection in opened { connection.close() }
         let setupSeconds = try timeSetups(endpoint: endpoint, door: door)
         server.shutdown()
+        recompressor?.stop()
+        if recompress { print("segments recompressed during the run: \(recompressed.value)") }
         let lastSeq = log.lastSeq
         try log.close()
 
@@ -418,4 +435,13 @@ final class BenchConnection {
         socket.close()
         bridge?.close()
     }
+}
+
+/// A value shared with another thread.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value { lock.lock(); defer { lock.unlock() }; return stored }
+    func mutate(_ change: (inout Value) -> Void) { lock.lock(); change(&stored); lock.unlock() }
 }

@@ -10,7 +10,7 @@ struct LogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "log",
         abstract: "Work with the event log directly: import, stats, verify, repair, dump.",
-        subcommands: [ImportLog.self, LogStats.self, VerifyLog.self, RepairLog.self, DumpLog.self]
+        subcommands: [ImportLog.self, LogStats.self, VerifyLog.self, RepairLog.self, CompactLog.self, DumpLog.self]
     )
 }
 
@@ -135,6 +135,34 @@ struct VerifyLog: ParsableCommand {
             summary.lines(seconds: (ContinuousClock.now - start).seconds).forEach { print($0) }
         } catch {
             error.failureLines("verify").forEach(printError)
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct CompactLog: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compact",
+        abstract: "Recompress sealed segments with LZ4 HC and a per-segment dictionary.",
+        discussion: """
+            Each sealed segment still in the fast form is rewritten beside itself, read back and \
+            compared frame by frame with the original, then renamed over it; a crash at any point \
+            leaves the old segment or the new one, both whole. `serve` does this in the background \
+            by itself; this command is for a log no server is running on (it takes the log's lock).
+            """)
+
+    @OptionGroup var data: DataDirectoryOptions
+    @Option(help: ArgumentHelp("Recompress at most this many segments.", valueName: "n")) var segments: Int = .max
+
+    func run() throws {
+        do {
+            let log = try EventLog.open(directory: data.logDirectory)
+            let report = try log.recompressSealedSegments(limit: segments)
+            try log.close()
+            let ratio = report.bytesBefore > 0 ? Double(report.bytesAfter) / Double(report.bytesBefore) : 1
+            print("compact: \(report.segments.count) segments recompressed, \(report.bytesBefore) -> \(report.bytesAfter) bytes (\(String(format: "%.3f", ratio))), \(report.remaining) left")
+        } catch {
+            error.failureLines("compact").forEach(printError)
             throw ExitCode(1)
         }
     }
