@@ -52,6 +52,16 @@ extension EventLog {
         }
     }
 
+    /// Runs `body` holding the log's writer lock without opening the log,
+    /// so no appender can open it meanwhile: for a tool that replaces the
+    /// log directory as a whole (`privacy seal-existing`). Throws `.locked`
+    /// when another process holds it.
+    public static func withWriterLock<T>(directory: String, _ body: () throws -> T) throws -> T {
+        let fd = try acquireLock(directory: directory)
+        defer { Glibc.close(fd) }
+        return try body()
+    }
+
     static func acquireLock(directory: String) throws(LogError) -> Int32 {
         let path = directory + "/LOCK"
         let fd = try FileIO.open(path, flags: O_RDWR | O_CREAT)

@@ -3,6 +3,7 @@ import CareerEvents
 import EventLog
 import Foundation
 import Replay
+import Runtime
 import StoredEventCodec
 import SubjectKeys
 
@@ -11,8 +12,8 @@ import SubjectKeys
 struct PrivacyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "privacy",
-        abstract: "What the log holds about one data subject: key status, and an export for an access request.",
-        subcommands: [PrivacyStatus.self, PrivacyExport.self]
+        abstract: "What the log holds about one data subject (key status, an export for an access request), and sealing a log written before sealing.",
+        subcommands: [PrivacyStatus.self, PrivacyExport.self, PrivacySealExisting.self]
     )
 }
 
@@ -69,6 +70,48 @@ struct PrivacyExport: ParsableCommand {
         } catch is OutputBuffer.OutputClosed {
             return
         }
+    }
+}
+
+struct PrivacySealExisting: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seal-existing",
+        abstract: "Seal the PII a log written before sealing holds in clear, keeping every seq, recorded time and producer.",
+        discussion: """
+            Offline: stop the server first (the command takes the log's writer lock). Finishes the key destruction of \
+            every erasure in the log, copies the log through the sealer into <data-dir>/log.sealing (an erased subject's \
+            PII becomes null, everyone else's is sealed with their key), reads the copy back and compares it event by \
+            event with the log, then exchanges the two directories in one atomic rename and deletes the old one. \
+            Interrupted, it leaves the old log or the sealed one in place; run it again to finish. Refuses a log with \
+            repair gaps or saved torn tails (.broken-*). Needs the master key; does nothing when no PII is in clear. \
+            Files outside the data directory (backups, snapshots) still hold the clear bytes.
+            """)
+
+    @OptionGroup var data: DataDirectoryOptions
+    @OptionGroup var schemas: SchemaOptions
+    @OptionGroup var limits: LogLimitOptions
+    @OptionGroup(title: "Privacy") var masterKey: MasterKeyOptions
+
+    func run() throws {
+        let sealer = try masterKey.openForWriting(data: data, registry: try schemas.registry(), command: "privacy seal-existing")
+        let report: ExistingLogSealReport
+        do {
+            report = try ExistingLogSealing.run(data: data.layout, sealer: sealer, limits: limits.logLimits)
+        } catch {
+            printError("privacy seal-existing: \(error)")
+            throw ExitCode(1)
+        }
+        if report.unchanged {
+            print("nothing to seal: no PII in clear in the log's \(report.events) events" + erasuresText(report))
+            return
+        }
+        print("sealed the PII of \(report.sealed) events, stored \(report.nulled) erased subjects' PII as null; "
+              + "\(report.events) events kept with their seqs; log \(report.bytesBefore) -> \(report.bytesAfter) bytes; "
+              + "the unsealed log is deleted" + erasuresText(report))
+    }
+
+    private func erasuresText(_ report: ExistingLogSealReport) -> String {
+        report.erasuresApplied == 0 ? "" : " (finished \(report.erasuresApplied) erasures' key destruction first)"
     }
 }
 

@@ -1,6 +1,7 @@
 import CareerEvents
 import EventLog
 import Foundation
+import Ingest
 import TestSupport
 import XCTest
 
@@ -81,12 +82,25 @@ final class PrivacyTests: XCTestCase {
         return history
     }
 
-    func importHistory(users: Int, seed: Int) throws -> History {
-        let directory = makeTemporaryDirectory()
+    /// `sealed: false` writes the log as careerlog did before sealing
+    /// existed (the importer without a sealer): PII in clear in the segments.
+    func importHistory(users: Int, seed: Int, sealed: Bool = true, directory: String? = nil) throws -> History {
+        let directory = directory ?? makeTemporaryDirectory()
         let generated = try runCareerlog(["generate", "--users", String(users), "--seed", String(seed)])
         XCTAssertEqual(generated.status, 0, generated.stderr)
-        let imported = try runCareerlog(["log", "import", "--data-dir", directory, "-"], input: Data(generated.stdout.utf8))
-        XCTAssertEqual(imported.status, 0, imported.stderr)
+        if sealed {
+            let imported = try runCareerlog(["log", "import", "--data-dir", directory, "-"], input: Data(generated.stdout.utf8))
+            XCTAssertEqual(imported.status, 0, imported.stderr)
+        } else {
+            let input = directory + ".ndjson"
+            try Data(generated.stdout.utf8).write(to: URL(fileURLWithPath: input))
+            let fd = open(input, O_RDONLY)
+            defer { close(fd) }
+            let summary = try Importer.importLines(fd: fd, logDirectory: directory + "/log", logLimits: LogLimits(), dedupeWindowEvents: 100_000,
+                                                   validate: nil, sealer: nil, opened: { _ in }, reject: { line, error in XCTFail("line \(line): \(error)") })
+            XCTAssertEqual(summary.rejected, 0)
+            unlink(input)
+        }
         let lines = generated.stdout.split(separator: "\n").map(String.init)
         var history = History(directory: directory, lines: lines, events: [], erased: [], piiBySubject: [:], typesWithPIIValues: [])
         for line in lines {
