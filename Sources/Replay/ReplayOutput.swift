@@ -19,24 +19,23 @@ public enum ReplayOutput {
 
 extension ReplaySession {
     /// Pumps the session into `output`, written to `out` (flushed whenever
-    /// the log has nothing more for now, and at the end). `opener` opens
-    /// each event's sealed PII or withholds it (`"redacted":true`); only
-    /// counts, which read no data, may go without one.
-    public func write(_ output: ReplayOutput, opener: RecordOpener?, to out: OutputBuffer) throws {
-        if case .stats = output {} else {
-            precondition(opener != nil, "a replay that prints events needs a RecordOpener")
-        }
+    /// the log has nothing more for now, and at the end). `opener` is asked
+    /// for once, by the outputs that print events: it opens each event's
+    /// sealed PII or withholds it (`"redacted":true`). Counts read no data,
+    /// so they need no key and never ask.
+    public func write(_ output: ReplayOutput, opener: () throws -> RecordOpener, to out: OutputBuffer) throws {
         switch output {
         case .ndjson:
+            let opener = try opener()
             var writer = RecordJSON.Writer()
             try pump(idle: { try out.flush() }) { stored in
-                let (record, redacted) = try opener!.open(stored)
+                let (record, redacted) = try opener.open(stored)
                 try out.withBuffer { writer.appendLine(record, redacted: redacted, to: &$0) }
             }
         case .csv(let type, let columns):
-            try writeCSV(type: type, columns: columns, opener: opener!, to: out)
+            try writeCSV(type: type, columns: columns, opener: try opener(), to: out)
         case .csvDirectory(let directory, let columns, let named):
-            try out.write(try writeCSVDirectory(directory, columns: columns, named: named, opener: opener!) + "\n")
+            try out.write(try writeCSVDirectory(directory, columns: columns, named: named, opener: try opener()) + "\n")
             try out.flush()
         case .stats(let period, let json):
             var counts = ReplayStats(period: period)
@@ -91,10 +90,7 @@ extension ReplaySession {
         let progress = ReplayProgress(enabled: progressOnTerminal && !follow, lastSeq: log.lastSeq)
         let session = ReplaySession(scan: scan, follow: follow, progress: progress)
         do {
-            let output = try output()
-            // Counts read no PII, so they need no key.
-            let opener: RecordOpener? = if case .stats = output { nil } else { try opener() }
-            try session.write(output, opener: opener, to: out)
+            try session.write(try output(), opener: opener, to: out)
             explain?("read \(scan.framesRead) frames, \(scan.eventsRead) events; \(scan.eventsMatched) matched")
         } catch is OutputBuffer.OutputClosed {
             return  // the reader went away (| head): not an error

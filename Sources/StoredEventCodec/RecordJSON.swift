@@ -44,7 +44,8 @@ public enum RecordJSON {
     private static func appendLine(_ record: EventRecord, redacted: Bool, to out: inout [UInt8], dates: inout DateCache) {
         precondition(record.event.flags & sealedFlag == 0, "a sealed record must be opened (RecordOpener) before it is written as JSON")
         let event = record.event
-        // Every piece's longest form: fixed text and numbers 290 bytes, a
+        // Every piece's longest form: fixed text and numbers 290 bytes (306
+        // with `,"redacted":true`, inside the 320 below), a
         // string escapes to at most 6 bytes per byte, data is copied as is.
         // A producer adds `,"producer":` (12 bytes) and its string.
         let producerBytes = event.producer.map { 14 + 6 * $0.utf8.count } ?? 0

@@ -15,7 +15,7 @@ final class ReplayOutputTests: XCTestCase {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         defer { close(fd) }
         let scan = ReplayScan(log: try EventLog.open(directory: directory, mode: .readOnly), filter: filter)
-        try ReplaySession(scan: scan, follow: false).write(output, opener: asStoredOpener, to: OutputBuffer(fd: fd, flushBytes: 64))
+        try ReplaySession(scan: scan, follow: false).write(output, opener: { asStoredOpener }, to: OutputBuffer(fd: fd, flushBytes: 64))
         return try String(contentsOfFile: path, encoding: .utf8)
     }
 
