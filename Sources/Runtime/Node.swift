@@ -34,6 +34,10 @@ public final class Node: @unchecked Sendable {
         public var validate: EnvelopeValidator?
         /// The read models; nil runs ingest only.
         public var projector: ProjectorConfiguration?
+        /// Recompress sealed segments in the background (LZ4 HC with a
+        /// dictionary, segment format v2) while the node runs; false keeps
+        /// them as written (`careerlog log compact` can do it later).
+        public var recompressSealedSegments = true
 
         /// The node's metrics: ingest and the projector record into this
         /// one registry (kept in `ingest.metrics`, which the ingest server
@@ -108,6 +112,10 @@ public final class Node: @unchecked Sendable {
         self.stopSignal = stopSignal
     }
 
+    /// The recompressor started with the node; nil before start and when
+    /// the configuration turns it off.
+    var backgroundRecompressor: BackgroundRecompressor? { condition.withLock { recompressor } }
+
     /// Opens and recovers the log, loads the dedupe window, starts ingest
     /// and then the projector. Returns once ingest accepts connections.
     /// Errors opening the log or loading dedupe are rethrown as they are
@@ -125,15 +133,15 @@ public final class Node: @unchecked Sendable {
             condition.withLock { state = .stopped; condition.broadcast() }
             throw error
         }
-        let recompressor = BackgroundRecompressor(log: log, onSegment: { [logger] report in
+        let recompressor = configuration.recompressSealedSegments ? BackgroundRecompressor(log: log, onSegment: { [logger] report in
             logger.info("sealed segment recompressed", metadata: [
                 "segment": "\(report.segments.joined(separator: ","))", "bytes.before": "\(report.bytesBefore)",
                 "bytes.after": "\(report.bytesAfter)", "segments.left": "\(report.remaining)"])
         }, onError: { [logger] error in
             logger.warning("recompressing a sealed segment failed; it stays as it was and is tried again later", metadata: ["error": "\(error)"])
-        })
+        }) : nil
         condition.withLock { state = .running(log, server); self.recompressor = recompressor; condition.broadcast() }
-        recompressor.start()
+        recompressor?.start()
         let ready = ReadyInfo(
             tcp: configuration.ingest.tcpHost.map { .tcp(host: $0, port: server.tcpPort ?? 0) },
             socketPath: configuration.ingest.unixSocketPath, lastSeq: log.lastSeq)

@@ -52,6 +52,8 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup(title: "Read models") var projections: ProjectionOptions
     @Flag(help: "Do not run the projector (read models): ingest only.")
     var noProjector = false
+    @Flag(help: "Keep sealed segments as written instead of recompressing them in the background (`careerlog log compact` does it on a stopped log).")
+    var noRecompress = false
     @Flag(help: "On start, rebuild projections whose SQL or version changed (or that failed), beside the live ones, then swap them in.")
     var rebuildStale = false
     @Option(help: ArgumentHelp("HTTP address for /metrics, /healthz, /readyz and the dashboard; port 0 picks a free port.", valueName: "host:port"))
@@ -129,12 +131,14 @@ struct ServeCommand: ParsableCommand {
         ingest.door = try door.makeDoor(tcp: ingest.tcpHost.map { ($0, ingest.tcpPort) }, logger: logger)
         let sealer = try masterKey.openForWriting(data: data, registry: registry, command: "serve")
         ingest.sealer = sealer
-        return Node.Configuration(
+        var configuration = Node.Configuration(
             logDirectory: data.logDirectory, logLimits: logLimits.logLimits,
             dedupeWindowEvents: dedupe.events, ingest: ingest,
             validate: { envelope throws(EventError) in try registry.validate(envelope) },
             projector: noProjector ? nil : try projectorConfiguration(logger: logger, resolvedURL: resolvedURL,
                                                                       pii: RecordOpener(mode: .include(sealer.store), table: sealer.table)))
+        configuration.recompressSealedSegments = !noRecompress
+        return configuration
     }
 
     /// The read models: PostgreSQL is resolved on the projector's thread

@@ -152,6 +152,23 @@ final class NodeTests: XCTestCase {
         XCTAssertFalse(node.stopSignal.isRequested)
     }
 
+    func testBackgroundRecompressionRunsUnlessTurnedOff() throws {
+        let dir = makeTemporaryDirectory()
+        var off = configuration(dir, tcp: false)
+        off.recompressSealedSegments = false
+        let quiet = Node(configuration: off, logger: Logger(label: "test"))
+        _ = try quiet.start()
+        XCTAssertNil(quiet.backgroundRecompressor, "serve --no-recompress starts no recompressor")
+        quiet.stop()
+        try quiet.waitUntilStopped()
+
+        let node = Node(configuration: configuration(dir, tcp: false), logger: Logger(label: "test"))
+        _ = try node.start()
+        XCTAssertNotNil(node.backgroundRecompressor, "by default the node recompresses sealed segments")
+        node.stop()
+        try node.waitUntilStopped()
+    }
+
     func testASecondStartIsRefused() throws {
         let dir = makeTemporaryDirectory()
         let node = Node(configuration: configuration(dir, tcp: false), logger: Logger(label: "test"))
