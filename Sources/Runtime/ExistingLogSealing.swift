@@ -54,6 +54,7 @@ public enum ExistingLogSealing {
         data: DataDirectory, sealer: EventSealer, limits: LogLimits = LogLimits(),
         progress: (_ copied: UInt64, _ of: UInt64) -> Void = { _, _ in }
     ) throws -> ExistingLogSealReport {
+        try requireLog(data)
         let work = workDirectory(data)
         if FileManager.default.fileExists(atPath: work) { try FileManager.default.removeItem(atPath: work) }
         let old = try EventLog.open(directory: data.logDirectory, limits: limits)
@@ -115,6 +116,15 @@ public enum ExistingLogSealing {
             }
             try exchange(work, data.logDirectory)
             try fsyncDirectory(data.path)
+        }
+    }
+
+    /// Refuses a data directory without a log (opening one for writing
+    /// would make an empty log; the caller checks before making keys too).
+    public static func requireLog(_ data: DataDirectory) throws {
+        let segments = (try? FileManager.default.contentsOfDirectory(atPath: data.logDirectory))?.filter { $0.hasSuffix(".seg") } ?? []
+        guard !segments.isEmpty else {
+            throw ExistingLogSealError("no event log in \(data.path) (\(data.logDirectory) holds no segment): nothing to seal")
         }
     }
 

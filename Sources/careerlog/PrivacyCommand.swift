@@ -93,6 +93,12 @@ struct PrivacySealExisting: ParsableCommand {
     @OptionGroup(title: "Privacy") var masterKey: MasterKeyOptions
 
     func run() throws {
+        do {
+            try ExistingLogSealing.requireLog(data.layout)
+        } catch {
+            printError("privacy seal-existing: \(error)")
+            throw ExitCode(1)
+        }
         let sealer = try masterKey.openForWriting(data: data, registry: try schemas.registry(), command: "privacy seal-existing")
         let report: ExistingLogSealReport
         do {

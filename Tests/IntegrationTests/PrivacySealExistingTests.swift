@@ -98,5 +98,12 @@ extension PrivacyTests {
         XCTAssertEqual(before.map(\.path), after.map(\.path))
         XCTAssertEqual(before.map(\.bytes), after.map(\.bytes))
         XCTAssertEqual(history.lines.count, try dump(directory).count)
+
+        // A data directory without a log: a clear refusal, and no log made.
+        let empty = makeTemporaryDirectory() + "-empty"
+        let none = try runCareerlog(["privacy", "seal-existing", "--data-dir", empty])
+        XCTAssertEqual(none.status, 1)
+        XCTAssertTrue(none.stderr.contains("no event log in \(empty)"), none.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: empty), "nothing made: no log, no key store")
     }
 }
