@@ -22,6 +22,17 @@ public final class EventLog: @unchecked Sendable {
         case readOnly
     }
 
+    /// How the log directory itself is shared (an `flock` on it, held while
+    /// the log is open). Every open log and `verify` hold it shared, so a
+    /// tool that replaces the directory as a whole (`privacy
+    /// seal-existing`), which holds it exclusively, runs only while no
+    /// other process has the log open, and no process opens it meanwhile.
+    public enum DirectoryAccess: Sendable {
+        case shared
+        /// With `.readWrite` only.
+        case exclusive
+    }
+
     public let directory: String
     public let limits: LogLimits
     public let mode: Mode
@@ -61,11 +72,14 @@ public final class EventLog: @unchecked Sendable {
     let durableMark: DurableMarkWriter?
     private var writer: SegmentWriter?
     private var lockFD: Int32
+    /// The `flock` on the log directory (`DirectoryAccess`).
+    private var directoryLockFD: Int32
     private let clock: @Sendable () -> Int64
 
     init(
         directory: String, limits: LogLimits, mode: Mode, state: Shared, writer: SegmentWriter?,
-        lockFD: Int32, recovery: RecoveryReport, clock: @escaping @Sendable () -> Int64, durableMark: DurableMarkWriter?
+        lockFD: Int32, directoryLockFD: Int32, recovery: RecoveryReport, clock: @escaping @Sendable () -> Int64,
+        durableMark: DurableMarkWriter?
     ) {
         self.directory = directory
         self.limits = limits
@@ -73,6 +87,7 @@ public final class EventLog: @unchecked Sendable {
         self.state = state
         self.writer = writer
         self.lockFD = lockFD
+        self.directoryLockFD = directoryLockFD
         self.recovery = recovery
         self.clock = clock
         self.shared = NSCondition()
@@ -82,6 +97,7 @@ public final class EventLog: @unchecked Sendable {
     deinit {
         if let writer { writer.closeFile() }
         if lockFD >= 0 { Glibc.close(lockFD) }
+        if directoryLockFD >= 0 { Glibc.close(directoryLockFD) }
     }
 
     /// Microseconds since the Unix epoch, from the system clock.
@@ -171,14 +187,41 @@ public final class EventLog: @unchecked Sendable {
             writer.closeFile()
             self.writer = nil
         }
+        releaseLocks()
+    }
+
+    /// Lets go of the log without writing anything more to it (no sync, no
+    /// index, no durable mark): for a tool whose directory was replaced
+    /// under it (`privacy seal-existing` after its exchange), where a
+    /// close would write into the new log by path.
+    public func abandon() {
+        writerLock.lock()
+        defer { writerLock.unlock() }
+        writer?.closeFile()
+        writer = nil
+        releaseLocks()
+    }
+
+    private func releaseLocks() {
         if lockFD >= 0 {
             Glibc.close(lockFD)
             lockFD = -1
+        }
+        if directoryLockFD >= 0 {
+            Glibc.close(directoryLockFD)
+            directoryLockFD = -1
         }
         shared.lock()
         state.closed = true
         shared.broadcast()
         shared.unlock()
+    }
+
+    /// Sealed segments in the recompressed form (FORMAT.md, "Recompressed segments").
+    public var recompressedSegments: Int {
+        shared.lock()
+        defer { shared.unlock() }
+        return state.segments.filter { $0.dataStart != Int64(SegmentHeader.size) }.count
     }
 
     // MARK: - Shared state, for the writer and readers

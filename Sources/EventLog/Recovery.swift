@@ -12,18 +12,20 @@ extension EventLog {
     /// it, and corruption anywhere else fail with the file and offset.
     public static func open(
         directory: String, limits: LogLimits = LogLimits(), mode: Mode = .readWrite,
-        clock: @escaping @Sendable () -> Int64 = EventLog.systemClock
+        access: DirectoryAccess = .shared, clock: @escaping @Sendable () -> Int64 = EventLog.systemClock
     ) throws(LogError) -> EventLog {
         try limits.validate()
+        precondition(access == .shared || mode == .readWrite, "exclusive access is for the appender")
         let directory = directory.hasSuffix("/") && directory.count > 1 ? String(directory.dropLast()) : directory
         var lockFD: Int32 = -1
         if mode == .readWrite {
             try FileIO.makeDirectory(directory)
-            lockFD = try acquireLock(directory: directory)
         } else if !FileIO.exists(directory) {
             throw LogError(.io, "no log directory", file: directory)
         }
+        let directoryLockFD = try lockDirectory(directory, access: access)
         do {
+            if mode == .readWrite { lockFD = try acquireLock(directory: directory) }
             var report = RecoveryReport()
             let loader = try SegmentLoader(directory: directory, limits: limits, purpose: mode == .readWrite ? .append : .read)
             var segments = try loader.loadAll(report: &report)
@@ -45,11 +47,35 @@ extension EventLog {
             }
             return EventLog(
                 directory: directory, limits: limits, mode: mode, state: Shared(segments: segments),
-                writer: writer, lockFD: lockFD, recovery: report, clock: clock, durableMark: markWriter)
+                writer: writer, lockFD: lockFD, directoryLockFD: directoryLockFD, recovery: report, clock: clock,
+                durableMark: markWriter)
         } catch {
             if lockFD >= 0 { Glibc.close(lockFD) }
+            Glibc.close(directoryLockFD)
             throw error
         }
+    }
+
+    /// Takes the `flock` on the log directory itself (`DirectoryAccess`);
+    /// returns its descriptor, held until the log is closed.
+    static func lockDirectory(_ directory: String, access: DirectoryAccess) throws(LogError) -> Int32 {
+        let fd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw LogError(.io, "cannot open the log directory: \(String(cString: strerror(errno)))", file: directory) }
+        guard flock(fd, (access == .shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0 else {
+            let reason = errno
+            Glibc.close(fd)
+            guard reason == EWOULDBLOCK else {
+                throw LogError(.io, "cannot lock the log directory: \(String(cString: strerror(reason)))", file: directory)
+            }
+            switch access {
+            case .shared:
+                throw LogError(.locked, "the log is being rewritten as a whole (privacy seal-existing holds it); run again when that is done", file: directory)
+            case .exclusive:
+                throw LogError(.locked, "another process has this log open (a server, a projector, a replay, a dump or another tool): "
+                    + "stop every careerlog process using it, then run again", file: directory)
+            }
+        }
+        return fd
     }
 
     /// Runs `body` holding the log's writer lock without opening the log,

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What `EventLog.verify` checked.
 public struct VerifySummary: Sendable, Equatable {
     public var segments = 0
@@ -25,6 +29,8 @@ extension EventLog {
         directory: String, limits: LogLimits = LogLimits(), progress: ((VerifySummary) -> Void)? = nil
     ) throws(LogError) -> VerifySummary {
         guard FileIO.exists(directory) else { throw LogError(.io, "no log directory", file: directory) }
+        let directoryLockFD = try lockDirectory(directory, access: .shared)
+        defer { Glibc.close(directoryLockFD) }
         let loader = try SegmentLoader(directory: directory, limits: limits, purpose: .verify)
         var summary = VerifySummary()
         var report = RecoveryReport()

@@ -220,6 +220,10 @@ public final class Node: @unchecked Sendable {
     }
 
     private func openLogAndListen() throws -> (EventLog, IngestServer) {
+        let data = DataDirectory(path: (configuration.logDirectory as NSString).deletingLastPathComponent)
+        if try ExistingLogSealing.removeLeftover(data) {
+            logger.warning("deleted what an interrupted privacy seal-existing left", metadata: ["path": "\(ExistingLogSealing.workDirectory(data))"])
+        }
         let log = try EventLog.open(directory: configuration.logDirectory, limits: configuration.logLimits)
         logRecovery(log.recovery, logger: logger)
         do {

@@ -8,16 +8,27 @@ import Synchronization
 /// compiled once: what the writer seals and the readers redact.
 public struct PIIPathTable: Sendable {
     private let paths: [String: [Int: PIIPaths]]
+    /// Every type and version the registry defines, PII or not.
+    private let defined: [String: Set<Int>]
 
     public init(registry: SchemaRegistry) {
         var paths: [String: [Int: PIIPaths]] = [:]
+        var defined: [String: Set<Int>] = [:]
         for type in registry.types {
             for version in registry.versions(of: type) {
+                defined[type, default: []].insert(version)
                 let fields = registry.piiFields(type: type, version: version)
                 if !fields.isEmpty { paths[type, default: [:]][version] = PIIPaths(fields) }
             }
         }
         self.paths = paths
+        self.defined = defined
+    }
+
+    /// Whether the registry defines `type` at `version` (a type it does not
+    /// define has no known PII paths, which is not the same as having none).
+    public func defines(type: String, version: UInt32) -> Bool {
+        defined[type]?.contains(Int(version)) ?? false
     }
 
     /// The PII paths of `type` at `version`; `.none` for a type without PII.

@@ -35,6 +35,11 @@ struct PrivacyStatus: ParsableCommand {
 
     func run() throws {
         let log = try openLogReadOnly(data: data, command: "privacy status")
+        let leftover = ExistingLogSealing.workDirectory(data.layout)
+        if FileManager.default.fileExists(atPath: leftover) {
+            printError("privacy status: warning: \(leftover) is left by an interrupted privacy seal-existing and may hold PII in clear; "
+                       + "run privacy seal-existing or serve, which delete it")
+        }
         let store = try masterKey.openForReading(data: data, command: "privacy status")
         let status = try SubjectPrivacy.status(of: UUIDText.parse(subject)!, log: log, store: store,
                                                table: PIIPathTable(registry: try schemas.registry()))
@@ -78,11 +83,14 @@ struct PrivacySealExisting: ParsableCommand {
         commandName: "seal-existing",
         abstract: "Seal the PII a log written before sealing holds in clear, keeping every seq, recorded time and producer.",
         discussion: """
-            Offline: stop the server first (the command takes the log's writer lock). Finishes the key destruction of \
+            Offline: stop every careerlog process using the data directory first (server, projectors, replays); the \
+            command refuses while any has the log open, and none can open it until it is done. Finishes the key destruction of \
             every erasure in the log, copies the log through the sealer into <data-dir>/log.sealing (an erased subject's \
             PII becomes null, everyone else's is sealed with their key), reads the copy back and compares it event by \
-            event with the log, then exchanges the two directories in one atomic rename and deletes the old one. \
-            Interrupted, it leaves the old log or the sealed one in place; run it again to finish. Refuses a log with \
+            event with the log and scans it for PII left in clear, then exchanges the two directories in one atomic rename and deletes the old one. \
+            Interrupted, it leaves the old log or the sealed one in place; run it again to finish (serve also deletes \
+            what an interrupted run left in log.sealing). Refuses a log that is a symbolic link or a mount point, \
+            events of a type the schemas do not define, and a log with \
             repair gaps or saved torn tails (.broken-*). Needs the master key; does nothing when no PII is in clear. \
             Files outside the data directory (backups, snapshots) still hold the clear bytes.
             """)
@@ -93,8 +101,9 @@ struct PrivacySealExisting: ParsableCommand {
     @OptionGroup(title: "Privacy") var masterKey: MasterKeyOptions
 
     func run() throws {
+        let job: ExistingLogSealing
         do {
-            try ExistingLogSealing.requireLog(data.layout)
+            job = try ExistingLogSealing.prepare(data: data.layout, limits: limits.logLimits)
         } catch {
             printError("privacy seal-existing: \(error)")
             throw ExitCode(1)
@@ -102,7 +111,7 @@ struct PrivacySealExisting: ParsableCommand {
         let sealer = try masterKey.openForWriting(data: data, registry: try schemas.registry(), command: "privacy seal-existing")
         let report: ExistingLogSealReport
         do {
-            report = try ExistingLogSealing.run(data: data.layout, sealer: sealer, limits: limits.logLimits)
+            report = try job.run(sealer: sealer)
         } catch {
             printError("privacy seal-existing: \(error)")
             throw ExitCode(1)

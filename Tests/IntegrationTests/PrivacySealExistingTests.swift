@@ -1,4 +1,5 @@
 import CareerEvents
+import EventLog
 import Foundation
 import TestSupport
 import XCTest
@@ -105,5 +106,122 @@ extension PrivacyTests {
         XCTAssertEqual(none.status, 1)
         XCTAssertTrue(none.stderr.contains("no event log in \(empty)"), none.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: empty), "nothing made: no log, no key store")
+    }
+
+    /// Every `.seg` file of a log and its bytes, to show a refusal changed nothing.
+    func snapshot(_ directory: String) -> [String: [UInt8]] {
+        Dictionary(uniqueKeysWithValues: Self.files(under: directory + "/log").map { ($0.path, $0.bytes) })
+    }
+
+    func testSealExistingRefusesWhileAnotherProcessHasTheLogOpenAndNothingOpensItMeanwhile() throws {
+        let directory = makeTemporaryDirectory()
+        _ = try importHistory(users: 30, seed: 2, sealed: false, directory: directory)
+        let before = snapshot(directory)
+        // A reader (a replay, a projector) holds the log open: refused, and
+        // neither log.sealing nor a key store is made.
+        let reader = try EventLog.open(directory: directory + "/log", mode: .readOnly)
+        let refused = try runCareerlog(["privacy", "seal-existing", "--data-dir", directory])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("the log is in use: another process has this log open"), refused.stderr)
+        XCTAssertEqual(snapshot(directory), before)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/log.sealing"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/keys"), "refused before the key store is made")
+        try reader.close()
+
+        // While a rewrite holds the log directory, readers and writers are refused.
+        let rewriting = try EventLog.open(directory: directory + "/log", access: .exclusive)
+        XCTAssertThrowsError(try EventLog.open(directory: directory + "/log", mode: .readOnly)) { error in
+            XCTAssertEqual((error as? LogError)?.code, .locked)
+            XCTAssertTrue("\(error)".contains("being rewritten"), "\(error)")
+        }
+        XCTAssertThrowsError(try EventLog.verify(directory: directory + "/log")) { XCTAssertEqual(($0 as? LogError)?.code, .locked) }
+        let dump = try runCareerlog(["log", "dump", "--data-dir", directory, "--redact-pii"])
+        XCTAssertNotEqual(dump.status, 0, "a dump must not read a log being rewritten")
+        try rewriting.close()
+        XCTAssertEqual(try runCareerlog(["privacy", "seal-existing", "--data-dir", directory]).status, 0)
+    }
+
+    func testSealExistingRefusesALogThatIsASymbolicLinkOrHasTypesTheSchemasDoNotDefine() throws {
+        let target = makeTemporaryDirectory()
+        _ = try importHistory(users: 30, seed: 6, sealed: false, directory: target)
+        let directory = makeTemporaryDirectory() + "-linked"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: directory + "/log", withDestinationPath: target + "/log")
+        let before = snapshot(target)
+        let linked = try runCareerlog(["privacy", "seal-existing", "--data-dir", directory])
+        XCTAssertEqual(linked.status, 1)
+        XCTAssertTrue(linked.stderr.contains("\(directory)/log is a symbolic link"), linked.stderr)
+        XCTAssertEqual(snapshot(target), before)
+
+        // Schemas without one type the log holds: its PII paths are unknown, refused.
+        let schemas = makeTemporaryDirectory() + "-schemas"
+        try FileManager.default.copyItem(atPath: packageRoot + "/EventSchemas", toPath: schemas)
+        try FileManager.default.removeItem(atPath: schemas + "/application.sent.v1.json")
+        let partial = try runCareerlog(["privacy", "seal-existing", "--data-dir", target, "--schemas", schemas])
+        XCTAssertEqual(partial.status, 1, partial.stdout)
+        XCTAssertTrue(partial.stderr.contains("is a application.sent (data version 1) that the schemas do not define"), partial.stderr)
+        XCTAssertEqual(snapshot(target), before)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: target + "/log.sealing"))
+    }
+
+    func testAnUnsealedLogLeftInLogSealingAfterTheExchangeIsReportedAndDeletedByServe() throws {
+        let directory = makeTemporaryDirectory()
+        let history = try importHistory(users: 30, seed: 8, sealed: false, directory: directory)
+        let probes = history.piiBySubject.values.flatMap { $0 }.filter(history.isProbe)
+        // What a crash between the exchange and the delete leaves: the
+        // sealed log in place, the unsealed one in log.sealing.
+        try FileManager.default.copyItem(atPath: directory + "/log", toPath: directory + "/unsealed")
+        let sealed = try runCareerlog(["privacy", "seal-existing", "--data-dir", directory])
+        XCTAssertEqual(sealed.status, 0, sealed.stderr)
+        try FileManager.default.moveItem(atPath: directory + "/unsealed", toPath: directory + "/log.sealing")
+        unlink(directory + "/log.sealing/LOCK")
+        XCTAssertFalse(filesHolding(probes, under: directory).isEmpty)
+
+        let subject = try XCTUnwrap(history.piiBySubject.keys.first)
+        let status = try runCareerlog(["privacy", "status", subject, "--data-dir", directory])
+        XCTAssertEqual(status.status, 0, status.stderr)
+        XCTAssertTrue(status.stderr.contains("log.sealing is left by an interrupted privacy seal-existing and may hold PII in clear"), status.stderr)
+
+        let server = try ServeProcess(dataDirectory: directory)
+        XCTAssertEqual(server.stop(), 0, server.stderr)
+        XCTAssertTrue(server.stderr.contains("deleted what an interrupted privacy seal-existing left"), server.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/log.sealing"))
+        XCTAssertEqual(filesHolding(probes, under: directory), [])
+    }
+
+    func testSealExistingKeepsAMultiSegmentMixedRecompressedLog() throws {
+        let directory = makeTemporaryDirectory()
+        let history = try importHistory(users: 100, seed: 25, sealed: false, directory: directory, limits: LogLimits(segmentBytesMax: 1 << 20))
+        // Events written since sealing exists, appended after the clear ones.
+        let later = try runCareerlog(["generate", "--users", "15", "--seed", "30"])
+        let imported = try runCareerlog(["log", "import", "--data-dir", directory, "--segment-mib", "1", "-"], input: Data(later.stdout.utf8))
+        XCTAssertEqual(imported.status, 0, imported.stderr)
+        let compact = try runCareerlog(["log", "compact", "--data-dir", directory])
+        XCTAssertEqual(compact.status, 0, compact.stderr)
+        XCTAssertFalse(compact.stdout.hasPrefix("compact: 0 segments"), compact.stdout)
+        let segments = try FileManager.default.contentsOfDirectory(atPath: directory + "/log").filter { $0.hasSuffix(".seg") }
+        XCTAssertGreaterThan(segments.count, 1)
+        let before = try dump(directory)
+
+        let sealed = try runCareerlog(["privacy", "seal-existing", "--data-dir", directory, "--segment-mib", "1"])
+        XCTAssertEqual(sealed.status, 0, sealed.stderr)
+        let probes = history.piiBySubject.values.flatMap { $0 }.filter(history.isProbe)
+        // Six bytes and more: a three-letter name ("Mei") turns up by chance
+        // in megabytes of compressed bytes.
+        XCTAssertEqual(filesHolding(probes.filter { $0.utf8.count >= 6 }, under: directory), [])
+        let after = try dump(directory)
+        XCTAssertEqual(after.count, before.count)
+        for (a, b) in zip(before, after) {
+            for field in ["seq", "recorded", "id", "type", "subject", "time", "source"] {
+                XCTAssertEqual(a[field], b[field], "\(field) of seq \(a["seq"]!)")
+            }
+            if b["redacted"] == nil { XCTAssertEqual(a["data"], b["data"], "seq \(a["seq"]!)") }
+        }
+        let segmentsAfter = try FileManager.default.contentsOfDirectory(atPath: directory + "/log").filter { $0.hasSuffix(".seg") }
+        XCTAssertGreaterThan(segmentsAfter.count, 1)
+        // Sealed segments come back recompressed: nothing left for compact.
+        let again = try runCareerlog(["log", "compact", "--data-dir", directory])
+        XCTAssertTrue(again.stdout.hasPrefix("compact: 0 segments recompressed"), again.stdout)
+        XCTAssertEqual(try runCareerlog(["log", "verify", "--data-dir", directory]).status, 0)
     }
 }

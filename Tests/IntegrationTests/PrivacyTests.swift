@@ -84,7 +84,9 @@ final class PrivacyTests: XCTestCase {
 
     /// `sealed: false` writes the log as careerlog did before sealing
     /// existed (the importer without a sealer): PII in clear in the segments.
-    func importHistory(users: Int, seed: Int, sealed: Bool = true, directory: String? = nil) throws -> History {
+    func importHistory(
+        users: Int, seed: Int, sealed: Bool = true, directory: String? = nil, limits: LogLimits = LogLimits()
+    ) throws -> History {
         let directory = directory ?? makeTemporaryDirectory()
         let generated = try runCareerlog(["generate", "--users", String(users), "--seed", String(seed)])
         XCTAssertEqual(generated.status, 0, generated.stderr)
@@ -96,7 +98,7 @@ final class PrivacyTests: XCTestCase {
             try Data(generated.stdout.utf8).write(to: URL(fileURLWithPath: input))
             let fd = open(input, O_RDONLY)
             defer { close(fd) }
-            let summary = try Importer.importLines(fd: fd, logDirectory: directory + "/log", logLimits: LogLimits(), dedupeWindowEvents: 100_000,
+            let summary = try Importer.importLines(fd: fd, logDirectory: directory + "/log", logLimits: limits, dedupeWindowEvents: 100_000,
                                                    validate: nil, sealer: nil, opened: { _ in }, reject: { line, error in XCTFail("line \(line): \(error)") })
             XCTAssertEqual(summary.rejected, 0)
             unlink(input)
