@@ -27,6 +27,16 @@ public struct ExistingLogSealReport: Sendable, Equatable {
     public var unchanged: Bool { sealed == 0 && nulled == 0 }
 }
 
+/// Where a seal-existing run is (the crash tests kill it at each point).
+public enum ExistingLogSealStage: String, Sendable, CaseIterable {
+    /// The first batch is in the copy.
+    case copying
+    /// The copy is complete, compared and scanned; not exchanged yet.
+    case copied
+    /// Exchanged and synced; the old (clear) log not yet deleted.
+    case exchanged
+}
+
 /// Why a log cannot be sealed as it is (the operator acts, then runs again).
 public struct ExistingLogSealError: Error, Sendable, CustomStringConvertible {
     public var description: String
@@ -106,7 +116,11 @@ public final class ExistingLogSealing {
     }
 
     /// Seals the log `prepare` opened. Call once.
-    public func run(sealer: EventSealer, progress: (_ copied: UInt64, _ of: UInt64) -> Void = { _, _ in }) throws -> ExistingLogSealReport {
+    /// `stage` is for the crash tests.
+    public func run(
+        sealer: EventSealer, progress: (_ copied: UInt64, _ of: UInt64) -> Void = { _, _ in },
+        stage: (ExistingLogSealStage) -> Void = { _ in }
+    ) throws -> ExistingLogSealReport {
         precondition(!finished, "ExistingLogSealing.run is called once")
         var report = ExistingLogSealReport()
         report.erasuresApplied = try sealer.reapplyErasures(log: old)
@@ -120,7 +134,12 @@ public final class ExistingLogSealing {
 
         let work = Self.workDirectory(data)
         do {
-            try buildCopy(in: work, sealer: sealer, report: &report, progress: progress)
+            var first = true
+            try buildCopy(in: work, sealer: sealer, report: &report) { copied, of in
+                progress(copied, of)
+                if first { stage(.copying) }
+                first = false
+            }
             try Self.compare(old, withCopyIn: work, opener: RecordOpener(mode: .include(sealer.store), table: sealer.table), limits: limits)
             let copy = try EventLog.open(directory: work, limits: limits, mode: .readOnly)
             defer { try? copy.close() }
@@ -132,6 +151,7 @@ public final class ExistingLogSealing {
             throw error
         }
         report.bytesAfter = Self.directoryBytes(work)
+        stage(.copied)
 
         // The swap, under the locks held since `prepare`: one atomic
         // exchange of the two directory entries. From here the sealed log
@@ -151,6 +171,7 @@ public final class ExistingLogSealing {
             throw ExistingLogSealError("the sealed log is in place, but \(error); a power cut now could bring the unsealed log back: "
                 + "run privacy seal-existing again once the disk is healthy")
         }
+        stage(.exchanged)
         do {
             try FileManager.default.removeItem(atPath: work)  // now the old log: the clear bytes
             try Self.fsyncDirectory(data.path)

@@ -1,13 +1,17 @@
 import ArgumentParser
+import CareerEvents
 import EventLog
 import Foundation
+import Runtime
+import StoredEventCodec
+import SubjectKeys
 
 /// Hidden commands used by the crash tests: they need a real child process
 /// to SIGKILL.
 struct DebugCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug", abstract: "Internal test helpers.", shouldDisplay: false,
-        subcommands: [AppendLoop.self])
+        subcommands: [AppendLoop.self, SealExistingCrash.self])
 }
 
 /// Appends batches forever and prints `synced <seq>` after each sync, until
@@ -46,5 +50,29 @@ struct AppendLoop: ParsableCommand {
             let line = "synced \(synced)\n"
             _ = line.utf8CString.withUnsafeBufferPointer { write(1, $0.baseAddress!, $0.count - 1) }
         }
+    }
+}
+
+/// `privacy seal-existing` that kills itself (SIGKILL) at one stage, as a
+/// power cut would: the crash test checks the log is whole afterwards and
+/// that the next run (or `serve`) finishes the job.
+struct SealExistingCrash: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "seal-existing-crash")
+
+    @Option(help: ArgumentHelp("The data directory.", valueName: "dir")) var dataDir: String
+    @Option(help: ArgumentHelp("copying, copied or exchanged.", valueName: "stage")) var killAt: String
+    @Option(help: ArgumentHelp("The EventSchemas directory.", valueName: "dir")) var schemas: String
+
+    func run() throws {
+        guard let target = ExistingLogSealStage(rawValue: killAt) else { throw ValidationError("unknown stage \(killAt)") }
+        let data = DataDirectory(path: dataDir)
+        let job = try ExistingLogSealing.prepare(data: data)
+        let store = try KeyStore.openForWriting(keysDirectory: data.keysDirectory, masterKeyFile: nil,
+                                                environment: ProcessInfo.processInfo.environment)
+        let sealer = EventSealer(store: store, table: PIIPathTable(registry: try SchemaRegistry(directory: schemas)))
+        _ = try job.run(sealer: sealer, stage: { stage in
+            if stage == target { kill(getpid(), SIGKILL) }
+        })
+        throw ValidationError("finished without reaching \(killAt)")
     }
 }

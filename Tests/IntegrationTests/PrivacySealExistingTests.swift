@@ -224,4 +224,51 @@ extension PrivacyTests {
         XCTAssertTrue(again.stdout.hasPrefix("compact: 0 segments recompressed"), again.stdout)
         XCTAssertEqual(try runCareerlog(["log", "verify", "--data-dir", directory]).status, 0)
     }
+
+    /// Killed (SIGKILL) while copying, after the copy is checked, and after
+    /// the exchange: the log holds the same events each time (the old log or
+    /// the sealed one, never a mix), and the next run finishes the job.
+    func testSealExistingKilledAtEachStageLeavesAWholeLogAndTheNextRunFinishes() throws {
+        let template = makeTemporaryDirectory()
+        let history = try importHistory(users: 80, seed: 23, sealed: false, directory: template)
+        let probes = history.piiBySubject.values.flatMap { $0 }.filter(history.isProbe)
+        let before = try dump(template)
+        for stage in ["copying", "copied", "exchanged"] {
+            let directory = makeTemporaryDirectory() + "-" + stage
+            try FileManager.default.copyItem(atPath: template, toPath: directory)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: try careerlogBenchBinary())
+            process.arguments = ["debug", "seal-existing-crash", "--data-dir", directory, "--kill-at", stage,
+                                 "--schemas", packageRoot + "/EventSchemas"]
+            process.standardOutput = FileHandle.nullDevice
+            let stderr = Pipe()
+            process.standardError = stderr
+            try process.run()
+            let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationReason, .uncaughtSignal, "\(stage): \(message)")
+            XCTAssertEqual(process.terminationStatus, SIGKILL, "\(stage): \(message)")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/log.sealing"), stage)
+
+            // The same events (PII in clear where the old log is in place,
+            // through the keys where the sealed one is).
+            let killed = try dump(directory)
+            XCTAssertEqual(killed.count, before.count, stage)
+            for (a, b) in zip(before, killed) where !history.erased.contains(a["subject"]!.stringValue!) {
+                XCTAssertEqual(a, b, "\(stage), seq \(a["seq"]!)")
+            }
+            XCTAssertEqual(try runCareerlog(["log", "verify", "--data-dir", directory]).status, 0, stage)
+
+            let again = try runCareerlog(["privacy", "seal-existing", "--data-dir", directory])
+            XCTAssertEqual(again.status, 0, "\(stage): \(again.stderr)")
+            XCTAssertEqual(again.stdout.hasPrefix("nothing to seal"), stage == "exchanged", "\(stage): \(again.stdout)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/log.sealing"), stage)
+            XCTAssertEqual(filesHolding(probes, under: directory), [], stage)
+            let after = try dump(directory)
+            XCTAssertEqual(after.count, before.count, stage)
+            for (a, b) in zip(before, after) where !history.erased.contains(a["subject"]!.stringValue!) {
+                XCTAssertEqual(a, b, "\(stage), seq \(a["seq"]!)")
+            }
+        }
+    }
 }
