@@ -31,8 +31,13 @@ let package = Package(
         ),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
+        // CRC-32C for the log, the key store and the dedupe snapshot: the CPU's
+        // crc32 instruction where there is one (Swift cannot emit it, and no
+        // package we may use has it), else slicing-by-8.
+        .target(name: "CCRC32C"),
+
         // The append-only segmented log: frames, LZ4, CRC32C, index, recovery.
-        .target(name: "EventLog", dependencies: ["CLZ4"], exclude: ["FORMAT.md"]),
+        .target(name: "EventLog", dependencies: ["CLZ4", "CCRC32C"], exclude: ["FORMAT.md"]),
 
         // The event contract: JSON, envelope, schemas and the validator.
         .target(name: "CareerEvents"),
@@ -46,7 +51,7 @@ let package = Package(
         // fields, crypto-shredding (SEALING.md, KEYSTORE.md).
         .target(
             name: "SubjectKeys",
-            dependencies: ["CareerEvents", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CareerEvents", "CCRC32C", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["SEALING.md", "KEYSTORE.md"]
         ),
 
