@@ -108,7 +108,13 @@ struct FrameHeader: Equatable {
         case lz4 = 1
         /// LZ4 block compressed against the segment's dictionary (version 2 segments only).
         case lz4Dictionary = 2
+        /// Like `lz4Dictionary`, of the payload packed first (`PayloadPacking`:
+        /// UUID text as 16 bytes; version 2 segments only).
+        case lz4DictionaryPacked = 3
     }
+
+    /// Whether the payload needs the segment's dictionary.
+    var usesDictionary: Bool { codec == .lz4Dictionary || codec == .lz4DictionaryPacked }
 
     var codec: Codec
     var baseSeq: UInt64
@@ -372,40 +378,99 @@ extension FrameBuilder {
     }
 }
 
+/// A segment dictionary with room for a frame's decompressed bytes right
+/// after it. LZ4 decodes a block whose dictionary ends exactly where its
+/// output starts as if the dictionary were earlier output of the same block
+/// (`LZ4_decompress_safe_withPrefix64k`), which is as fast as a block with no
+/// dictionary; a dictionary elsewhere in memory takes the slower external
+/// dictionary path (about 2/3 of the speed, measured in BENCHMARKS.md).
+final class DictionaryWindow {
+    private var storage = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    private(set) var dictionaryCount = 0
+
+    deinit { storage.deallocate() }
+
+    /// Copies `dictionary` to the front (once per segment).
+    func load(_ dictionary: UnsafeRawBufferPointer) {
+        if storage.count < dictionary.count {
+            storage.deallocate()
+            storage = .allocate(byteCount: dictionary.count + (256 << 10), alignment: 16)
+        }
+        if !dictionary.isEmpty { storage.baseAddress!.copyMemory(from: dictionary.baseAddress!, byteCount: dictionary.count) }
+        dictionaryCount = dictionary.count
+    }
+
+    var dictionary: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: storage[0..<dictionaryCount])
+    }
+
+    /// The `count` bytes right after the dictionary, growing the buffer
+    /// (and keeping the dictionary) when needed.
+    func output(_ count: Int) -> UnsafeMutableRawBufferPointer {
+        if storage.count < dictionaryCount + count {
+            let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: dictionaryCount + max(count, 256 << 10), alignment: 16)
+            if dictionaryCount > 0 { grown.baseAddress!.copyMemory(from: storage.baseAddress!, byteCount: dictionaryCount) }
+            storage.deallocate()
+            storage = grown
+        }
+        return UnsafeMutableRawBufferPointer(rebasing: storage[dictionaryCount..<dictionaryCount + count])
+    }
+}
+
 /// Checks a frame's payload against its header and yields the raw records.
 /// Shared by readers, recovery and verify, so all three agree on what a good
 /// frame is.
 struct FrameDecoder {
     private let raw = RawBuffer()
+    /// The segment's dictionary, with codec 2 and 3 frames decompressed
+    /// right after it.
+    private let window = DictionaryWindow()
+
+    /// The dictionary of the segment whose frames follow (version 2
+    /// segments); frames with codec 2 or 3 are corrupt without one.
+    func load(dictionary: UnsafeRawBufferPointer) {
+        window.load(dictionary)
+    }
 
     /// Verifies the CRC and decompresses; the returned bytes stay valid until
     /// the next call on this decoder.
     func rawPayload(
-        header: FrameHeader, headerBytes: UnsafeRawBufferPointer, stored: UnsafeRawBufferPointer,
-        dictionary: UnsafeRawBufferPointer? = nil
+        header: FrameHeader, headerBytes: UnsafeRawBufferPointer, stored: UnsafeRawBufferPointer
     ) -> Result<UnsafeRawBufferPointer, DecodeFailure> {
         precondition(stored.count == Int(header.storedLength))
         guard FrameHeader.checksum(header: headerBytes, payload: stored) == header.crc else {
             return .failure(DecodeFailure(reason: "frame checksum mismatch"))
         }
+        let n = Int(header.rawLength)
         switch header.codec {
         case .none:
             return .success(stored)
         case .lz4:
-            let n = Int(header.rawLength)
             let destination = raw.reserve(n)
             guard LZ4.decompress(stored, into: destination) else {
                 return .failure(DecodeFailure(reason: "frame payload does not decompress to \(n) bytes"))
             }
             return .success(UnsafeRawBufferPointer(destination))
         case .lz4Dictionary:
-            guard let dictionary else {
+            guard window.dictionaryCount > 0 else {
                 return .failure(DecodeFailure(reason: "frame compressed with a dictionary in a segment without one"))
             }
-            let n = Int(header.rawLength)
-            let destination = raw.reserve(n)
-            guard LZ4.decompress(stored, into: destination, dictionary: dictionary) else {
+            let destination = window.output(n)
+            guard LZ4.decompress(stored, into: destination, dictionary: window.dictionary) else {
                 return .failure(DecodeFailure(reason: "frame payload does not decompress to \(n) bytes with the segment dictionary"))
+            }
+            return .success(UnsafeRawBufferPointer(destination))
+        case .lz4DictionaryPacked:
+            guard window.dictionaryCount > 0 else {
+                return .failure(DecodeFailure(reason: "frame compressed with a dictionary in a segment without one"))
+            }
+            let packed = window.output(PayloadPacking.packedBound(n))
+            guard let m = LZ4.decompress(stored, upTo: packed, dictionary: window.dictionary) else {
+                return .failure(DecodeFailure(reason: "packed frame payload does not decompress with the segment dictionary"))
+            }
+            let destination = raw.reserve(n)
+            guard PayloadPacking.unpack(UnsafeRawBufferPointer(rebasing: packed[0..<m]), into: destination) else {
+                return .failure(DecodeFailure(reason: "packed frame payload does not unpack to \(n) bytes"))
             }
             return .success(UnsafeRawBufferPointer(destination))
         }

@@ -72,4 +72,17 @@ extension LZ4 {
             dictionary.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(dictionary.count))
         return n == Int32(destination.count)
     }
+
+    /// Decompresses a block compressed against `dictionary` whose length is
+    /// not known beforehand (at most `destination.count`); nil when malformed.
+    static func decompress(
+        _ source: UnsafeRawBufferPointer, upTo destination: UnsafeMutableRawBufferPointer, dictionary: UnsafeRawBufferPointer
+    ) -> Int? {
+        let n = LZ4_decompress_safe_usingDict(
+            source.baseAddress?.assumingMemoryBound(to: CChar.self),
+            destination.baseAddress?.assumingMemoryBound(to: CChar.self),
+            Int32(source.count), Int32(destination.count),
+            dictionary.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(dictionary.count))
+        return n >= 0 ? Int(n) : nil
+    }
 }

@@ -108,13 +108,20 @@ extension EventLog {
         entries.reserveCapacity(old.entries.count)
         let stream = LZ4_createStreamHC()!
         defer { LZ4_freeStreamHC(stream) }
-        var compressed = [UInt8](repeating: 0, count: LZ4.compressBound(limits.frameBytesMax))
+        var compressed = [UInt8](repeating: 0, count: LZ4.compressBound(PayloadPacking.packedBound(limits.frameBytesMax)))
+        var packed: [UInt8] = []
         for entry in old.entries {
             if stop() { return nil }
             let frame = try readOldFrame(source, entry: entry, segment: old)
+            packed.removeAll(keepingCapacity: true)
+            let isPacked = PayloadPacking.pack(frame.records, into: &packed) > 0
             let n = compressed.withUnsafeMutableBytes { dst in
                 dictionary.withUnsafeBytes { dict in
-                    LZ4.compressHC(frame.records, into: dst, dictionary: dict, level: EventLog.recompressionLevel, stream: stream)
+                    if isPacked {
+                        packed.withUnsafeBytes { LZ4.compressHC($0, into: dst, dictionary: dict, level: EventLog.recompressionLevel, stream: stream) }
+                    } else {
+                        LZ4.compressHC(frame.records, into: dst, dictionary: dict, level: EventLog.recompressionLevel, stream: stream)
+                    }
                 }
             }
             var header = frame.header
@@ -122,7 +129,7 @@ extension EventLog {
             let frameStart = out.count
             out.append(contentsOf: repeatElement(0, count: FrameHeader.size))
             if useDictionary {
-                header.codec = .lz4Dictionary
+                header.codec = isPacked ? .lz4DictionaryPacked : .lz4Dictionary
                 header.storedLength = UInt32(n)
                 out.append(contentsOf: compressed[0..<n])
             } else {
@@ -244,13 +251,20 @@ extension EventLog {
         // segment): at most 1/32 of its records, and 64 KiB.
         let raw = segment.entries.reduce(0) { $0 + Int($1.rawLength) }
         let pieceBytes = max(16, min(EventLog.dictionaryPieceBytes, raw / 32 / pieces))
+        var packed: [UInt8] = []
         for p in 0..<pieces {
             let entry = segment.entries[p * n / pieces]
             let frame = try readOldFrame(file, entry: entry, segment: segment)
-            let records = frame.records
-            let start = records.count > 2 * pieceBytes ? min(EventLog.dictionaryPieceBytes, records.count - pieceBytes) : 0
-            let end = min(records.count, start + pieceBytes)
-            dictionary.append(contentsOf: records[start..<end])
+            // From what the frame's compression will see: its packed form
+            // when packing applies (FORMAT.md, "Packed payloads").
+            packed.removeAll(keepingCapacity: true)
+            let isPacked = PayloadPacking.pack(frame.records, into: &packed) > 0
+            func take(_ records: UnsafeRawBufferPointer) {
+                let start = records.count > 2 * pieceBytes ? min(EventLog.dictionaryPieceBytes, records.count - pieceBytes) : 0
+                let end = min(records.count, start + pieceBytes)
+                dictionary.append(contentsOf: records[start..<end])
+            }
+            if isPacked { packed.withUnsafeBytes { take($0) } } else { take(frame.records) }
         }
         return Array(dictionary.prefix(LZ4.dictionaryBytesMax))
     }

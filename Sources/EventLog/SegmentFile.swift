@@ -60,9 +60,8 @@ final class SegmentFile {
         return FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
     }
 
-    /// The checked header and dictionary, once read.
+    /// The checked header, once read (its dictionary goes to `decoder`).
     private var header: SegmentHeader?
-    private var dictionary: [UInt8] = []
 
     /// Reads and checks the segment header (and a version 2 segment's
     /// dictionary section).
@@ -88,7 +87,7 @@ final class SegmentFile {
             let sectionGot = try FileIO.pread(fd, section, at: Int64(SegmentHeader.size), path: path)
             switch decoded.checkDictionary(UnsafeRawBufferPointer(rebasing: section[0..<sectionGot])) {
             case .failure(let failure): return .failure(failure)
-            case .success(let d): dictionary = Array(d)
+            case .success(let d): decoder.load(dictionary: d)
             }
         }
         header = decoded
@@ -138,16 +137,13 @@ final class SegmentFile {
         guard storedGot == stored.count else {
             return .failure(DecodeFailure(reason: "file ends inside a frame payload", torn: true))
         }
-        if header.codec == .lz4Dictionary, self.header == nil {
+        if header.usesDictionary, self.header == nil {
             // Readers that start at an index entry have not read the header yet.
             if case .failure(let failure) = try readHeader(fileLength: try size()) {
                 return .failure(DecodeFailure(reason: "frame needs the segment dictionary: \(failure.reason)"))
             }
         }
-        let result = dictionary.withUnsafeBytes { dictionary in
-            decoder.rawPayload(header: header, headerBytes: UnsafeRawBufferPointer(headerBytes), stored: UnsafeRawBufferPointer(stored),
-                               dictionary: self.header?.version == SegmentHeader.versionWithDictionary ? dictionary : nil)
-        }
+        let result = decoder.rawPayload(header: header, headerBytes: UnsafeRawBufferPointer(headerBytes), stored: UnsafeRawBufferPointer(stored))
         switch result {
         case .failure(let f):
             return .failure(f)

@@ -8,8 +8,11 @@ import XCTest
 /// 300 fixed events (`makeEvents` with a fixed seed and clock; the golden
 /// log of `Golden/` is too small for a dictionary to pay) with its segment
 /// sealed (an empty next segment after it) and recompressed (LZ4 HC 12 and
-/// a dictionary). Today's recompressor must
-/// reproduce it byte for byte and today's reader decode it to the same events.
+/// a dictionary, codec 2: no UUID text in `data`). `Golden/packed/` is the
+/// same with UUIDs in `data` (`makeEventsWithUUIDs`), so its frames are
+/// packed first (codec 3, FORMAT.md "Packed payloads"). Today's recompressor
+/// must reproduce each byte for byte and today's reader decode each to the
+/// same events.
 ///
 /// To regenerate after a deliberate change: `CAREERLOG_WRITE_GOLDEN=1 swift test
 /// --filter GoldenRecompressedTests`, and review the diff.
@@ -21,26 +24,36 @@ final class GoldenRecompressedTests: XCTestCase {
         limits.frameTargetBytes = 4 << 10
         return limits
     }()
-    static let events = makeEvents(300, seed: 11, dataBytes: 60...300)
+    /// One pinned log: where it lives under `Golden/`, and its events.
+    struct Case {
+        var directory: String
+        var events: [LogEvent]
+        var codec: FrameHeader.Codec
+    }
+
+    static let cases = [
+        Case(directory: "recompressed", events: makeEvents(300, seed: 11, dataBytes: 60...300), codec: .lz4Dictionary),
+        Case(directory: "packed", events: makeEventsWithUUIDs(300, seed: 12), codec: .lz4DictionaryPacked),
+    ]
 
     /// What reading it must give: batches of 50, each recorded a second later.
-    static func expectedRecords() -> [EventRecord] {
+    static func expectedRecords(_ events: [LogEvent]) -> [EventRecord] {
         events.enumerated().map { i, event in
             EventRecord(seq: UInt64(i + 1), recorded: GoldenLog.clockStart + Int64(i / 50) * 1_000_000, event: event)
         }
     }
 
     /// The fixed log, sealed by a next segment, recompressed.
-    private func writeRecompressed(to dir: String) throws {
+    private func writeRecompressed(_ events: [LogEvent], to dir: String) throws {
         let clock = TestClock(GoldenLog.clockStart)
         let writer = try EventLog.open(directory: dir, limits: Self.limits, clock: clock.function)
-        for start in stride(from: 0, to: Self.events.count, by: 50) {
-            try writer.append(Array(Self.events[start..<start + 50]))
+        for start in stride(from: 0, to: events.count, by: 50) {
+            try writer.append(Array(events[start..<start + 50]))
             try writer.sync()
             clock.now += 1_000_000
         }
         try writer.close()
-        let created = try SegmentWriter.createSegment(directory: dir, baseSeq: UInt64(Self.events.count + 1))
+        let created = try SegmentWriter.createSegment(directory: dir, baseSeq: UInt64(events.count + 1))
         close(created.fd)
         let log = try EventLog.open(directory: dir, limits: Self.limits)
         let report = try log.recompressSealedSegments()
@@ -49,47 +62,64 @@ final class GoldenRecompressedTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: dir + "/LOCK")
     }
 
-    private func goldenDirectory() throws -> String {
+    private func goldenDirectory(_ golden: Case) throws -> String {
         let url = try XCTUnwrap(Bundle.module.url(forResource: "Golden", withExtension: nil), "Golden/ is missing from the test bundle")
-        return url.path + "/recompressed"
+        return url.path + "/" + golden.directory
     }
 
     func testTodaysRecompressorReproducesTheGoldenBytes() throws {
-        let dir = makeTemporaryDirectory()
-        try writeRecompressed(to: dir)
-        if ProcessInfo.processInfo.environment["CAREERLOG_WRITE_GOLDEN"] == "1" {
-            let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/recompressed").path
-            try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
-            for name in Self.files { writeBytes(fileBytes(dir + "/" + name), source + "/" + name) }
-        }
-        let golden = try goldenDirectory()
-        for name in Self.files {
-            let written = fileBytes(dir + "/" + name)
-            let pinned = fileBytes(golden + "/" + name)
-            XCTAssertEqual(written.count, pinned.count, name)
-            XCTAssertNil(written.indices.first { $0 < pinned.count && written[$0] != pinned[$0] }, "\(name) differs from the golden file at the byte given")
-        }
+        for golden in Self.cases { try reproduces(golden) }
     }
 
     func testTheGoldenRecompressedSegmentDecodesToTheFixedInput() throws {
+        for golden in Self.cases { try decodes(golden) }
+    }
+
+    private func reproduces(_ golden: Case) throws {
         let dir = makeTemporaryDirectory()
-        let golden = try goldenDirectory()
-        for name in Self.files { writeBytes(fileBytes(golden + "/" + name), dir + "/" + name) }
+        try writeRecompressed(golden.events, to: dir)
+        if ProcessInfo.processInfo.environment["CAREERLOG_WRITE_GOLDEN"] == "1" {
+            let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/" + golden.directory).path
+            try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+            for name in Self.files { writeBytes(fileBytes(dir + "/" + name), source + "/" + name) }
+        }
+        let pinned = try goldenDirectory(golden)
+        for name in Self.files {
+            let written = fileBytes(dir + "/" + name)
+            let want = fileBytes(pinned + "/" + name)
+            XCTAssertEqual(written.count, want.count, "\(golden.directory)/\(name)")
+            XCTAssertNil(written.indices.first { $0 < want.count && written[$0] != want[$0] }, "\(golden.directory)/\(name) differs from the golden file at the byte given")
+        }
+    }
+
+    private func decodes(_ golden: Case) throws {
+        let dir = makeTemporaryDirectory()
+        let pinned = try goldenDirectory(golden)
+        for name in Self.files { writeBytes(fileBytes(pinned + "/" + name), dir + "/" + name) }
         let segment = fileBytes(dir + "/00000000000000000001.seg")
         XCTAssertEqual(segment.withUnsafeBytes { $0.loadLE(UInt32.self, at: 8) }, SegmentHeader.versionWithDictionary)
         let log = try EventLog.open(directory: dir, limits: Self.limits, mode: .readOnly)
         let records = try readAll(log)
-        let expected = Self.expectedRecords()
+        let expected = Self.expectedRecords(golden.events)
         XCTAssertEqual(records.count, expected.count)
         for (got, want) in zip(records, expected) { XCTAssertEqual(got, want, "seq \(want.seq)") }
         XCTAssertGreaterThan(log.state.segments[0].entries.count, 10, "many frames")
+        // Every frame's codec as the case says (the first frame's header
+        // follows the segment header and its dictionary).
+        let file = try SegmentFile(path: dir + "/00000000000000000001.seg", limits: Self.limits)
+        for entry in log.state.segments[0].entries {
+            guard case .success(let frame) = try file.readFrame(at: entry.offset, end: Int64(segment.count)) else {
+                return XCTFail("\(golden.directory): frame at \(entry.offset) does not read")
+            }
+            XCTAssertEqual(frame.header.codec, golden.codec, "\(golden.directory): frame at \(entry.offset)")
+        }
         XCTAssertEqual(try EventLog.verify(directory: dir, limits: Self.limits).events, UInt64(expected.count))
         // The same frames as the fast form, in fewer bytes.
         let fast = makeTemporaryDirectory("fast")
         let clock = TestClock(GoldenLog.clockStart)
         let writer = try EventLog.open(directory: fast, limits: Self.limits, clock: clock.function)
-        for start in stride(from: 0, to: Self.events.count, by: 50) {
-            try writer.append(Array(Self.events[start..<start + 50]))
+        for start in stride(from: 0, to: golden.events.count, by: 50) {
+            try writer.append(Array(golden.events[start..<start + 50]))
             try writer.sync()
             clock.now += 1_000_000
         }
