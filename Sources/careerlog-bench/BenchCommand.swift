@@ -37,10 +37,14 @@ struct LogBench: ParsableCommand {
         var input: [LogEvent] = []
         input.reserveCapacity(events)
         var ndjsonBytes = 0
+        // NDJSON bytes of the first i + 1 events (for the sealed segments' ratio).
+        var ndjsonUpTo: [Int] = []
+        ndjsonUpTo.reserveCapacity(events)
         while input.count < events {
             line.removeAll(keepingCapacity: true)
             guard generator.nextLine(into: &line) else { break }
             ndjsonBytes += line.count
+            ndjsonUpTo.append(ndjsonBytes)
             let event = try Envelope.decode(line: line)
             input.append(LogEvent(event))
         }
@@ -94,12 +98,13 @@ struct LogBench: ParsableCommand {
         report("verify", count: Int(summary.events), seconds: verifySeconds)
         print(String(format: "  %.0f MB/s of log", Double(summary.bytes) / verifySeconds / 1e6))
         _ = checksum
-        if recompressRounds > 0 { try compareRecompressed(limits: limits, ndjsonBytes: ndjsonBytes, events: read) }
+        if recompressRounds > 0 { try compareRecompressed(limits: limits, ndjsonUpTo: ndjsonUpTo, events: read) }
     }
 
     /// Copies the log, recompresses the copy's sealed segments, then reads
     /// and verifies the original and the copy alternately.
-    private func compareRecompressed(limits: LogLimits, ndjsonBytes: Int, events: Int) throws {
+    private func compareRecompressed(limits: LogLimits, ndjsonUpTo: [Int], events: Int) throws {
+        let ndjsonBytes = ndjsonUpTo.last ?? 0
         let copy = directory + "-recompressed"
         try? FileManager.default.removeItem(atPath: copy)
         try FileManager.default.copyItem(atPath: directory, toPath: copy)
@@ -115,6 +120,15 @@ struct LogBench: ParsableCommand {
             let stats = try EventLog.open(directory: dir, limits: limits, mode: .readOnly).statistics()
             print(String(format: "size %@: %d bytes, %.1f bytes/event, %.4f of the NDJSON", name, stats.bytesOnDisk,
                          Double(stats.bytesOnDisk) / Double(events), Double(stats.bytesOnDisk) / Double(ndjsonBytes)))
+        }
+        // The sealed segments alone: every segment but the newest (named by
+        // its base seq), against the NDJSON of the events they hold.
+        let names = try FileManager.default.contentsOfDirectory(atPath: copy).filter { $0.hasSuffix(".seg") }.sorted()
+        if let newest = names.last, let newestBase = Int(newest.prefix(20)), newestBase > 1, newestBase - 1 <= ndjsonUpTo.count {
+            let sealedNDJSON = ndjsonUpTo[newestBase - 2]
+            print(String(format: "sealed segments / their NDJSON (%d events, %d bytes of NDJSON): fast %.4f, recompressed %.4f",
+                         newestBase - 1, sealedNDJSON, Double(report.bytesBefore) / Double(sealedNDJSON),
+                         Double(report.bytesAfter) / Double(sealedNDJSON)))
         }
         for round in 1...recompressRounds {
             for (name, dir) in [("fast", directory), ("recompressed", copy)] {
