@@ -381,7 +381,8 @@ extension FrameBuilder {
 /// A segment dictionary with room for a frame's decompressed bytes right
 /// after it. LZ4 decodes a block whose dictionary ends exactly where its
 /// output starts as if the dictionary were earlier output of the same block
-/// (`LZ4_decompress_safe_withPrefix64k`), which is as fast as a block with no
+/// (`withPrefix64k` for a 64 KiB dictionary, `withSmallPrefix` for a smaller
+/// one), which is as fast as a block with no
 /// dictionary; a dictionary elsewhere in memory takes the slower external
 /// dictionary path (about 2/3 of the speed, measured in BENCHMARKS.md).
 final class DictionaryWindow {
