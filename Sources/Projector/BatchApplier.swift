@@ -72,8 +72,33 @@ final class BatchApplier {
     }
 
     /// Drops a shared batch table, with the views other sessions made over it.
+    ///
+    /// Call `detachShared` on every other connection first: a backend that
+    /// is closing drops its temporary objects as it exits, and its view over
+    /// this table, dropped by both at once, made the drop's CASCADE deadlock
+    /// (SQLSTATE 40P01). A deadlock victim's statement is rolled back whole,
+    /// so it is tried again, a few times, in case some other session still
+    /// makes one.
     static func dropShared(_ c: PostgresConnection, name: String) throws {
-        try c.execute("DROP TABLE IF EXISTS careerlog.\(name) CASCADE")
+        let attempts = 3
+        for attempt in 1...attempts {
+            do {
+                try c.execute("DROP TABLE IF EXISTS careerlog.\(name) CASCADE")
+                return
+            } catch {
+                guard error.sqlState == deadlockDetected, attempt < attempts else { throw error }
+            }
+        }
+    }
+
+    /// SQLSTATE of a deadlock victim.
+    static let deadlockDetected = "40P01"
+
+    /// Drops this session's view over the shared table, while the session
+    /// is still open (before its connection closes; see `dropShared`).
+    func detachShared() throws {
+        try connection.execute("DROP VIEW IF EXISTS pg_temp.batch_events")
+        loaded = nil
     }
 
     /// Shared table: empties it and drops its index before the next load.

@@ -128,6 +128,9 @@ public final class ProjectionBuilder {
         progress: (BuildProgress) -> Void
     ) throws {
         var appliers = [BatchApplier(connection: connection, sharedBatchTable: shared, pii: options.pii)]
+        // Each worker drops its view over the shared table before its
+        // connection closes (see `BatchApplier.dropShared`).
+        defer { for applier in appliers.dropFirst() { try? applier.detachShared() } }
         for _ in 1..<workers {
             appliers.append(BatchApplier(connection: try PostgresConnection(url: url), sharedBatchTable: shared, pii: options.pii))
         }
