@@ -6,6 +6,12 @@ struct SegmentHeader: Equatable {
     static let version: UInt32 = 1
     /// A sealed segment recompressed with a dictionary (FORMAT.md, "Recompressed segments").
     static let versionWithDictionary: UInt32 = 2
+    /// Like version 2, with packed frames (codec 3) among its frames: a
+    /// binary that predates packing then refuses the segment at its header,
+    /// when it opens the log, instead of at the first such frame.
+    static let versionWithPackedFrames: UInt32 = 3
+    /// The newest version this code reads.
+    static let newestVersion = versionWithPackedFrames
     /// Dictionary length and its CRC, in front of the dictionary.
     static let dictionaryPrefixSize = 8
 
@@ -14,20 +20,23 @@ struct SegmentHeader: Equatable {
     /// Where the first frame starts: 32, or 40 + the dictionary's length.
     var headerLength: Int = SegmentHeader.size
 
-    var dictionaryLength: Int { version == SegmentHeader.versionWithDictionary ? headerLength - SegmentHeader.size - SegmentHeader.dictionaryPrefixSize : 0 }
+    /// Versions 2 and 3 carry a dictionary section after the 32 bytes.
+    var hasDictionary: Bool { version == SegmentHeader.versionWithDictionary || version == SegmentHeader.versionWithPackedFrames }
+
+    var dictionaryLength: Int { hasDictionary ? headerLength - SegmentHeader.size - SegmentHeader.dictionaryPrefixSize : 0 }
 
     func encoded() -> [UInt8] {
         encoded(dictionary: nil)
     }
 
-    /// A version 1 header, or with `dictionary` a version 2 header followed
-    /// by the dictionary section.
-    func encoded(dictionary: [UInt8]?) -> [UInt8] {
+    /// A version 1 header, or with `dictionary` a version 2 header (3 when
+    /// `packedFrames`) followed by the dictionary section.
+    func encoded(dictionary: [UInt8]?, packedFrames: Bool = false) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(SegmentHeader.size + (dictionary.map { $0.count + SegmentHeader.dictionaryPrefixSize } ?? 0))
         out.appendLE(SegmentHeader.magic)
         if let dictionary {
-            out.appendLE(SegmentHeader.versionWithDictionary)
+            out.appendLE(packedFrames ? SegmentHeader.versionWithPackedFrames : SegmentHeader.versionWithDictionary)
             out.appendLE(UInt32(SegmentHeader.size + SegmentHeader.dictionaryPrefixSize + dictionary.count))
         } else {
             out.appendLE(SegmentHeader.version)
@@ -62,8 +71,14 @@ struct SegmentHeader: Equatable {
         switch version {
         case SegmentHeader.version where headerLength == size:
             break
-        case versionWithDictionary where headerLength > size + dictionaryPrefixSize && headerLength <= size + dictionaryPrefixSize + LZ4.dictionaryBytesMax:
-            break
+        case versionWithDictionary, versionWithPackedFrames:
+            // (A `where` after two patterns would bind to the last one only.)
+            guard headerLength > size + dictionaryPrefixSize, headerLength <= size + dictionaryPrefixSize + LZ4.dictionaryBytesMax else {
+                return .failure(DecodeFailure(reason: "unsupported segment format version \(version) (header length \(headerLength))"))
+            }
+        case (newestVersion + 1)...:
+            return .failure(DecodeFailure(reason: "segment format version \(version) is newer than this careerlog reads (1 to \(newestVersion)): "
+                                          + "the log was written by a newer careerlog; run that one, and do not repair the log with this one"))
         default:
             return .failure(DecodeFailure(reason: "unsupported segment format version \(version) (header length \(headerLength))"))
         }
@@ -106,10 +121,11 @@ struct FrameHeader: Equatable {
     enum Codec: UInt8 {
         case none = 0
         case lz4 = 1
-        /// LZ4 block compressed against the segment's dictionary (version 2 segments only).
+        /// LZ4 block compressed against the segment's dictionary (version 2 and 3 segments only).
         case lz4Dictionary = 2
         /// Like `lz4Dictionary`, of the payload packed first (`PayloadPacking`:
-        /// UUID text as 16 bytes; version 2 segments only).
+        /// UUID text as 16 bytes). Written in version 3 segments only; read
+        /// in version 2 ones too (FORMAT.md, "Recompressed segments").
         case lz4DictionaryPacked = 3
     }
 
@@ -427,7 +443,7 @@ struct FrameDecoder {
     /// right after it.
     private let window = DictionaryWindow()
 
-    /// The dictionary of the segment whose frames follow (version 2
+    /// The dictionary of the segment whose frames follow (version 2 and 3
     /// segments); frames with codec 2 or 3 are corrupt without one.
     func load(dictionary: UnsafeRawBufferPointer) {
         window.load(dictionary)

@@ -110,6 +110,7 @@ extension EventLog {
         defer { LZ4_freeStreamHC(stream) }
         var compressed = [UInt8](repeating: 0, count: LZ4.compressBound(PayloadPacking.packedBound(limits.frameBytesMax)))
         var packed: [UInt8] = []
+        var packedFrames = false
         for entry in old.entries {
             if stop() { return nil }
             let frame = try readOldFrame(source, entry: entry, segment: old)
@@ -130,6 +131,7 @@ extension EventLog {
             out.append(contentsOf: repeatElement(0, count: FrameHeader.size))
             if useDictionary {
                 header.codec = isPacked ? .lz4DictionaryPacked : .lz4Dictionary
+                packedFrames = packedFrames || isPacked
                 header.storedLength = UInt32(n)
                 out.append(contentsOf: compressed[0..<n])
             } else {
@@ -149,6 +151,11 @@ extension EventLog {
         }
         try FileIO.pwrite(fd, out, at: written, path: temporary)
         written += Int64(out.count)
+        if packedFrames {
+            // Version 3 once a frame is packed (same length: only the
+            // version and the header's CRC change).
+            try FileIO.pwrite(fd, SegmentHeader(baseSeq: base).encoded(dictionary: dictionary, packedFrames: true), at: 0, path: temporary)
+        }
         try FileIO.fdatasync(fd, path: temporary)
         guard written < old.length else {
             // Not smaller (a tiny or incompressible segment): left as it is,
@@ -163,7 +170,8 @@ extension EventLog {
         // exactly the old frames' records, byte for byte, with the same headers.
         let check = try SegmentFile(path: temporary, limits: limits)
         guard case .success(let checkHeader) = try check.readHeader(fileLength: written), Int64(checkHeader.headerLength) == dataStart,
-              checkHeader.baseSeq == base else {
+              checkHeader.baseSeq == base,
+              checkHeader.version == (packedFrames ? SegmentHeader.versionWithPackedFrames : SegmentHeader.versionWithDictionary) else {
             throw LogError(.corruption, "the recompressed segment's header does not read back", file: temporary, offset: 0)
         }
         for (k, entry) in old.entries.enumerated() {

@@ -63,7 +63,7 @@ final class SegmentFile {
     /// The checked header, once read (its dictionary goes to `decoder`).
     private var header: SegmentHeader?
 
-    /// Reads and checks the segment header (and a version 2 segment's
+    /// Reads and checks the segment header (and a version 2 or 3 segment's
     /// dictionary section).
     func readHeader(fileLength: Int64) throws(LogError) -> Result<SegmentHeader, DecodeFailure> {
         if let header { return .success(header) }
@@ -78,7 +78,7 @@ final class SegmentFile {
         case .failure(let failure): return .failure(failure)
         case .success(let h): decoded = h
         }
-        if decoded.version == SegmentHeader.versionWithDictionary {
+        if decoded.hasDictionary {
             let sectionLength = decoded.headerLength - SegmentHeader.size
             guard fileLength >= Int64(decoded.headerLength) else {
                 return .failure(DecodeFailure(reason: "segment dictionary is incomplete", torn: true))

@@ -58,9 +58,9 @@ final class BatchApplier {
 
     /// Creates an unlogged table for a batch shared by several connections
     /// (one load, every connection applies from it) and returns its name.
-    /// The caller drops it (`dropShared`) once the other connections are
-    /// closed; if the caller dies first, the next `ProjectionStore.prepare`
-    /// does.
+    /// The caller drops it (`dropShared`) once the other connections have
+    /// dropped their views over it (`detachShared`); if the caller dies
+    /// first, the next `ProjectionStore.prepare` does.
     static func createSharedBatchTable(_ c: PostgresConnection) throws -> String {
         guard let pid = try c.query("SELECT pg_backend_pid()").first?[0] else {
             throw PostgresError(code: .protocolViolation, message: "pg_backend_pid() returned no row")
@@ -76,23 +76,11 @@ final class BatchApplier {
     /// Call `detachShared` on every other connection first: a backend that
     /// is closing drops its temporary objects as it exits, and its view over
     /// this table, dropped by both at once, made the drop's CASCADE deadlock
-    /// (SQLSTATE 40P01). A deadlock victim's statement is rolled back whole,
-    /// so it is tried again, a few times, in case some other session still
-    /// makes one.
+    /// (SQLSTATE 40P01). A deadlock victim is tried again, in case some
+    /// other session still makes one.
     static func dropShared(_ c: PostgresConnection, name: String) throws {
-        let attempts = 3
-        for attempt in 1...attempts {
-            do {
-                try c.execute("DROP TABLE IF EXISTS careerlog.\(name) CASCADE")
-                return
-            } catch {
-                guard error.sqlState == deadlockDetected, attempt < attempts else { throw error }
-            }
-        }
+        try retryingDeadlocks { try c.execute("DROP TABLE IF EXISTS careerlog.\(name) CASCADE") }
     }
-
-    /// SQLSTATE of a deadlock victim.
-    static let deadlockDetected = "40P01"
 
     /// Drops this session's view over the shared table, while the session
     /// is still open (before its connection closes; see `dropShared`).

@@ -53,12 +53,19 @@ public enum ProjectionStore {
 
     /// Creates the bookkeeping table when missing and removes what builds
     /// that are gone left behind (see `removeAbandoned`).
+    ///
+    /// The backends of a build that was killed exit at the same moment,
+    /// each dropping its temporary view over the build's batch table; the
+    /// removal's CASCADE can deadlock with them (SQLSTATE 40P01), so a
+    /// deadlock victim is tried again.
     public static func prepare(_ connection: PostgresConnection) throws {
-        // Concurrent first starts (serve and a rebuild) must not race on DDL.
-        try connection.transaction { c in
-            _ = try c.query("SELECT pg_advisory_xact_lock(7400001)")
-            try c.execute(ddl)
-            try removeAbandoned(c)
+        try retryingDeadlocks {
+            // Concurrent first starts (serve and a rebuild) must not race on DDL.
+            try connection.transaction { c in
+                _ = try c.query("SELECT pg_advisory_xact_lock(7400001)")
+                try c.execute(ddl)
+                try removeAbandoned(c)
+            }
         }
     }
 
@@ -211,3 +218,23 @@ public enum ProjectionStore {
         for row in schemas { try remove(c, schema: row[0]!) }
     }
 }
+
+/// Runs `body` (a statement or a whole transaction, rolled back when it
+/// fails) again when PostgreSQL chose it as a deadlock victim (SQLSTATE
+/// 40P01), at most three times in all; any other error, or the third
+/// deadlock, is thrown. Deadlocks are only found after `deadlock_timeout`
+/// (1 s by default), so attempts are spaced out already.
+func retryingDeadlocks<T>(_ body: () throws -> T) throws -> T {
+    let attempts = 3
+    for _ in 1..<attempts {
+        do {
+            return try body()
+        } catch let error as PostgresError where error.sqlState == deadlockDetected {
+            continue
+        }
+    }
+    return try body()
+}
+
+/// SQLSTATE of a deadlock victim.
+let deadlockDetected = "40P01"

@@ -101,9 +101,9 @@ public final class ProjectionBuilder {
 
     /// Fills the shadow schemas from seq 1. With several connections, one
     /// load per batch goes into an unlogged table every worker reads; it is
-    /// dropped here, after the workers' connections closed (their views
-    /// over it would block the drop), or, if this process dies first, by the
-    /// next `ProjectionStore.prepare`.
+    /// dropped here, after the workers dropped their views over it and
+    /// closed (see `BatchApplier.dropShared`), or, if this process dies
+    /// first, by the next `ProjectionStore.prepare`.
     private func fillShadows(
         _ connection: PostgresConnection, targets: [BuildTarget], progress: (BuildProgress) -> Void
     ) throws {

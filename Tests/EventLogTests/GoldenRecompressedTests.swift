@@ -4,13 +4,14 @@ import XCTest
 
 @testable import EventLog
 
-/// Segment format version 2, pinned: `Golden/recompressed/` holds a log of
+/// Segment format versions 2 and 3, pinned: `Golden/recompressed/` holds a log of
 /// 300 fixed events (`makeEvents` with a fixed seed and clock; the golden
 /// log of `Golden/` is too small for a dictionary to pay) with its segment
 /// sealed (an empty next segment after it) and recompressed (LZ4 HC 12 and
 /// a dictionary, codec 2: no UUID text in `data`). `Golden/packed/` is the
 /// same with UUIDs in `data` (`makeEventsWithUUIDs`), so its frames are
-/// packed first (codec 3, FORMAT.md "Packed payloads"). Today's recompressor
+/// packed first (codec 3, FORMAT.md "Packed payloads") and the segment is
+/// version 3. Today's recompressor
 /// must reproduce each byte for byte and today's reader decode each to the
 /// same events.
 ///
@@ -29,11 +30,15 @@ final class GoldenRecompressedTests: XCTestCase {
         var directory: String
         var events: [LogEvent]
         var codec: FrameHeader.Codec
+        /// The segment format version: 3 once a frame is packed.
+        var version: UInt32
     }
 
     static let cases = [
-        Case(directory: "recompressed", events: makeEvents(300, seed: 11, dataBytes: 60...300), codec: .lz4Dictionary),
-        Case(directory: "packed", events: makeEventsWithUUIDs(300, seed: 12), codec: .lz4DictionaryPacked),
+        Case(directory: "recompressed", events: makeEvents(300, seed: 11, dataBytes: 60...300), codec: .lz4Dictionary,
+             version: SegmentHeader.versionWithDictionary),
+        Case(directory: "packed", events: makeEventsWithUUIDs(300, seed: 12), codec: .lz4DictionaryPacked,
+             version: SegmentHeader.versionWithPackedFrames),
     ]
 
     /// What reading it must give: batches of 50, each recorded a second later.
@@ -97,7 +102,7 @@ final class GoldenRecompressedTests: XCTestCase {
         let pinned = try goldenDirectory(golden)
         for name in Self.files { writeBytes(fileBytes(pinned + "/" + name), dir + "/" + name) }
         let segment = fileBytes(dir + "/00000000000000000001.seg")
-        XCTAssertEqual(segment.withUnsafeBytes { $0.loadLE(UInt32.self, at: 8) }, SegmentHeader.versionWithDictionary)
+        XCTAssertEqual(segment.withUnsafeBytes { $0.loadLE(UInt32.self, at: 8) }, golden.version, golden.directory)
         let log = try EventLog.open(directory: dir, limits: Self.limits, mode: .readOnly)
         let records = try readAll(log)
         let expected = Self.expectedRecords(golden.events)
@@ -126,5 +131,48 @@ final class GoldenRecompressedTests: XCTestCase {
         XCTAssertEqual(writer.state.segments[0].entries.map(\.baseSeq), log.state.segments[0].entries.map(\.baseSeq))
         try writer.close()
         XCTAssertLessThan(segment.count, fileBytes(fast + "/00000000000000000001.seg").count)
+    }
+
+    /// The packed golden with its header set to version 2 (as builds of
+    /// 2026-12-05 wrote it before version 3 existed; CRC fixed) still reads
+    /// to the same events; with a version this code does not know yet it
+    /// is refused at open, saying a newer careerlog wrote it; a version 2 or
+    /// 3 header whose length leaves no room for a dictionary is refused.
+    func testOlderAndNewerVersionsOfThePackedSegment() throws {
+        let golden = Self.cases[1]
+        let pinned = try goldenDirectory(golden)
+        let tooShort = UInt32(SegmentHeader.size + SegmentHeader.dictionaryPrefixSize)
+        for (version, headerLength, reason) in [
+            (SegmentHeader.versionWithDictionary, nil, nil),
+            (SegmentHeader.newestVersion + 1, nil, "is newer than this careerlog reads"),
+            (SegmentHeader.versionWithDictionary, UInt32(10), "unsupported segment format version 2 (header length 10)"),
+            (SegmentHeader.versionWithDictionary, tooShort, "unsupported segment format version 2 (header length 40)"),
+            (SegmentHeader.versionWithPackedFrames, tooShort, "unsupported segment format version 3 (header length 40)"),
+        ] as [(UInt32, UInt32?, String?)] {
+            let dir = makeTemporaryDirectory()
+            for name in Self.files { writeBytes(fileBytes(pinned + "/" + name), dir + "/" + name) }
+            let path = dir + "/00000000000000000001.seg"
+            var segment = fileBytes(path)
+            segment.withUnsafeMutableBytes { bytes in
+                bytes.storeBytes(of: version.littleEndian, toByteOffset: 8, as: UInt32.self)
+                if let headerLength { bytes.storeBytes(of: headerLength.littleEndian, toByteOffset: 12, as: UInt32.self) }
+                let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<24]))
+                bytes.storeBytes(of: crc.littleEndian, toByteOffset: 24, as: UInt32.self)
+            }
+            writeBytes(segment, path)
+            // Sealed, as every recompressed segment is.
+            close(try SegmentWriter.createSegment(directory: dir, baseSeq: UInt64(golden.events.count + 1)).fd)
+            guard let reason else {
+                XCTAssertEqual(try EventLog.verify(directory: dir, limits: Self.limits).events, UInt64(golden.events.count))
+                let log = try EventLog.open(directory: dir, limits: Self.limits, mode: .readOnly)
+                XCTAssertEqual(try readAll(log), Self.expectedRecords(golden.events))
+                continue
+            }
+            XCTAssertThrowsError(try EventLog.verify(directory: dir, limits: Self.limits), "version \(version)") { error in
+                let e = error as? LogError
+                XCTAssertEqual(e?.code, .corruption)
+                XCTAssertTrue(e?.message.contains(reason) ?? false, e?.message ?? "\(error)")
+            }
+        }
     }
 }
