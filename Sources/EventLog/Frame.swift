@@ -68,14 +68,13 @@ struct SegmentHeader: Equatable {
         }
         let version = bytes.loadLE(UInt32.self, at: 8)
         let headerLength = Int(bytes.loadLE(UInt32.self, at: 12))
+        // Versions 2 and 3: a dictionary section of 1 byte to 64 KiB.
+        let dictionarySectionFits = headerLength > size + dictionaryPrefixSize && headerLength <= size + dictionaryPrefixSize + LZ4.dictionaryBytesMax
         switch version {
         case SegmentHeader.version where headerLength == size:
             break
-        case versionWithDictionary, versionWithPackedFrames:
-            // (A `where` after two patterns would bind to the last one only.)
-            guard headerLength > size + dictionaryPrefixSize, headerLength <= size + dictionaryPrefixSize + LZ4.dictionaryBytesMax else {
-                return .failure(DecodeFailure(reason: "unsupported segment format version \(version) (header length \(headerLength))"))
-            }
+        case versionWithDictionary where dictionarySectionFits, versionWithPackedFrames where dictionarySectionFits:
+            break
         case (newestVersion + 1)...:
             return .failure(DecodeFailure(reason: "segment format version \(version) is newer than this careerlog reads (1 to \(newestVersion)): "
                                           + "the log was written by a newer careerlog; run that one, and do not repair the log with this one"))
@@ -459,6 +458,9 @@ struct FrameDecoder {
             return .failure(DecodeFailure(reason: "frame checksum mismatch"))
         }
         let n = Int(header.rawLength)
+        if header.usesDictionary, window.dictionaryCount == 0 {
+            return .failure(DecodeFailure(reason: "frame compressed with a dictionary in a segment without one"))
+        }
         switch header.codec {
         case .none:
             return .success(stored)
@@ -469,18 +471,12 @@ struct FrameDecoder {
             }
             return .success(UnsafeRawBufferPointer(destination))
         case .lz4Dictionary:
-            guard window.dictionaryCount > 0 else {
-                return .failure(DecodeFailure(reason: "frame compressed with a dictionary in a segment without one"))
-            }
             let destination = window.output(n)
             guard LZ4.decompress(stored, into: destination, dictionary: window.dictionary) else {
                 return .failure(DecodeFailure(reason: "frame payload does not decompress to \(n) bytes with the segment dictionary"))
             }
             return .success(UnsafeRawBufferPointer(destination))
         case .lz4DictionaryPacked:
-            guard window.dictionaryCount > 0 else {
-                return .failure(DecodeFailure(reason: "frame compressed with a dictionary in a segment without one"))
-            }
             let packed = window.output(PayloadPacking.packedBound(n))
             guard let m = LZ4.decompress(stored, upTo: packed, dictionary: window.dictionary) else {
                 return .failure(DecodeFailure(reason: "packed frame payload does not decompress with the segment dictionary"))

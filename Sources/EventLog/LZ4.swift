@@ -65,12 +65,7 @@ extension LZ4 {
     static func decompress(
         _ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer, dictionary: UnsafeRawBufferPointer
     ) -> Bool {
-        let n = LZ4_decompress_safe_usingDict(
-            source.baseAddress?.assumingMemoryBound(to: CChar.self),
-            destination.baseAddress?.assumingMemoryBound(to: CChar.self),
-            Int32(source.count), Int32(destination.count),
-            dictionary.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(dictionary.count))
-        return n == Int32(destination.count)
+        decompress(source, upTo: destination, dictionary: dictionary) == destination.count
     }
 
     /// Decompresses a block compressed against `dictionary` whose length is

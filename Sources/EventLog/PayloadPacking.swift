@@ -27,6 +27,17 @@ enum PayloadPacking {
     /// `"` + 36 characters + `"`.
     static let quotedUUIDLength = 38
 
+    /// Calls `body` with what a recompressed frame's LZ4 block holds: the
+    /// packed form of `raw` (in `scratch`) when it packs any UUID, else
+    /// `raw` itself, and whether it was packed.
+    static func withCompressionInput<R>(
+        _ raw: UnsafeRawBufferPointer, scratch: inout [UInt8], _ body: (UnsafeRawBufferPointer, Bool) throws -> R
+    ) rethrows -> R {
+        scratch.removeAll(keepingCapacity: true)
+        guard pack(raw, into: &scratch) > 0 else { return try body(raw, false) }
+        return try scratch.withUnsafeBytes { try body($0, true) }
+    }
+
     /// The largest packed form of `count` payload bytes (every byte `FF`).
     static func packedBound(_ count: Int) -> Int { 2 * count }
 

@@ -114,16 +114,11 @@ extension EventLog {
         for entry in old.entries {
             if stop() { return nil }
             let frame = try readOldFrame(source, entry: entry, segment: old)
-            packed.removeAll(keepingCapacity: true)
-            let isPacked = PayloadPacking.pack(frame.records, into: &packed) > 0
-            let n = compressed.withUnsafeMutableBytes { dst in
-                dictionary.withUnsafeBytes { dict in
-                    if isPacked {
-                        packed.withUnsafeBytes { LZ4.compressHC($0, into: dst, dictionary: dict, level: EventLog.recompressionLevel, stream: stream) }
-                    } else {
-                        LZ4.compressHC(frame.records, into: dst, dictionary: dict, level: EventLog.recompressionLevel, stream: stream)
-                    }
+            let (n, isPacked) = PayloadPacking.withCompressionInput(frame.records, scratch: &packed) { input, isPacked in
+                let n = compressed.withUnsafeMutableBytes { dst in
+                    dictionary.withUnsafeBytes { LZ4.compressHC(input, into: dst, dictionary: $0, level: EventLog.recompressionLevel, stream: stream) }
                 }
+                return (n, isPacked)
             }
             var header = frame.header
             let useDictionary = n > 0 && n < Int(header.storedLength) && header.codec != .none
@@ -265,14 +260,11 @@ extension EventLog {
             let frame = try readOldFrame(file, entry: entry, segment: segment)
             // From what the frame's compression will see: its packed form
             // when packing applies (FORMAT.md, "Packed payloads").
-            packed.removeAll(keepingCapacity: true)
-            let isPacked = PayloadPacking.pack(frame.records, into: &packed) > 0
-            func take(_ records: UnsafeRawBufferPointer) {
+            PayloadPacking.withCompressionInput(frame.records, scratch: &packed) { records, _ in
                 let start = records.count > 2 * pieceBytes ? min(EventLog.dictionaryPieceBytes, records.count - pieceBytes) : 0
                 let end = min(records.count, start + pieceBytes)
                 dictionary.append(contentsOf: records[start..<end])
             }
-            if isPacked { packed.withUnsafeBytes { take($0) } } else { take(frame.records) }
         }
         return Array(dictionary.prefix(LZ4.dictionaryBytesMax))
     }

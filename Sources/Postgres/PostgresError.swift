@@ -64,6 +64,10 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         guard let sqlState else { return false }
         return sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(sqlState)
     }
+
+    /// True when the server ended the statement (and its transaction) to
+    /// break a deadlock, SQLSTATE 40P01: running it again may succeed.
+    public var isDeadlockVictim: Bool { sqlState == "40P01" }
 }
 
 extension PostgresError {

@@ -229,12 +229,9 @@ func retryingDeadlocks<T>(_ body: () throws -> T) throws -> T {
     for _ in 1..<attempts {
         do {
             return try body()
-        } catch let error as PostgresError where error.sqlState == deadlockDetected {
+        } catch let error as PostgresError where error.isDeadlockVictim {
             continue
         }
     }
     return try body()
 }
-
-/// SQLSTATE of a deadlock victim.
-let deadlockDetected = "40P01"
